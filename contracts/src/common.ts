@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** A key in blob storage: relative, `/`-separated, no `..` segments. Media travels as keys (claim check). */
+export const BlobKey = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((k) => !k.startsWith('/') && !k.split('/').includes('..') && !k.includes('\\'), {
+    message: 'must be a relative blob key without ".." segments or backslashes',
+  });
+
+/** An absolute http(s) URL. */
+export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** A job id: letters, digits, `-` and `_`, safe in blob keys, NATS subjects and URLs. */
+export const JobId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, "-" or "_"');
+
+/** Seconds of media time, never negative. */
+export const Seconds = z.number().nonnegative().finite();
+
+/** A pipeline step name, as used in job documents and `job.progress` / `job.failed` events. */
+export const Step = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case step name');
+
+/** Steps the built-in pipelines use (other publishers may add their own). */
+export const KNOWN_STEPS = [
+  'ingest',
+  'download',
+  'split',
+  'normalize',
+  'images',
+  'generate',
+  'compose',
+  'encode',
+  'notify',
+] as const;
+
+/** Which side of a call a channel belongs to: left = caller, right = callee. */
+export const SpeakerRole = z.enum(['caller', 'callee']);
+export type SpeakerRole = z.infer<typeof SpeakerRole>;
+
+/** Who made a job. */
+export const JobKind = z.enum(['call', 'story', 'merge', 'scene', 'timeline']);
+export type JobKind = z.infer<typeof JobKind>;
+
+/** A finished media file in blob storage. */
+export const MediaOutput = z.object({
+  key: BlobKey,
+  durationSec: Seconds,
+  sizeBytes: z.number().int().nonnegative(),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  contentType: z.string().optional(),
+});
+export type MediaOutput = z.infer<typeof MediaOutput>;

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { catalogue } from './catalogue.ts';
+import { Job } from './job.ts';
+import { Timeline } from './timeline.ts';
+
+/** `<file name>` → JSON Schema text, for every event version plus the Timeline and job document. */
+export function renderJsonSchemas(): Map<string, string> {
+  const out = new Map<string, string>();
+  const render = (id: string, title: string, schema: z.ZodType, description?: string) => {
+    // `input`: what a publisher must send (fields with defaults are optional).
+    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
+      string,
+      unknown
+    >;
+    const doc = {
+      $id: `https://reelbus.dev/schemas/${id}`,
+      title,
+      ...(description ? { description } : {}),
+      ...json,
+    };
+    out.set(id, JSON.stringify(doc, null, 2) + '\n');
+  };
+  for (const def of catalogue) {
+    render(`${def.type}.v${def.version}.json`, `${def.type} v${def.version}`, def.envelope, def.description);
+  }
+  render('timeline.v1.json', 'Timeline v1', Timeline, 'A declarative description of one output video.');
+  render('job.v1.json', 'Job document v1', Job, 'The job read model served by GET /v1/jobs/:id.');
+  return out;
+}

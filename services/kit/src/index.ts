@@ -1,0 +1,8 @@
+export * from './errors.ts';
+export * from './config.ts';
+export * from './logger.ts';
+// The subsystems below each keep their own barrel.
+export * from './bus/index.ts';
+export * from './blob/index.ts';
+export * from './jobs/index.ts';
+export * from './ffmpeg/index.ts';
