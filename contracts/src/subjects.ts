@@ -61,4 +61,7 @@ export const HEADERS = {
   dlqStreamSeq: 'Reelbus-Dlq-Stream-Seq',
   dlqDeliveries: 'Reelbus-Dlq-Deliveries',
   dlqAt: 'Reelbus-Dlq-At',
+  /** On a replayed dead letter: only this service handles it, the others ack and skip. */
+  replayFor: 'Reelbus-Replay-For',
+  originalMsgId: 'Reelbus-Original-Msg-Id',
 } as const;

@@ -6,3 +6,6 @@ export * from './bus/index.ts';
 export * from './blob/index.ts';
 export * from './jobs/index.ts';
 export * from './ffmpeg/index.ts';
+export * from './runtime/index.ts';
+export * from './health/index.ts';
+export * from './telemetry/index.ts';

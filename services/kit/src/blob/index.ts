@@ -1,1 +1,6 @@
-export {};
+export type { BlobInfo, BlobStore, ByteRange } from './types.ts';
+export { BlobNotFoundError, isBlobNotFound, assertBlobKey } from './errors.ts';
+export { contentTypeFor } from './content-type.ts';
+export { FsBlobStore, type FsBlobStoreOptions } from './fs.ts';
+export { S3BlobStore, classifyS3Error, type S3BlobStoreOptions } from './s3.ts';
+export { createBlobStore, withLocalFile, type CreateBlobStoreOptions } from './create.ts';

@@ -1,1 +1,4 @@
-export {};
+export type { JobStore } from './types.ts';
+export { JobNotFoundError, isJobNotFound } from './errors.ts';
+export { KvJobStore, dedupeIndexKey, type KvJobStoreOptions } from './kv.ts';
+export { MongoJobStore, type MongoJobStoreOptions } from './mongo.ts';

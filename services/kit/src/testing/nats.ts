@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,9 @@ export interface NatsServerHandle {
 }
 
 export function natsServerBinary(): string {
-  return process.env.NATS_SERVER_BIN ?? 'nats-server';
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
+  // Debian installs it in /usr/sbin, which is not on every user's PATH.
+  return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
 }
 
 /**

@@ -1,0 +1,215 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { catalogue, findEvent, latestEvent, parseEnvelope } from './catalogue.ts';
+import { renderJsonSchemas } from './json-schema.ts';
+import { newJob } from './job.ts';
+import { names } from './subjects.ts';
+import { Timeline } from './timeline.ts';
+
+const envelope = (type: string, data: unknown, extra: Record<string, unknown> = {}) => ({
+  id: `evt-${type}`,
+  type,
+  version: 1,
+  jobId: 'job_1',
+  occurredAt: '2026-11-22T10:00:00.000Z',
+  data,
+  ...extra,
+});
+
+const AC = 'AC' + 'a'.repeat(32);
+const RE = 'RE' + 'b'.repeat(32);
+
+const timeline = {
+  version: 1,
+  duration: 10,
+  tracks: [{ clips: [{ type: 'video', start: 0, duration: 10, source: { key: 'jobs/j/clips/caller.mp4' } }] }],
+  audio: [{ name: 'call', source: { key: 'jobs/j/input/recording.wav' } }],
+};
+
+/** One valid sample and one invalid sample (with the field its error must name) per event type. */
+const samples: Record<string, { valid: unknown; invalid: unknown; field: string }> = {
+  'recording.received': {
+    valid: {
+      source: 'twilio',
+      recording: { url: 'https://api.twilio.com/2010-04-01/Accounts/x/Recordings/y' },
+      twilio: { accountSid: AC, callSid: 'CA1', recordingSid: RE },
+    },
+    invalid: { source: 'upload', recording: { key: '../etc/passwd' } },
+    field: 'data.recording.key',
+  },
+  'story.received': {
+    valid: { audio: { key: 'stories/1/audio.m4a' }, images: [{ url: 'https://example.com/a.jpg' }] },
+    invalid: { audio: { key: 'a.m4a' }, music: { mood: 'sad' } },
+    field: 'data.music.mood',
+  },
+  'audio.split': {
+    valid: {
+      source: { key: 'k', durationSec: 3, channels: 2, sampleRate: 8000, codec: 'pcm_s16le', sizeBytes: 10 },
+      mode: 'stereo',
+      channels: [{ role: 'caller', key: 'a', durationSec: 3, silent: false }],
+    },
+    invalid: {
+      source: { key: 'k', durationSec: -1, channels: 2, sampleRate: 8000, codec: 'x', sizeBytes: 1 },
+      mode: 'stereo',
+      channels: [{ role: 'caller', key: 'a', durationSec: 3, silent: false }],
+    },
+    field: 'data.source.durationSec',
+  },
+  'audio.normalized': {
+    valid: { sourceKey: 'a', key: 'b', durationSec: 12.5, sampleRate: 48000, channels: 1 },
+    invalid: { sourceKey: 'a', key: 'b', durationSec: 0, sampleRate: 48000, channels: 1 },
+    field: 'data.durationSec',
+  },
+  'images.converted': {
+    valid: { images: [{ key: 'i.jpg', width: 10, height: 10, origin: 'userPhoto' }] },
+    invalid: { images: [{ key: 'i.jpg', width: 0, height: 10, origin: 'userPhoto' }] },
+    field: 'data.images.0.width',
+  },
+  'clip.requested': {
+    valid: { role: 'caller', label: 'Caller', audioKey: 'a.wav', durationSec: 3, expectedClips: 2 },
+    invalid: { role: 'host', label: 'Caller', audioKey: 'a.wav', durationSec: 3, expectedClips: 2 },
+    field: 'data.role',
+  },
+  'clip.generated': {
+    valid: { role: 'callee', key: 'c.mp4', durationSec: 3, width: 640, height: 720, provider: 'local', expectedClips: 2 },
+    invalid: { role: 'callee', key: 'c.mp4', durationSec: 3, width: 640, height: 720, expectedClips: 2 },
+    field: 'data.provider',
+  },
+  'timeline.ready': {
+    valid: { kind: 'call', timeline },
+    invalid: { kind: 'call', timeline: { ...timeline, output: { width: 641 } } },
+    field: 'data.timeline.output.width',
+  },
+  'video.encoded': {
+    valid: {
+      key: 'jobs/j/final.mp4',
+      durationSec: 3,
+      sizeBytes: 100,
+      width: 1280,
+      height: 720,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      backend: 'ffmpeg',
+      encodeSeconds: 1,
+    },
+    invalid: { key: 'jobs/j/final.mp4', durationSec: 3, sizeBytes: 0, width: 1280, height: 720 },
+    field: 'data.sizeBytes',
+  },
+  'job.progress': {
+    valid: { step: 'encode', status: 'running', percent: 40 },
+    invalid: { step: 'encode', status: 'running', percent: 140 },
+    field: 'data.percent',
+  },
+  'job.warning': { valid: { step: 'images', message: 'skipped' }, invalid: { step: 'Images!', message: 'x' }, field: 'data.step' },
+  'job.completed': {
+    valid: { outputs: { video: { key: 'f.mp4', durationSec: 3, sizeBytes: 9 } } },
+    invalid: { outputs: { video: { key: 'f.mp4', durationSec: 3 } } },
+    field: 'data.outputs.video.sizeBytes',
+  },
+  'job.failed': {
+    valid: { step: 'split', reason: 'the recording is empty', permanent: true },
+    invalid: { step: 'split', reason: '', permanent: true },
+    field: 'data.reason',
+  },
+};
+
+describe('event catalogue', () => {
+  it('has a sample for every event type', () => {
+    expect(Object.keys(samples).sort()).toEqual([...new Set(catalogue.map((d) => d.type))].sort());
+  });
+
+  for (const def of catalogue) {
+    const sample = samples[def.type]!;
+    it(`accepts a valid ${def.type} v${def.version}`, () => {
+      const res = parseEnvelope(JSON.stringify(envelope(def.type, sample.valid)));
+      expect(res.ok ? 'ok' : res.reason).toBe('ok');
+    });
+    it(`rejects an invalid ${def.type} v${def.version}, naming ${sample.field}`, () => {
+      const res = parseEnvelope(envelope(def.type, sample.invalid));
+      expect(res.ok).toBe(false);
+      if (!res.ok) expect(res.reason).toContain(sample.field);
+    });
+  }
+
+  it('treats a version it does not know as poison with a clear reason', () => {
+    const res = parseEnvelope(envelope('job.progress', { step: 'encode', status: 'running' }, { version: 2 }));
+    expect(res).toMatchObject({ ok: false, reason: expect.stringContaining('unknown version v2 of "job.progress"') });
+    if (!res.ok) expect(res.reason).toContain('knows v1');
+  });
+
+  it('rejects unknown types, bad JSON and bad envelopes, keeping what it could read', () => {
+    expect(parseEnvelope('{nope')).toMatchObject({ ok: false, reason: expect.stringContaining('not valid JSON') });
+    expect(parseEnvelope(envelope('video.deleted', {}))).toMatchObject({
+      ok: false,
+      reason: 'unknown event type "video.deleted"',
+    });
+    const bad = parseEnvelope({ ...envelope('job.progress', {}), jobId: 'has spaces', occurredAt: 'yesterday' });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.reason).toContain('jobId');
+      expect(bad.reason).toContain('occurredAt');
+      expect(bad.partial?.type).toBe('job.progress');
+    }
+  });
+
+  it('lets a v2 live beside a v1', () => {
+    expect(findEvent('recording.received', 1)).toBeDefined();
+    expect(findEvent('recording.received', 2)).toBeUndefined();
+    expect(latestEvent('recording.received').version).toBe(1);
+  });
+
+  it('requires twilio details when the source is twilio', () => {
+    const res = parseEnvelope(envelope('recording.received', { source: 'twilio', recording: { url: 'https://x.test/r' } }));
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.reason).toContain('data.twilio: is required when source is "twilio"');
+  });
+});
+
+describe('Timeline', () => {
+  it('fills web-safe output defaults', () => {
+    const t = Timeline.parse(timeline);
+    expect(t.output).toMatchObject({
+      width: 1280,
+      height: 720,
+      fps: 30,
+      video: { codec: 'h264', profile: 'high', pixelFormat: 'yuv420p' },
+      audio: { codec: 'aac', sampleRate: 48000, channels: 2 },
+      faststart: true,
+    });
+  });
+
+  it('refuses ducking under a track that does not exist', () => {
+    const res = Timeline.safeParse({
+      ...timeline,
+      audio: [{ name: 'music', source: { key: 'm.mp3' }, duck: { under: 'voice' } }],
+    });
+    expect(res.success).toBe(false);
+    expect(res.error?.issues[0]?.path).toEqual(['audio', 0, 'duck', 'under']);
+  });
+});
+
+describe('names', () => {
+  it('derives every subject and stream from one namespace', () => {
+    const n = names('acme');
+    expect(n.eventSubject('audio.split')).toBe('acme.evt.audio.split');
+    expect(n.eventsStream).toBe('ACME_EVENTS');
+    expect(n.consumerName('audio-splitter', 'recording.received')).toBe('audio-splitter__recording_received');
+    expect(() => names('Bad Name')).toThrow(/namespace/);
+  });
+
+  it('builds a valid fresh job document', () => {
+    const job = newJob({ id: 'call_1', kind: 'call' }, new Date('2026-01-01T00:00:00Z'));
+    expect(job).toMatchObject({ status: 'queued', progress: 0, warnings: [], steps: {} });
+  });
+});
+
+describe('generated JSON Schemas', () => {
+  it('are up to date in contracts/schemas (run `npm run schemas` after changing a contract)', () => {
+    const dir = fileURLToPath(new URL('../schemas/', import.meta.url));
+    const expected = renderJsonSchemas();
+    const onDisk = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(onDisk.sort()).toEqual([...expected.keys()].sort());
+    for (const [file, text] of expected) expect(readFileSync(dir + file, 'utf8'), file).toBe(text);
+  });
+});

@@ -1,0 +1,17 @@
+export { AudioSplitterEnv } from './config.ts';
+export { handleRecording, keys, type SplitterSettings } from './handle-recording.ts';
+export {
+  downloadRecording,
+  twilioMediaUrl,
+  isTwilioRecording,
+  displayUrl,
+  backoffDelays,
+  type DownloadSettings,
+} from './download.ts';
+export {
+  buildSplitArgs,
+  buildSplitFilter,
+  splitChannels,
+  ROLES_BY_CHANNEL,
+  OUTPUT_SAMPLE_RATE,
+} from './split.ts';

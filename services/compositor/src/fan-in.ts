@@ -1,0 +1,53 @@
+import type { Job } from '@reelbus/contracts';
+import type { HandlerContext, HandlerOutcome } from '@reelbus/kit';
+import { buildCallTimeline } from './call-layout.ts';
+import { readCallState, readClaim, readClips, type CallState } from './call-state.ts';
+
+/** True when every speaking channel of the call has its clip. */
+export function clipsComplete(call: CallState, clips: ReturnType<typeof readClips>): boolean {
+  return call.channels
+    .filter((c) => !c.silent && c.durationSec > 0)
+    .every((c) => clips[c.role] !== undefined);
+}
+
+/**
+ * Inside a compare-and-set mutation: claims the job's one `timeline.ready` for `claimant` when the
+ * clips are complete and nobody claimed it yet. Because the claim is written in the same CAS update
+ * as the last clip, two replicas finishing at once cannot both see themselves as the claimant.
+ */
+export function claimIfComplete(job: Job, claimant: string, at: string): void {
+  const call = readCallState(job);
+  if (!call || readClaim(job) || !clipsComplete(call, readClips(job))) return;
+  job.state.timeline = { by: claimant, at };
+}
+
+/**
+ * Publishes `timeline.ready` (id `timeline.ready:<jobId>`) when `claimant` holds the claim. A
+ * redelivery of the claiming event publishes again with the same id, which JetStream drops; this
+ * covers a crash between the claim and the publish.
+ */
+export async function publishIfClaimed({
+  job,
+  claimant,
+  ctx,
+}: {
+  job: Job;
+  claimant: string;
+  ctx: HandlerContext;
+}): Promise<HandlerOutcome> {
+  const claim = readClaim(job);
+  const call = readCallState(job);
+  if (!claim || !call) return { outcome: 'ok' }; // still waiting for clips
+  if (claim.by !== claimant)
+    return { outcome: 'skip', reason: `timeline.ready of job ${job.id} was claimed by ${claim.by}` };
+  const clips = readClips(job);
+  const timeline = buildCallTimeline({
+    recording: call.recording,
+    mode: call.mode,
+    size: call.size,
+    clips: Object.fromEntries(Object.entries(clips).map(([role, c]) => [role, c])),
+  });
+  await ctx.publish('timeline.ready', job.id, { kind: 'call', timeline }, { id: `timeline.ready:${job.id}` });
+  await ctx.progress('compose', 'completed', 100);
+  return { outcome: 'ok' };
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@reelbus/kit';
+
+const SHA256_HASH = /^sha256:[0-9a-f]{64}$/i;
+
+/**
+ * The ingest service's own environment variables (the kit runtime parses the shared ones).
+ * Keys are the variable names; `toIngestConfig` turns the parsed values into `IngestConfig`.
+ */
+export const IngestEnv = z.object({
+  INGEST_HOST: env.string().default('0.0.0.0'),
+  INGEST_PORT: env.int({ min: 0, max: 65535 }).default(8080),
+  /** The URL the world reaches this service at (Twilio signs it; links are built on it). */
+  PUBLIC_BASE_URL: env.url().optional(),
+  TWILIO_AUTH_TOKEN: env.string().optional(),
+  API_KEY_HASHES: env
+    .list()
+    .refine((l) => l.length > 0, { message: 'must list at least one API key hash (sha256:<hex>)' })
+    .refine((l) => l.every((h) => SHA256_HASH.test(h)), {
+      message: 'must be a comma-separated list of "sha256:<64 hex digits>" (hash of each key, never the key)',
+    }),
+  LINK_SIGNING_SECRET: z
+    .string({ error: 'is required: a random secret that signs video links (e.g. `openssl rand -hex 32`)' })
+    .min(16, 'must be at least 16 characters (a random secret)'),
+  VIDEO_LINK_TTL_SEC: env.int({ min: 60, max: 7 * 86_400 }).default(86_400),
+  UPLOAD_MAX_BYTES: env.int({ min: 1 }).default(200 * 1024 * 1024),
+  ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
+});
+export type IngestEnv = z.infer<typeof IngestEnv>;
+
+export interface IngestConfig {
+  host: string;
+  port: number;
+  /** No trailing slash, e.g. `https://calls.example.com`. */
+  publicBaseUrl: string;
+  twilioAuthToken: string | undefined;
+  /** `sha256:<hex>` hashes of the accepted API keys. */
+  apiKeyHashes: string[];
+  linkSigningSecret: string;
+  videoLinkTtlSec: number;
+  uploadMaxBytes: number;
+  allowPrivateCallbacks: boolean;
+}
+
+/** Turns parsed environment values into the service's settings. */
+export function toIngestConfig(e: IngestEnv): IngestConfig {
+  const base = e.PUBLIC_BASE_URL ?? `http://localhost:${e.INGEST_PORT}`;
+  return {
+    host: e.INGEST_HOST,
+    port: e.INGEST_PORT,
+    publicBaseUrl: base.replace(/\/+$/, ''),
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+    apiKeyHashes: e.API_KEY_HASHES.map((h) => h.toLowerCase()),
+    linkSigningSecret: e.LINK_SIGNING_SECRET,
+    videoLinkTtlSec: e.VIDEO_LINK_TTL_SEC,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    allowPrivateCallbacks: e.ALLOW_PRIVATE_CALLBACKS,
+  };
+}
+
+/** Reads the ingest settings from an environment (process.env by default); throws ConfigError naming each bad variable. */
+export function loadIngestConfig(source: Record<string, string | undefined> = process.env): IngestConfig {
+  return toIngestConfig(parseConfig(IngestEnv, source));
+}

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import {
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import {
+  findEvent,
+  formatIssues,
+  HEADERS,
+  latestEvent,
+  names as makeNames,
+  parseEnvelope,
+  type EventDataInput,
+  type EventDefinition,
+  type EventOf,
+  type EventType,
+  type Names,
+} from '@reelbus/contracts';
+import type { Logger } from 'pino';
+import { describeError, PermanentError, TransientError } from '../errors.ts';
+import { silentLogger } from '../logger.ts';
+import type { BusHandle } from '../runtime/types.ts';
+import { tracer } from '../telemetry/telemetry.ts';
+import { startConsumer } from './consume.ts';
+import { streamConfigs, type StreamDefinition } from './streams.ts';
+import { injectTrace } from './trace.ts';
+import type { ConsumeOptions, Consumer, PublishOptions } from './types.ts';
+
+export interface BusConnectOptions {
+  /** NATS URLs, e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  /** Prefix of every subject, stream and consumer (default `reelbus`). */
+  namespace?: string;
+  /** Connection name shown by the server (the service name). */
+  name: string;
+  logger?: Logger;
+  /** Replicas of the streams `ensureStreams` creates (3 in the cluster profile). */
+  replicas?: number;
+  /** Keep trying to reach NATS at start instead of failing at once (default true). */
+  waitOnFirstConnect?: boolean;
+}
+
+/** API error code nats-server answers when a stream with another config has the name. */
+const STREAM_NAME_IN_USE = 10058;
+
+/**
+ * The connection to NATS JetStream: typed publish, the consume loop, stream setup and a live view
+ * of one job's events. Reconnects forever; `close()` stops consumers and drains.
+ */
+export class Bus implements BusHandle {
+  readonly names: Names;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly logger: Logger;
+  readonly replicas: number;
+  readonly #consumers = new Set<Consumer>();
+  #connected = true;
+
+  private constructor(opts: {
+    nc: NatsConnection;
+    jsm: JetStreamManager;
+    names: Names;
+    logger: Logger;
+    replicas: number;
+  }) {
+    this.nc = opts.nc;
+    this.jsm = opts.jsm;
+    this.js = jetstream(opts.nc);
+    this.names = opts.names;
+    this.logger = opts.logger;
+    this.replicas = opts.replicas;
+    void this.#watchStatus();
+  }
+
+  /** Connects to NATS (reconnecting forever after the first connection). */
+  static async connect(opts: BusConnectOptions): Promise<Bus> {
+    const {
+      servers,
+      namespace,
+      name,
+      logger = silentLogger(),
+      replicas = 1,
+      waitOnFirstConnect = true,
+    } = opts;
+    const names = makeNames(namespace);
+    const nc = await connect({
+      servers,
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1_000,
+      waitOnFirstConnect,
+    });
+    logger.info({ server: nc.getServer(), namespace: names.namespace }, 'connected to NATS');
+    const jsm = await jetstreamManager(nc);
+    return new Bus({ nc, jsm, names, logger, replicas });
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          this.#connected = false;
+          this.logger.warn({ server: s.server }, 'disconnected from NATS; reconnecting');
+          break;
+        case 'reconnect':
+          this.#connected = true;
+          this.logger.info({ server: s.server }, 'reconnected to NATS');
+          break;
+        case 'error':
+          this.logger.error({ err: s.error }, 'NATS error');
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** True while the connection is up (readiness). */
+  isConnected(): boolean {
+    return this.#connected && !this.nc.isClosed() && !this.nc.isDraining();
+  }
+
+  /**
+   * Creates the events and dead-letter streams, or brings an existing stream's config up to date
+   * where JetStream allows it. Safe to run from every replica at every start.
+   */
+  async ensureStreams(): Promise<void> {
+    const { events, deadLetters } = streamConfigs({ names: this.names, replicas: this.replicas });
+    await this.#ensureStream(events);
+    await this.#ensureStream(deadLetters);
+  }
+
+  async #ensureStream(def: StreamDefinition): Promise<void> {
+    const cfg = def as unknown as StreamConfig;
+    try {
+      await this.jsm.streams.add(cfg);
+      this.logger.debug({ stream: def.name }, 'stream ready');
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== STREAM_NAME_IN_USE) {
+        throw new TransientError(`cannot create stream ${def.name}: ${describeError(err)}`, { cause: err });
+      }
+    }
+    // It exists with another config: update what may change (storage and retention cannot).
+    const { name, retention: _r, storage: _s, ...changeable } = def;
+    try {
+      await this.jsm.streams.update(name, changeable as unknown as Partial<StreamConfig>);
+      this.logger.info({ stream: name }, 'stream config updated');
+    } catch (err) {
+      this.logger.warn(
+        { stream: name, err: describeError(err) },
+        'stream exists with a config that cannot be updated; using it as it is',
+      );
+    }
+  }
+
+  /** Validates `data`, wraps it in an envelope and publishes it (see Publisher). */
+  publish<T extends EventType>(
+    type: T,
+    jobId: string,
+    data: EventDataInput<T>,
+    opts: PublishOptions = {},
+  ): Promise<EventOf<T>> {
+    return this.publishWithContext(otelContext.active(), type, jobId, data, opts);
+  }
+
+  /** `publish` with the trace context given explicitly (the consume loop passes the message's). */
+  async publishWithContext<T extends EventType>(
+    ctx: Context,
+    type: T,
+    jobId: string,
+    data: EventDataInput<T>,
+    opts: PublishOptions = {},
+  ): Promise<EventOf<T>> {
+    const event = buildEnvelope({ type, jobId, data, id: opts.id, version: opts.version });
+    const subject = this.names.eventSubject(type);
+    const span = tracer().startSpan(
+      `publish ${subject}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': subject,
+          'messaging.message.id': event.id,
+          'reelbus.job_id': jobId,
+        },
+      },
+      ctx,
+    );
+    try {
+      const h = natsHeaders();
+      for (const [k, v] of Object.entries(opts.headers ?? {})) h.set(k, v);
+      h.set(HEADERS.type, event.type);
+      h.set(HEADERS.version, String(event.version));
+      h.set(HEADERS.jobId, event.jobId);
+      injectTrace(trace.setSpan(ctx, span), h);
+      const ack = await this.js.publish(subject, JSON.stringify(event), { msgID: event.id, headers: h });
+      span.setAttribute('reelbus.duplicate', ack.duplicate);
+      if (ack.duplicate)
+        this.logger.debug({ type, jobId, eventId: event.id }, 'duplicate event id: JetStream kept the first');
+      return event as EventOf<T>;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(err) });
+      if (err instanceof PermanentError) throw err;
+      throw new TransientError(`cannot publish ${type} for job ${jobId}: ${describeError(err)}`, {
+        cause: err,
+      });
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Starts the consume loop (see ConsumeOptions). */
+  async consume(opts: ConsumeOptions): Promise<Consumer> {
+    const consumer = await startConsumer({ ...opts, bus: this });
+    this.#consumers.add(consumer);
+    void consumer.closed.then(() => this.#consumers.delete(consumer));
+    return consumer;
+  }
+
+  /** A live core-NATS view of one job's events (no history: use the job store for that). */
+  watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): { stop(): void } {
+    const sub = this.nc.subscribe(this.names.allEvents, {
+      callback: (err, msg) => {
+        if (err) {
+          this.logger.warn({ err: describeError(err), jobId }, 'job watch ended');
+          return;
+        }
+        if (msg.headers?.get(HEADERS.jobId) !== jobId) return;
+        const parsed = parseEnvelope(msg.data);
+        if (!parsed.ok) {
+          this.logger.debug({ jobId, reason: parsed.reason }, 'job watch skipped an invalid event');
+          return;
+        }
+        try {
+          onEvent(parsed.event);
+        } catch (e) {
+          this.logger.error({ err: describeError(e), jobId }, 'job watch callback threw');
+        }
+      },
+    });
+    return { stop: () => sub.unsubscribe() };
+  }
+
+  /** Stops every consumer (naking what is in hand after `graceMs`) and drains the connection. */
+  async close(graceMs = 0): Promise<void> {
+    await Promise.all([...this.#consumers].map((c) => c.stop(graceMs)));
+    if (this.nc.isClosed()) return;
+    try {
+      await this.nc.drain();
+    } catch (err) {
+      this.logger.debug({ err: describeError(err) }, 'drain failed; closing');
+      await this.nc.close();
+    }
+  }
+}
+
+/** Builds and validates an envelope; a PermanentError names each bad field. */
+export function buildEnvelope<T extends EventType>(opts: {
+  type: T;
+  jobId: string;
+  data: EventDataInput<T>;
+  id?: string | undefined;
+  version?: number | undefined;
+}): EventOf<T> {
+  const { type, jobId, data, id = randomUUID(), version } = opts;
+  let def: EventDefinition | undefined;
+  if (version === undefined) {
+    try {
+      def = latestEvent(type);
+    } catch {
+      def = undefined;
+    }
+  } else {
+    def = findEvent(type, version);
+  }
+  if (!def) {
+    throw new PermanentError(
+      `cannot publish "${type}"${version ? ` v${version}` : ''}: no such event in the catalogue`,
+    );
+  }
+  const envelope = { id, type, version: def.version, jobId, occurredAt: new Date().toISOString(), data };
+  const res = def.envelope.safeParse(envelope);
+  if (!res.success) {
+    throw new PermanentError(`invalid ${type} v${def.version} for job ${jobId}: ${formatIssues(res.error)}`);
+  }
+  return res.data as EventOf<T>;
+}

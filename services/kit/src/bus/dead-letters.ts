@@ -1,0 +1,144 @@
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import { JetStreamApiError, type StoredMsg } from '@nats-io/jetstream';
+import { HEADERS, parseEnvelope, type EventOf, type EventType } from '@reelbus/contracts';
+import { PermanentError } from '../errors.ts';
+import type { Bus } from './bus.ts';
+import { ORIGINAL_MSG_ID_HEADER, REPLAY_FOR_HEADER } from './consume.ts';
+
+/** One message in the dead-letter stream, with why it is there. */
+export interface DeadLetter {
+  /** Sequence in the dead-letter stream: what `getDeadLetter` / `replayDeadLetter` take. */
+  seq: number;
+  /** When it was dead-lettered. */
+  at: string;
+  reason: string;
+  service: string;
+  step: string;
+  /** The events subject it was read from, and where a replay sends it. */
+  originalSubject: string;
+  /** Its sequence in the events stream. */
+  originalSeq: number | undefined;
+  deliveries: number | undefined;
+  /** The original `Nats-Msg-Id` (the envelope id for well-formed events). */
+  originalId: string | undefined;
+  type: string | undefined;
+  jobId: string | undefined;
+  /** The decoded envelope, when the message is a valid event (it may be one a consumer failed on). */
+  event: EventOf<EventType> | undefined;
+  /** Why the bytes are not a valid envelope, when they are not. */
+  invalid: string | undefined;
+  /** The original bytes as text. */
+  raw: string;
+  headers: Record<string, string>;
+}
+
+function headerRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h) for (const [k, vs] of h) out[k] = vs.join(', ');
+  return out;
+}
+
+function toDeadLetter(m: StoredMsg): DeadLetter {
+  const h = m.header;
+  const get = (k: string) => (h?.has(k) ? h.get(k) : undefined) || undefined;
+  const num = (k: string) => {
+    const v = get(k);
+    return v === undefined ? undefined : Number(v);
+  };
+  const parsed = parseEnvelope(m.data);
+  return {
+    seq: m.seq,
+    at: get(HEADERS.dlqAt) ?? m.time.toISOString(),
+    reason: get(HEADERS.dlqReason) ?? '(no reason recorded)',
+    service: get(HEADERS.dlqService) ?? '',
+    step: get(HEADERS.dlqStep) ?? '',
+    originalSubject: get(HEADERS.dlqSubject) ?? '',
+    originalSeq: num(HEADERS.dlqStreamSeq),
+    deliveries: num(HEADERS.dlqDeliveries),
+    originalId: get(ORIGINAL_MSG_ID_HEADER) ?? (parsed.ok ? parsed.event.id : parsed.partial?.id),
+    type: parsed.ok ? parsed.event.type : (parsed.partial?.type ?? get(HEADERS.type)),
+    jobId: parsed.ok ? parsed.event.jobId : (parsed.partial?.jobId ?? get(HEADERS.jobId)),
+    event: parsed.ok ? parsed.event : undefined,
+    invalid: parsed.ok ? undefined : parsed.reason,
+    raw: new TextDecoder().decode(m.data),
+    headers: headerRecord(h),
+  };
+}
+
+/** Dead letters, oldest first (up to `limit`, default 100), starting at `fromSeq`. */
+export async function listDeadLetters(
+  bus: Bus,
+  opts: { limit?: number; fromSeq?: number } = {},
+): Promise<DeadLetter[]> {
+  const { limit = 100, fromSeq = 0 } = opts;
+  const stream = bus.names.deadLetterStream;
+  const info = await bus.jsm.streams.info(stream);
+  const out: DeadLetter[] = [];
+  if (info.state.messages === 0) return out;
+  for (
+    let seq = Math.max(fromSeq, info.state.first_seq);
+    seq <= info.state.last_seq && out.length < limit;
+    seq++
+  ) {
+    const m = await getStored(bus, seq);
+    if (m) out.push(toDeadLetter(m));
+  }
+  return out;
+}
+
+async function getStored(bus: Bus, seq: number): Promise<StoredMsg | undefined> {
+  try {
+    return (await bus.jsm.streams.getMessage(bus.names.deadLetterStream, { seq })) ?? undefined;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && (err.code === 10037 || err.status === 404)) return undefined;
+    throw err;
+  }
+}
+
+/** One dead letter with its reason, or undefined when there is none at `seq`. */
+export async function getDeadLetter(bus: Bus, seq: number): Promise<DeadLetter | undefined> {
+  const m = await getStored(bus, seq);
+  return m ? toDeadLetter(m) : undefined;
+}
+
+/**
+ * Publishes the original bytes of dead letter `seq` to its original subject again, with a new
+ * `Nats-Msg-Id` (`<id>:replay:<seq>`) so JetStream does not drop it as a duplicate. Only the
+ * service that gave up on it handles the replay; the others ack and skip it.
+ * The dead letter stays in the stream (delete it with `deleteDeadLetter` once the replay worked).
+ */
+export async function replayDeadLetter(
+  bus: Bus,
+  seq: number,
+): Promise<{ stream: string; seq: number; msgId: string }> {
+  const m = await getStored(bus, seq);
+  if (!m) throw new PermanentError(`no dead letter at sequence ${seq} in ${bus.names.deadLetterStream}`);
+  const dl = toDeadLetter(m);
+  if (!dl.originalSubject)
+    throw new PermanentError(
+      `dead letter ${seq} has no ${HEADERS.dlqSubject} header: cannot tell where to replay it`,
+    );
+  const h = natsHeaders();
+  for (const [k, vs] of m.header ?? []) {
+    if (
+      k.toLowerCase().startsWith('reelbus-dlq-') ||
+      k === ORIGINAL_MSG_ID_HEADER ||
+      k.toLowerCase() === HEADERS.msgId.toLowerCase()
+    )
+      continue;
+    for (const v of vs) h.append(k, v);
+  }
+  if (dl.service) h.set(REPLAY_FOR_HEADER, dl.service);
+  const msgId = `${dl.originalId ?? `dlq-${seq}`}:replay:${seq}`;
+  const pa = await bus.js.publish(dl.originalSubject, m.data, { msgID: msgId, headers: h });
+  bus.logger.info(
+    { deadLetterSeq: seq, subject: dl.originalSubject, msgId, seq: pa.seq },
+    'dead letter replayed',
+  );
+  return { stream: pa.stream, seq: pa.seq, msgId };
+}
+
+/** Removes dead letter `seq` (e.g. after a successful replay). */
+export async function deleteDeadLetter(bus: Bus, seq: number): Promise<boolean> {
+  return bus.jsm.streams.deleteMessage(bus.names.deadLetterStream, seq);
+}

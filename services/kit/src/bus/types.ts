@@ -1,0 +1,81 @@
+import type { EventDataInput, EventOf, EventType } from '@reelbus/contracts';
+import type { Logger } from 'pino';
+
+export interface PublishOptions {
+  /** Deterministic event id (→ Nats-Msg-Id) so a retried publish is dropped by JetStream. Random when absent. */
+  id?: string;
+  /** Version of the event to publish; the newest by default. */
+  version?: number;
+  /** Extra headers (trace context is added automatically from the active span / handler context). */
+  headers?: Record<string, string>;
+}
+
+/** Publishes typed events; validates `data` against the catalogue before sending. */
+export interface Publisher {
+  publish<T extends EventType>(
+    type: T,
+    jobId: string,
+    data: EventDataInput<T>,
+    opts?: PublishOptions,
+  ): Promise<EventOf<T>>;
+}
+
+/** What a handler may return: expected outcomes are values, not exceptions (STYLE.md). */
+export type HandlerOutcome =
+  | void
+  | { outcome: 'ok' }
+  /** Nothing to do (e.g. a duplicate): acked, logged. */
+  | { outcome: 'skip'; reason: string }
+  /** Permanent failure (bad input): dead-lettered, `job.failed` published with `step` and `reason`, terminated. */
+  | { outcome: 'fail'; step: string; reason: string };
+
+export interface HandlerContext extends Publisher {
+  /** Logger with `jobId`, `traceId`, `eventId`, `type`, `service`. */
+  logger: Logger;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  /** True on the last delivery MaxDeliver allows: a failure now dead-letters. */
+  lastAttempt: boolean;
+  /** Tells JetStream work goes on (resets AckWait). The loop also sends it on a timer while the handler runs. */
+  working(): void;
+  /** Aborted when the service shuts down past its grace period. */
+  signal: AbortSignal;
+  /** Publishes `job.progress` for `step` (rate-limited to one per second unless `status` changes). */
+  progress(step: string, status: 'started' | 'running' | 'completed' | 'skipped', percent?: number, message?: string): Promise<void>;
+  /** Publishes `job.warning`. */
+  warn(step: string, message: string): Promise<void>;
+  /** The W3C trace id of this message's trace. */
+  traceId: string | undefined;
+}
+
+export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerContext) => Promise<HandlerOutcome>;
+
+export type HandlerMap = { [T in EventType]?: { step: string; handle: Handler<T> } };
+
+export interface ConsumeOptions {
+  /** Durable consumer name prefix: one consumer per (service, event type). */
+  service: string;
+  /** The step each event type belongs to (for `job.failed`) and its handler. */
+  handlers: HandlerMap;
+  /** Messages worked on at once by this process (and pulled at once: no prefetched backlog). Default 1. */
+  concurrency?: number;
+  /** AckWait; heartbeats keep long work alive. Default 30 s. */
+  ackWaitMs?: number;
+  /** Deliveries before a failing message is dead-lettered. Default 5. */
+  maxDeliver?: number;
+  /** Redelivery delays after transient failures (nak delay), by attempt; the last repeats. Default 1 s, 2 s, 4 s, 8 s, 16 s. */
+  backoffMs?: number[];
+  /** How often `working()` is sent while a handler runs. Default ackWaitMs / 3. */
+  heartbeatMs?: number;
+}
+
+export interface Consumer {
+  /** Stop pulling; wait up to `graceMs` for handlers in hand, then abort them and nak what is unfinished. */
+  stop(graceMs?: number): Promise<void>;
+  /** Messages in hand now. */
+  readonly inFlight: number;
+  /** Resolves when the consumer stopped (after `stop`, or a fatal error). */
+  readonly closed: Promise<void>;
+}
+
+export type { EventOf, EventType, Logger };

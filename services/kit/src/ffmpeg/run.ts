@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { abortError, FfmpegError, FfmpegStalledError } from './errors.ts';
+import type { FfmpegProgress, FfmpegRunResult, RunFfmpegOptions } from './types.ts';
+
+/*
+ * Why we spawn ffmpeg here instead of going through fluent-ffmpeg: our callers build complete
+ * argument lists in pure functions (`-filter_complex` with several labelled outputs, each with its own
+ * `-map` and options). fluent-ffmpeg models one command as inputs + one output chain and re-orders
+ * options around that model, so a raw list only fits through `outputOptions()` contortions, and its
+ * progress comes from scraping the stats line of stderr. Spawning directly with `-progress pipe:1
+ * -nostats` gives a machine-readable progress stream on stdout, keeps stderr for the error tail, and
+ * lets us own the kill/stall logic. (`probe` does use fluent-ffmpeg's ffprobe wrapper.)
+ */
+
+export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+/** SIGTERM lets ffmpeg finish its trailer; SIGKILL follows when it does not exit within this. */
+export const KILL_GRACE_MS = 2_000;
+const STDERR_TAIL_LINES = 20;
+
+// ffmpeg children still running when this process exits (e.g. an uncaught error) are killed,
+// so a crashed worker leaves no encoder behind. (A SIGKILLed worker cannot do this.)
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  live.add(child);
+  child.once('close', () => live.delete(child));
+}
+
+/** The flags that make ffmpeg report machine-readable progress on stdout and keep stderr for messages. */
+export function buildProgressArgs(): string[] {
+  return ['-progress', 'pipe:1', '-nostats'];
+}
+
+/** The whole argument list `runFfmpeg` passes to ffmpeg for `args`. */
+export function buildFfmpegArgs(opts: { args: string[] }): string[] {
+  const { args } = opts;
+  return ['-hide_banner', '-nostdin', '-y', ...buildProgressArgs(), ...args];
+}
+
+/** A shell-quoted command line, for errors and logs (copy-paste to rerun). */
+export function formatCommand(opts: { bin: string; args: string[] }): string {
+  const { bin, args } = opts;
+  return [bin, ...args]
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+/**
+ * Turns one `-progress` block (key=value lines up to `progress=…`) into FfmpegProgress.
+ * `out_time_us` is N/A until the first output; `speed` looks like `1.5x`.
+ */
+export function parseProgressBlock(opts: {
+  fields: Record<string, string>;
+  durationSec?: number;
+}): FfmpegProgress {
+  const { fields, durationSec } = opts;
+  const us = Number(fields.out_time_us ?? fields.out_time_ms); // out_time_ms is microseconds too (ffmpeg quirk)
+  const timeSec = Number.isFinite(us) && us > 0 ? us / 1e6 : 0;
+  const p: FfmpegProgress = { timeSec };
+  const speed = Number.parseFloat(fields.speed ?? '');
+  if (Number.isFinite(speed)) p.speed = speed;
+  const frames = Number(fields.frame);
+  if (fields.frame !== undefined && Number.isFinite(frames)) p.frames = frames;
+  if (durationSec && durationSec > 0) {
+    p.percent = fields.progress === 'end' ? 100 : Math.min(100, Math.max(0, (timeSec / durationSec) * 100));
+  }
+  return p;
+}
+
+/**
+ * The one place reelbus runs ffmpeg. Reports progress, kills on abort (AbortError) or when no progress
+ * arrives for `stallTimeoutMs` (FfmpegStalledError, transient), and turns a non-zero exit into
+ * FfmpegError with the step, exit code, stderr tail and command line.
+ */
+export async function runFfmpeg(opts: RunFfmpegOptions): Promise<FfmpegRunResult> {
+  const {
+    step,
+    args,
+    durationSec,
+    onProgress,
+    signal,
+    stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS,
+    logger,
+    ffmpegPath = 'ffmpeg',
+    onStderrLine,
+  } = opts;
+  const fullArgs = buildFfmpegArgs({ args });
+  const command = formatCommand({ bin: ffmpegPath, args: fullArgs });
+  if (signal?.aborted) throw abortError(step, signal.reason);
+
+  const started = Date.now();
+  logger?.debug({ step, command }, 'ffmpeg starting');
+  const child = spawn(ffmpegPath, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+
+  const tail: string[] = [];
+  const stderrTail = () => tail.join('\n');
+  let stopReason: 'abort' | 'stall' | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const kill = (why: 'abort' | 'stall') => {
+    if (stopReason || child.exitCode !== null || child.signalCode !== null) return;
+    stopReason = why;
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+  };
+
+  const stallTimer = setTimeout(() => kill('stall'), stallTimeoutMs);
+  const onAbort = () => kill('abort');
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  let fields: Record<string, string> = {};
+  forEachLine(child.stdout, (line) => {
+    const eq = line.indexOf('=');
+    if (eq <= 0) return;
+    const key = line.slice(0, eq).trim();
+    fields[key] = line.slice(eq + 1).trim();
+    if (key !== 'progress') return;
+    stallTimer.refresh();
+    const p = parseProgressBlock({ fields, ...(durationSec !== undefined ? { durationSec } : {}) });
+    fields = {};
+    try {
+      onProgress?.(p);
+    } catch (err) {
+      logger?.warn({ err, step }, 'ffmpeg progress callback threw');
+    }
+  });
+  forEachLine(child.stderr, (line) => {
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > STDERR_TAIL_LINES) tail.shift();
+    onStderrLine?.(line);
+  });
+
+  try {
+    const { code, sig } = await new Promise<{ code: number | null; sig: NodeJS.Signals | null }>(
+      (resolve, reject) => {
+        child.once('error', (err) =>
+          reject(
+            new Error(`cannot run ffmpeg (${ffmpegPath}) for step ${step}: ${err.message}`, { cause: err }),
+          ),
+        );
+        // 'close' (not 'exit'): stdio is drained, so the stderr tail is complete
+        child.once('close', (c, s) => resolve({ code: c, sig: s }));
+      },
+    );
+    const elapsedMs = Date.now() - started;
+    if (stopReason === 'abort') throw abortError(step, signal?.reason);
+    if (stopReason === 'stall')
+      throw new FfmpegStalledError({ step, stallTimeoutMs, command, stderrTail: stderrTail() });
+    if (code !== 0)
+      throw new FfmpegError({ step, exitCode: code, signal: sig, stderrTail: stderrTail(), command });
+    logger?.debug({ step, elapsedMs }, 'ffmpeg finished');
+    // cpuSeconds: Node exposes no rusage for children and /proc sampling races the exit; left undefined.
+    return { elapsedMs, stderrTail: stderrTail() };
+  } finally {
+    clearTimeout(stallTimer);
+    clearTimeout(killTimer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function forEachLine(stream: NodeJS.ReadableStream | null, fn: (line: string) => void): void {
+  if (!stream) return;
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    const lines = buf.split(/\r?\n|\r/);
+    buf = lines.pop() ?? '';
+    for (const l of lines) fn(l);
+  });
+  stream.on('end', () => {
+    if (buf) fn(buf);
+    buf = '';
+  });
+}

@@ -1,0 +1,193 @@
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { createBlobStore } from '../blob/create.ts';
+import type { BlobStore } from '../blob/types.ts';
+import { Bus } from '../bus/bus.ts';
+import type { ConsumeOptions, Consumer } from '../bus/types.ts';
+import { ConfigError, describeError } from '../errors.ts';
+import { startHealthServer, type HealthServer, type ReadinessCheck } from '../health/server.ts';
+import { KvJobStore } from '../jobs/kv.ts';
+import { MongoJobStore } from '../jobs/mongo.ts';
+import type { JobStore } from '../jobs/types.ts';
+import { createLogger } from '../logger.ts';
+import { startTelemetry } from '../telemetry/telemetry.ts';
+import { parseServiceConfig, processEnv } from './config.ts';
+import type { BaseConfig, BusHandle, ServiceRuntime } from './types.ts';
+
+/** Exit code for bad configuration (sysexits EX_CONFIG): the orchestrator should not restart-loop fast. */
+export const EXIT_CONFIG = 78;
+
+export interface StartServiceOptions<S extends z.ZodObject> {
+  /** Service name: logs, consumer names, connection name, telemetry. */
+  name: string;
+  /** The service's own environment variables (zod object keyed by variable name). */
+  configSchema?: S;
+  /** Defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Stores the service uses (both by default). One not asked for throws when touched. */
+  needs?: { blobs?: boolean; jobs?: boolean };
+  /** Install SIGTERM/SIGINT handlers that shut down and exit (default true; tests pass false). */
+  handleSignals?: boolean;
+}
+
+export interface StartedService<C> extends ServiceRuntime<C> {
+  /** The full bus (the runtime's `bus` is this, seen as a BusHandle). */
+  fullBus: Bus;
+  health: HealthServer;
+  /** Stops consumers (within the grace period), runs onShutdown hooks, drains NATS. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+function missing<T extends object>(what: string, flag: string): T {
+  return new Proxy({} as T, {
+    get(_t, prop) {
+      if (prop === 'then') return undefined;
+      throw new Error(`this service did not ask for ${what}: pass needs: { ${flag}: true } to startService`);
+    },
+  });
+}
+
+async function openJobStore(opts: { base: BaseConfig; bus: Bus }): Promise<JobStore> {
+  const { base, bus } = opts;
+  if (base.jobStore === 'mongo') return MongoJobStore.open({ uri: base.mongoUri!, db: base.mongoDb });
+  return KvJobStore.open({ nc: bus.nc, bucket: bus.names.jobsBucket, replicas: base.streamReplicas });
+}
+
+function openBlobStore(base: BaseConfig): BlobStore {
+  if (base.blobStore === 's3') {
+    return createBlobStore({
+      kind: 's3',
+      bucket: base.s3.bucket!,
+      region: base.s3.region,
+      ...(base.s3.endpoint ? { endpoint: base.s3.endpoint } : {}),
+      forcePathStyle: base.s3.forcePathStyle,
+    });
+  }
+  return createBlobStore({ kind: 'fs', root: resolve(base.blobDir) });
+}
+
+/**
+ * Starts a reelbus service: config (exit 78 with one line per bad variable), logger, telemetry,
+ * bus + streams, stores, health server, and SIGTERM/SIGINT graceful shutdown.
+ */
+export async function startService<S extends z.ZodObject = z.ZodObject<Record<never, z.ZodType>>>(
+  opts: StartServiceOptions<S>,
+): Promise<StartedService<z.infer<S>>> {
+  const { name, configSchema, env = processEnv(), needs = {}, handleSignals = true } = opts;
+  const { blobs: needBlobs = true, jobs: needJobs = true } = needs;
+
+  let parsed: { base: BaseConfig; config: z.infer<S> };
+  try {
+    parsed = parseServiceConfig({ env, schema: configSchema });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(
+        `${name}: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`,
+      );
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  const { base, config } = parsed;
+  const logger = createLogger({ service: name, level: base.logLevel });
+  const telemetry = startTelemetry({ serviceName: name, otlpEndpoint: base.otlpEndpoint });
+
+  const bus = await Bus.connect({
+    servers: base.natsUrl,
+    namespace: base.namespace,
+    name,
+    logger,
+    replicas: base.streamReplicas,
+  });
+  await bus.ensureStreams();
+
+  const blobs = needBlobs ? openBlobStore(base) : missing<BlobStore>('blob storage', 'blobs');
+  const jobs = needJobs ? await openJobStore({ base, bus }) : missing<JobStore>('a job store', 'jobs');
+
+  const checks = new Map<string, ReadinessCheck>([['nats', () => bus.isConnected()]]);
+  const health = await startHealthServer({ host: base.healthHost, port: base.healthPort, checks });
+
+  const consumers: Consumer[] = [];
+  const hooks: Array<() => Promise<void> | void> = [];
+  // Services see a BusHandle whose consumers the runtime stops at shutdown.
+  const handle: BusHandle = {
+    names: bus.names,
+    publish: (type, jobId, data, popts) => bus.publish(type, jobId, data, popts),
+    isConnected: () => bus.isConnected(),
+    watchJob: (jobId, onEvent) => bus.watchJob(jobId, onEvent),
+    consume: async (copts: ConsumeOptions) => {
+      const c = await bus.consume(copts);
+      consumers.push(c);
+      return c;
+    },
+  };
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      logger.info(
+        { graceMs: base.shutdownGraceMs, inFlight: consumers.reduce((n, c) => n + c.inFlight, 0) },
+        'shutting down',
+      );
+      await Promise.all(consumers.map((c) => c.stop(base.shutdownGraceMs)));
+      for (const hook of hooks) {
+        try {
+          await hook();
+        } catch (err) {
+          logger.error({ err: describeError(err) }, 'shutdown hook failed');
+        }
+      }
+      if (needJobs)
+        await jobs
+          .close()
+          .catch((err) => logger.warn({ err: describeError(err) }, 'closing the job store failed'));
+      if (needBlobs)
+        await blobs
+          .close?.()
+          .catch((err) => logger.warn({ err: describeError(err) }, 'closing the blob store failed'));
+      await bus.close();
+      await health.close();
+      await telemetry.shutdown().catch(() => undefined);
+      logger.info('stopped');
+    })());
+
+  if (handleSignals) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      shutdown().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err: describeError(err) }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  logger.info(
+    {
+      healthPort: health.port,
+      namespace: base.namespace,
+      blobStore: needBlobs ? base.blobStore : 'none',
+      jobStore: needJobs ? base.jobStore : 'none',
+    },
+    'service ready',
+  );
+
+  return {
+    name,
+    base,
+    config,
+    logger,
+    bus: handle,
+    fullBus: bus,
+    blobs,
+    jobs,
+    health,
+    shutdown,
+    onShutdown: (fn) => void hooks.push(fn),
+    addReadinessCheck: (checkName, check) => void checks.set(checkName, check),
+  };
+}

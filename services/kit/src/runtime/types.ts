@@ -1,0 +1,51 @@
+import type { EventOf, EventType, Names } from '@reelbus/contracts';
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blob/types.ts';
+import type { ConsumeOptions, Consumer, Publisher } from '../bus/types.ts';
+import type { JobStore } from '../jobs/types.ts';
+
+/** Settings every service reads from the environment (see runtime/config.ts for names and defaults). */
+export interface BaseConfig {
+  natsUrl: string[];
+  namespace: string;
+  logLevel: string;
+  healthHost: string;
+  /** 0 picks a free port (tests); the chosen port is logged and in `health.port`. */
+  healthPort: number;
+  otlpEndpoint: string | undefined;
+  blobStore: 'fs' | 's3';
+  blobDir: string;
+  s3: { bucket: string | undefined; region: string; endpoint: string | undefined; forcePathStyle: boolean };
+  jobStore: 'kv' | 'mongo';
+  mongoUri: string | undefined;
+  mongoDb: string;
+  streamReplicas: number;
+  shutdownGraceMs: number;
+  concurrency: number;
+  tmpDir: string;
+  stallTimeoutMs: number;
+}
+
+/** Minimal view of the bus that services use. */
+export interface BusHandle extends Publisher {
+  readonly names: Names;
+  consume(opts: ConsumeOptions): Promise<Consumer>;
+  isConnected(): boolean;
+  /** A live view of one job's events (core NATS, nothing stored); `stop()` ends it. */
+  watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): { stop(): void };
+}
+
+export interface ServiceRuntime<C> {
+  name: string;
+  /** The base settings plus the service's own (parsed by `configSchema`). */
+  base: BaseConfig;
+  config: C;
+  logger: Logger;
+  bus: BusHandle;
+  blobs: BlobStore;
+  jobs: JobStore;
+  /** Runs on shutdown, after consumers stopped and before the connection drains (e.g. close an HTTP server). */
+  onShutdown(fn: () => Promise<void> | void): void;
+  /** Extra readiness checks shown on /readyz. */
+  addReadinessCheck(name: string, check: () => boolean | Promise<boolean>): void;
+}

@@ -1,0 +1,1 @@
+export { startTelemetry, currentTraceId, tracer, type Telemetry } from './telemetry.ts';

@@ -1,0 +1,50 @@
+import { ConfigError, parseConfig } from '@reelbus/kit';
+import { describe, expect, it } from 'vitest';
+import { NotifierEnv, toNotifierConfig } from './config.ts';
+
+const SECRET = 'a-secret-of-enough-length';
+
+describe('notifier config', () => {
+  it('fills in the documented defaults', () => {
+    expect(toNotifierConfig(parseConfig(NotifierEnv, { WEBHOOK_SECRET: SECRET }))).toEqual({
+      webhook: { secret: SECRET, timeoutMs: 10_000, attempts: 5, backoffMs: 1_000, allowPrivate: false },
+    });
+  });
+
+  const bad: { name: string; env: Record<string, string>; problem: RegExp }[] = [
+    { name: 'a missing WEBHOOK_SECRET', env: {}, problem: /^WEBHOOK_SECRET: is required.*\(not set\)$/ },
+    {
+      name: 'a short WEBHOOK_SECRET',
+      env: { WEBHOOK_SECRET: 'short' },
+      problem: /^WEBHOOK_SECRET: must be at least 16 characters/,
+    },
+    {
+      name: 'a non-numeric WEBHOOK_TIMEOUT_MS',
+      env: { WEBHOOK_SECRET: SECRET, WEBHOOK_TIMEOUT_MS: 'soon' },
+      problem: /^WEBHOOK_TIMEOUT_MS: /,
+    },
+    {
+      name: 'zero WEBHOOK_ATTEMPTS',
+      env: { WEBHOOK_SECRET: SECRET, WEBHOOK_ATTEMPTS: '0' },
+      problem: /^WEBHOOK_ATTEMPTS: must be at least 1/,
+    },
+    {
+      name: 'a non-boolean ALLOW_PRIVATE_CALLBACKS',
+      env: { WEBHOOK_SECRET: SECRET, ALLOW_PRIVATE_CALLBACKS: 'maybe' },
+      problem: /^ALLOW_PRIVATE_CALLBACKS: must be true or false/,
+    },
+  ];
+  for (const c of bad) {
+    it(`refuses ${c.name} with a line naming the variable`, () => {
+      let err: unknown;
+      try {
+        parseConfig(NotifierEnv, c.env);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toHaveLength(1);
+      expect((err as ConfigError).problems[0]).toMatch(c.problem);
+    });
+  }
+});

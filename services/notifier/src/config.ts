@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { env } from '@reelbus/kit';
+import type { WebhookSettings } from './webhook.ts';
+
+/** The notifier's own environment variables (the kit runtime parses the shared ones). */
+export const NotifierEnv = z.object({
+  /** Signs every webhook (HMAC-SHA256); receivers verify with the same secret. The embedded stack generates one. */
+  WEBHOOK_SECRET: z
+    .string({ error: 'is required: a random secret that signs webhooks (e.g. `openssl rand -hex 32`)' })
+    .min(16, 'must be at least 16 characters (a random secret)'),
+  WEBHOOK_TIMEOUT_MS: env.int({ min: 100, max: 300_000 }).default(10_000),
+  WEBHOOK_ATTEMPTS: env.int({ min: 1, max: 20 }).default(5),
+  WEBHOOK_BACKOFF_MS: env.int({ min: 0, max: 600_000 }).default(1_000),
+  /** Allow callbacks to loopback / private / link-local hosts (off: a job cannot make us call into our own network). */
+  ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
+});
+export type NotifierEnv = z.infer<typeof NotifierEnv>;
+
+export interface NotifierConfig {
+  webhook: WebhookSettings;
+}
+
+/** Turns parsed environment values into the service's settings. */
+export function toNotifierConfig(e: NotifierEnv): NotifierConfig {
+  return {
+    webhook: {
+      secret: e.WEBHOOK_SECRET,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      allowPrivate: e.ALLOW_PRIVATE_CALLBACKS,
+    },
+  };
+}

@@ -1,0 +1,170 @@
+import { newJob, type EventType, type Job } from '@reelbus/contracts';
+import {
+  isJobNotFound,
+  type HandlerContext,
+  type HandlerMap,
+  type HandlerOutcome,
+  type JobStore,
+} from '@reelbus/kit';
+import { applyEvent, kindOfEvent, notifierState, type AnyEvent } from './projection.ts';
+import { deliverWebhook, type WebhookEvent, type WebhookSettings } from './webhook.ts';
+
+/** The step the notifier's own work is reported under (in `job.failed` when a handler gives up). */
+export const NOTIFY_STEP = 'notify';
+
+/** Every event type the notifier projects into the job store: one durable consumer each. */
+export const PROJECTED_TYPES = [
+  'recording.received',
+  'story.received',
+  'audio.split',
+  'audio.normalized',
+  'images.converted',
+  'clip.requested',
+  'clip.generated',
+  'timeline.ready',
+  'video.encoded',
+  'job.progress',
+  'job.warning',
+  'job.completed',
+  'job.failed',
+] as const satisfies readonly EventType[];
+
+/**
+ * Handlers the notifier runs at once: at least one per event type. Its work is small (a store
+ * update, sometimes a webhook), and the kit shares the slots between the per-type consumers, so
+ * fewer slots than types would leave a type waiting on the others' pulls.
+ */
+export function notifierConcurrency(configured: number): number {
+  return Math.max(configured, PROJECTED_TYPES.length);
+}
+
+export interface NotifierDeps {
+  jobs: Pick<JobStore, 'create' | 'update'>;
+  webhook: WebhookSettings;
+  clock?: () => Date;
+}
+
+/**
+ * Applies `event` to its job document, creating the document first when no job exists yet
+ * (an event a bus-only publisher put on the bus), so every job has a read model.
+ */
+export async function projectEvent({
+  jobs,
+  event,
+  clock = () => new Date(),
+}: {
+  jobs: NotifierDeps['jobs'];
+  event: AnyEvent;
+  clock?: () => Date;
+}): Promise<Job> {
+  try {
+    return await jobs.update(event.jobId, (j) => applyEvent(j, event, clock()));
+  } catch (err) {
+    if (!isJobNotFound(err)) throw err;
+  }
+  await jobs.create(jobFromEvent({ event, now: clock() }));
+  return jobs.update(event.jobId, (j) => applyEvent(j, event, clock()));
+}
+
+/** A fresh job document for an event whose job the store does not know. */
+export function jobFromEvent({ event, now }: { event: AnyEvent; now: Date }): Job {
+  const { kind, certain } = kindOfEvent(event);
+  return newJob(
+    {
+      id: event.jobId,
+      kind,
+      ...(event.type === 'timeline.ready' ? { input: event.data as unknown as Record<string, unknown> } : {}),
+      ...(certain ? {} : { state: { notifier: { provisionalKind: true } } }),
+    },
+    now,
+  );
+}
+
+/**
+ * The notifier's handlers: every event is projected; `video.encoded` completes the job; and after
+ * any event that leaves the job terminal with a `callbackUrl` and no webhook sent yet, the webhook
+ * goes out (usually from the terminal event's handler; from a late `recording.received` when that
+ * one brought the `callbackUrl` after the job had already failed).
+ */
+export function notifierHandlers({ jobs, webhook, clock = () => new Date() }: NotifierDeps): HandlerMap {
+  const handle = async (event: AnyEvent, ctx: HandlerContext): Promise<HandlerOutcome> => {
+    const job = await projectEvent({ jobs, event, clock });
+    const completion = event.type === 'video.encoded' ? await completeJob({ job, ctx }) : undefined;
+    const hook = pendingWebhook(job);
+    if (!hook) return completion ?? { outcome: 'ok' };
+    return sendWebhook({ jobs, webhook, clock, jobId: job.id, event: hook, owner: event.id, ctx });
+  };
+  const handlers: Record<
+    string,
+    { step: string; handle: (e: AnyEvent, ctx: HandlerContext) => Promise<HandlerOutcome> }
+  > = {};
+  for (const type of PROJECTED_TYPES) handlers[type] = { step: NOTIFY_STEP, handle };
+  return handlers as HandlerMap;
+}
+
+/** The terminal webhook this job still owes its callbackUrl, if any (cheap: no I/O). */
+export function pendingWebhook(job: Job): WebhookEvent | undefined {
+  if (!job.callbackUrl) return undefined;
+  const event: WebhookEvent | undefined =
+    job.status === 'completed' ? 'job.completed' : job.status === 'failed' ? 'job.failed' : undefined;
+  if (!event) return undefined;
+  if (notifierState(job).webhooks?.[event]?.done) return undefined;
+  if (job.notifications.some((n) => n.event === event && n.ok)) return undefined;
+  return event;
+}
+
+/**
+ * The notifier owns completion of the pipelines that end in `video.encoded`: it publishes
+ * `job.completed` with the video and the job's warnings, under the deterministic id
+ * `job.completed:<jobId>` (JetStream drops a second publish from a redelivery).
+ */
+async function completeJob({ job, ctx }: { job: Job; ctx: HandlerContext }): Promise<HandlerOutcome> {
+  if (job.status === 'completed') return { outcome: 'skip', reason: 'the job is already completed' };
+  const video = job.outputs.video;
+  if (!video) return { outcome: 'skip', reason: 'the job document has no video output' };
+  await ctx.publish(
+    'job.completed',
+    job.id,
+    {
+      outputs: { video, ...(job.outputs.audio ? { audio: job.outputs.audio } : {}) },
+      warnings: job.warnings,
+      ...(job.fallback ? { fallback: job.fallback } : {}),
+    },
+    { id: `job.completed:${job.id}` },
+  );
+  return { outcome: 'ok' };
+}
+
+async function sendWebhook({
+  jobs,
+  webhook,
+  clock,
+  jobId,
+  event,
+  owner,
+  ctx,
+}: {
+  jobs: NotifierDeps['jobs'];
+  webhook: WebhookSettings;
+  clock: () => Date;
+  jobId: string;
+  event: WebhookEvent;
+  owner: string;
+  ctx: HandlerContext;
+}): Promise<HandlerOutcome> {
+  const result = await deliverWebhook({
+    jobs,
+    jobId,
+    event,
+    owner,
+    settings: webhook,
+    working: () => ctx.working(),
+    signal: ctx.signal,
+    logger: ctx.logger,
+    clock,
+  });
+  if (result.outcome === 'delivered') return { outcome: 'ok' };
+  // Giving up is recorded on the job (notifications + a warning), never a job failure:
+  // a failing receiver must not fail a finished job, nor loop through job.failed.
+  return { outcome: 'skip', reason: result.reason ?? result.outcome };
+}

@@ -1,0 +1,26 @@
+import { startService } from '@reelbus/kit';
+import { NotifierEnv, toNotifierConfig } from './config.ts';
+import { notifierConcurrency, notifierHandlers } from './handle-events.ts';
+
+// The notifier: projects every event into the job store, completes jobs on `video.encoded`,
+// and sends the signed webhooks of terminal events (see README.md).
+const rt = await startService({
+  name: 'notifier',
+  configSchema: NotifierEnv,
+  needs: { blobs: false, jobs: true },
+});
+const config = toNotifierConfig(rt.config);
+await rt.bus.consume({
+  service: rt.name,
+  concurrency: notifierConcurrency(rt.base.concurrency),
+  // Attempts × timeout plus backoff can exceed the default AckWait: heartbeats (`working()`) cover it.
+  handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook }),
+});
+rt.logger.info(
+  {
+    attempts: config.webhook.attempts,
+    timeoutMs: config.webhook.timeoutMs,
+    allowPrivateCallbacks: config.webhook.allowPrivate,
+  },
+  'notifier consuming',
+);

@@ -1,0 +1,538 @@
+import {
+  newJob,
+  type EventDataInput,
+  type EventOf,
+  type EventType,
+  type Job,
+  latestEvent,
+} from '@reelbus/contracts';
+import { describe, expect, it } from 'vitest';
+import {
+  applyEvent,
+  CALL_PROGRESS_WEIGHTS,
+  notifierState,
+  overallProgress,
+  type AnyEvent,
+} from './projection.ts';
+
+const JOB = 'job_1';
+const NOW = new Date('2026-01-01T00:10:00.000Z');
+const t = (sec: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, sec)).toISOString();
+
+/** A validated event (defaults applied by the real schema). */
+function ev<T extends EventType>(
+  type: T,
+  sec: number,
+  data: EventDataInput<T>,
+  id = `${type}:${sec}`,
+): EventOf<T> {
+  return latestEvent(type).envelope.parse({
+    id,
+    type,
+    version: 1,
+    jobId: JOB,
+    occurredAt: t(sec),
+    data,
+  }) as EventOf<T>;
+}
+
+function callJob(over: Partial<Job> = {}): Job {
+  return { ...newJob({ id: JOB, kind: 'call' }, new Date(t(0))), ...over };
+}
+
+/** Applies events in order, treating `undefined` as "no change". */
+function run(job: Job, events: AnyEvent[]): Job {
+  return events.reduce((j, e) => applyEvent(j, e, NOW) ?? j, job);
+}
+
+const recording = () =>
+  ev('recording.received', 1, {
+    source: 'upload',
+    recording: { key: `jobs/${JOB}/input/recording.wav` },
+    callbackUrl: 'https://example.com/hook',
+  });
+const split = () =>
+  ev('audio.split', 3, {
+    mode: 'stereo',
+    source: {
+      key: `jobs/${JOB}/input/recording.wav`,
+      durationSec: 12,
+      channels: 2,
+      sampleRate: 8000,
+      codec: 'pcm_s16le',
+      sizeBytes: 1000,
+    },
+    channels: [
+      { role: 'caller', key: `jobs/${JOB}/split/caller.wav`, durationSec: 12, silent: false },
+      { role: 'callee', key: `jobs/${JOB}/split/callee.wav`, durationSec: 12, silent: false },
+    ],
+  });
+const clipRequested = (role: 'caller' | 'callee', sec: number) =>
+  ev(
+    'clip.requested',
+    sec,
+    { role, label: role, audioKey: `jobs/${JOB}/split/${role}.wav`, durationSec: 12, expectedClips: 2 },
+    `clip.requested:${JOB}:${role}`,
+  );
+const clipGenerated = (
+  role: 'caller' | 'callee',
+  sec: number,
+  extra: Partial<EventDataInput<'clip.generated'>> = {},
+) =>
+  ev(
+    'clip.generated',
+    sec,
+    {
+      role,
+      key: `jobs/${JOB}/clips/${role}.mp4`,
+      durationSec: 12,
+      width: 640,
+      height: 720,
+      provider: 'local',
+      expectedClips: 2,
+      ...extra,
+    },
+    `clip.generated:${JOB}:${role}`,
+  );
+const timeline = (sec = 20) =>
+  ev('timeline.ready', sec, {
+    kind: 'call',
+    timeline: { version: 1, duration: 12 },
+  });
+const progress = (
+  step: string,
+  status: 'started' | 'running' | 'completed' | 'skipped',
+  sec: number,
+  percent?: number,
+  message?: string,
+) =>
+  ev(
+    'job.progress',
+    sec,
+    { step, status, ...(percent !== undefined ? { percent } : {}), ...(message ? { message } : {}) },
+    `p:${step}:${status}:${sec}:${percent}`,
+  );
+const encoded = (sec = 40) =>
+  ev('video.encoded', sec, {
+    key: `jobs/${JOB}/final.mp4`,
+    durationSec: 12,
+    sizeBytes: 123456,
+    width: 1280,
+    height: 720,
+    videoCodec: 'h264',
+    audioCodec: 'aac',
+    backend: 'ffmpeg',
+    encodeSeconds: 9,
+    cpuSeconds: 15,
+  });
+const warning = (message: string, sec = 15) =>
+  ev('job.warning', sec, { step: 'generate', message }, `w:${message}:${sec}`);
+const completed = (sec = 45, warnings: string[] = []) =>
+  ev('job.completed', sec, {
+    outputs: { video: { key: `jobs/${JOB}/final.mp4`, durationSec: 12, sizeBytes: 123456 } },
+    warnings,
+  });
+const failed = (step: string, sec: number, reason = `${step} broke`) =>
+  ev('job.failed', sec, { step, reason, permanent: true }, `job.failed:${step}:${sec}`);
+
+const happyPath = (): AnyEvent[] => [
+  recording(),
+  progress('split', 'started', 2),
+  split(),
+  clipRequested('caller', 4),
+  clipRequested('callee', 4),
+  progress('generate', 'running', 8, 30, 'rendering'),
+  clipGenerated('caller', 10),
+  warning('callee side used a placeholder'),
+  clipGenerated('callee', 18, { placeholder: true, warning: 'callee clip failed: provider timed out' }),
+  timeline(20),
+  progress('encode', 'started', 21),
+  progress('encode', 'running', 30, 50, 'encoding'),
+  progress('encode', 'completed', 40),
+  encoded(40),
+  completed(45),
+];
+
+describe('applyEvent: each event type moves its step', () => {
+  const cases: { name: string; before?: AnyEvent[]; event: () => AnyEvent; expect: (j: Job) => void }[] = [
+    {
+      name: 'recording.received completes ingest and makes the job running',
+      event: recording,
+      expect: (j) => {
+        expect(j.steps.ingest).toMatchObject({ status: 'completed', finishedAt: t(1), percent: 100 });
+        expect(j.status).toBe('running');
+        expect(j.callbackUrl).toBe('https://example.com/hook');
+      },
+    },
+    {
+      name: 'audio.split completes split with its duration from its start',
+      before: [progress('split', 'started', 2)],
+      event: split,
+      expect: (j) =>
+        expect(j.steps.split).toMatchObject({
+          status: 'completed',
+          startedAt: t(2),
+          finishedAt: t(3),
+          durationMs: 1000,
+        }),
+    },
+    {
+      name: 'clip.requested starts generate',
+      event: () => clipRequested('caller', 4),
+      expect: (j) => {
+        expect(j.steps.generate).toMatchObject({ status: 'running', startedAt: t(4) });
+        expect(notifierState(j).expectedClips).toBe(2);
+      },
+    },
+    {
+      name: 'one of two clip.generated leaves generate running at 50 %',
+      before: [clipRequested('caller', 4), clipRequested('callee', 4)],
+      event: () => clipGenerated('caller', 10),
+      expect: (j) => expect(j.steps.generate).toMatchObject({ status: 'running', percent: 50 }),
+    },
+    {
+      name: 'the last expected clip.generated completes generate',
+      before: [clipRequested('caller', 4), clipGenerated('callee', 18)],
+      event: () => clipGenerated('caller', 10),
+      expect: (j) =>
+        expect(j.steps.generate).toMatchObject({
+          status: 'completed',
+          startedAt: t(4),
+          finishedAt: t(18),
+          durationMs: 14000,
+        }),
+    },
+    {
+      name: 'a placeholder clip adds its warning',
+      event: () => clipGenerated('callee', 18, { placeholder: true, warning: 'callee: placeholder used' }),
+      expect: (j) => expect(j.warnings).toEqual(['callee: placeholder used']),
+    },
+    {
+      name: 'timeline.ready completes compose',
+      event: () => timeline(20),
+      expect: (j) => expect(j.steps.compose).toMatchObject({ status: 'completed', finishedAt: t(20) }),
+    },
+    {
+      name: 'video.encoded completes encode and records the video and the cost',
+      event: () => encoded(40),
+      expect: (j) => {
+        expect(j.steps.encode?.status).toBe('completed');
+        expect(j.outputs.video).toEqual({
+          key: `jobs/${JOB}/final.mp4`,
+          durationSec: 12,
+          sizeBytes: 123456,
+          width: 1280,
+          height: 720,
+          contentType: 'video/mp4',
+        });
+        expect(j.cost).toEqual({ backend: 'ffmpeg', cpuSeconds: 15 });
+      },
+    },
+    {
+      name: 'job.progress started sets running and startedAt',
+      event: () => progress('encode', 'started', 21),
+      expect: (j) => expect(j.steps.encode).toEqual({ status: 'running', startedAt: t(21) }),
+    },
+    {
+      name: 'job.progress running sets percent and message',
+      before: [progress('encode', 'started', 21)],
+      event: () => progress('encode', 'running', 30, 42, 'encoding'),
+      expect: (j) =>
+        expect(j.steps.encode).toEqual({
+          status: 'running',
+          startedAt: t(21),
+          percent: 42,
+          message: 'encoding',
+        }),
+    },
+    {
+      name: 'job.progress completed sets finishedAt and durationMs',
+      before: [progress('encode', 'started', 21), progress('encode', 'running', 30, 42, 'encoding')],
+      event: () => progress('encode', 'completed', 40),
+      expect: (j) =>
+        expect(j.steps.encode).toEqual({
+          status: 'completed',
+          startedAt: t(21),
+          finishedAt: t(40),
+          durationMs: 19000,
+          percent: 100,
+        }),
+    },
+    {
+      name: 'job.progress skipped marks the step skipped',
+      event: () => progress('images', 'skipped', 5),
+      expect: (j) => expect(j.steps.images).toEqual({ status: 'skipped', finishedAt: t(5) }),
+    },
+    {
+      name: 'job.warning appends to warnings',
+      event: () => warning('image 2 skipped'),
+      expect: (j) => expect(j.warnings).toEqual(['image 2 skipped']),
+    },
+    {
+      name: 'job.completed completes the job with progress 100 and merged outputs',
+      before: [encoded(40)],
+      event: () => completed(45, ['a warning']),
+      expect: (j) => {
+        expect(j.status).toBe('completed');
+        expect(j.progress).toBe(100);
+        expect(j.outputs.video?.width).toBe(1280);
+        expect(j.warnings).toEqual(['a warning']);
+        expect(j.steps.notify).toMatchObject({ status: 'completed', finishedAt: t(45) });
+      },
+    },
+    {
+      name: 'job.completed with audio_only records the fallback and its reason',
+      event: () =>
+        ev('job.completed', 45, {
+          outputs: { audio: { key: `jobs/${JOB}/final.m4a`, durationSec: 12, sizeBytes: 10 } },
+          fallback: 'audio_only',
+          fallbackReason: 'the video could not be rendered',
+        }),
+      expect: (j) => {
+        expect(j.fallback).toBe('audio_only');
+        expect(j.outputs.audio?.key).toBe(`jobs/${JOB}/final.m4a`);
+        expect(j.warnings).toEqual(['the video could not be rendered']);
+      },
+    },
+    {
+      name: 'job.failed fails the job and its step with the reason',
+      before: [progress('split', 'started', 2)],
+      event: () => failed('split', 3, 'the recording is empty'),
+      expect: (j) => {
+        expect(j.status).toBe('failed');
+        expect(j.error).toEqual({ step: 'split', reason: 'the recording is empty' });
+        expect(j.steps.split).toMatchObject({
+          status: 'failed',
+          error: 'the recording is empty',
+          finishedAt: t(3),
+          durationMs: 1000,
+        });
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const job = applyEvent(run(callJob(), c.before ?? []), c.event(), NOW);
+      expect(job).toBeDefined();
+      c.expect(job!);
+    });
+  }
+});
+
+describe('applyEvent: terminal statuses are final', () => {
+  const cases: { name: string; events: AnyEvent[]; status: Job['status']; error?: Job['error'] }[] = [
+    {
+      name: 'a late progress event does not reopen a completed job',
+      events: [completed(45), progress('encode', 'running', 30, 50)],
+      status: 'completed',
+    },
+    {
+      name: 'a late progress event does not reopen a failed job',
+      events: [failed('split', 3), progress('encode', 'started', 30)],
+      status: 'failed',
+      error: { step: 'split', reason: 'split broke' },
+    },
+    {
+      name: 'a late recording.received does not reopen a failed job',
+      events: [failed('split', 3), recording()],
+      status: 'failed',
+      error: { step: 'split', reason: 'split broke' },
+    },
+    {
+      name: 'job.failed after job.completed is ignored',
+      events: [completed(45), failed('encode', 50)],
+      status: 'completed',
+    },
+    {
+      name: 'job.failed stamped earlier but arriving after job.completed is ignored',
+      events: [completed(45), failed('encode', 30)],
+      status: 'completed',
+    },
+    {
+      name: 'job.completed after job.failed is a recovery',
+      events: [failed('encode', 30), completed(45)],
+      status: 'completed',
+    },
+    {
+      name: 'the earliest of two failures is the job error, in arrival order',
+      events: [failed('split', 3), failed('encode', 30)],
+      status: 'failed',
+      error: { step: 'split', reason: 'split broke' },
+    },
+    {
+      name: 'the earliest of two failures is the job error, against arrival order',
+      events: [failed('encode', 30), failed('split', 3)],
+      status: 'failed',
+      error: { step: 'split', reason: 'split broke' },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const job = run(callJob(), c.events);
+      expect(job.status).toBe(c.status);
+      expect(job.error).toEqual(c.error);
+    });
+  }
+
+  it('keeps progress at 100 and every step completed when late events follow completion', () => {
+    const job = run(callJob(), [
+      completed(45),
+      progress('encode', 'started', 21),
+      progress('generate', 'running', 10, 20),
+    ]);
+    expect(job.progress).toBe(100);
+    expect(job.steps.encode).toMatchObject({ status: 'completed', startedAt: t(21), finishedAt: t(45) });
+    expect(job.steps.generate?.status).toBe('completed');
+  });
+
+  it('marks both failed steps failed whatever order the failures arrive in', () => {
+    const a = run(callJob(), [failed('split', 3), failed('encode', 30)]);
+    const b = run(callJob(), [failed('encode', 30), failed('split', 3)]);
+    expect(a).toEqual(b);
+    expect(a.steps.encode?.status).toBe('failed');
+  });
+});
+
+describe('applyEvent: redelivery is idempotent', () => {
+  const events = happyPath().concat([
+    failed('encode', 50),
+    ev('job.completed', 46, { outputs: {}, fallback: 'audio_only', fallbackReason: 'x' }),
+  ]);
+  for (const e of events) {
+    it(`applying ${e.type} (${e.id}) twice equals once, and the second time reports no change`, () => {
+      const base = run(callJob(), happyPath().slice(0, 3));
+      const once = applyEvent(base, e, NOW) ?? base;
+      expect(applyEvent(once, e, NOW)).toBeUndefined();
+    });
+  }
+
+  it('a duplicate warning is kept once', () => {
+    const job = run(callJob(), [warning('same'), warning('same', 20)]);
+    expect(job.warnings).toEqual(['same']);
+  });
+});
+
+describe('applyEvent: delivery order does not matter', () => {
+  /** A deterministic shuffle (no Math.random in tests: the same orders every run). */
+  function shuffled<T>(xs: T[], seed: number): T[] {
+    const out = [...xs];
+    let s = seed;
+    for (let i = out.length - 1; i > 0; i--) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      const k = s % (i + 1);
+      [out[i], out[k]] = [out[k]!, out[i]!];
+    }
+    return out;
+  }
+  const inOrder = run(callJob(), happyPath());
+  const comparable = (j: Job) => ({ ...j, warnings: [...j.warnings].sort() });
+
+  it('the happy path in order yields a completed job with every step timed', () => {
+    expect(inOrder.status).toBe('completed');
+    expect(inOrder.progress).toBe(100);
+    for (const step of ['ingest', 'split', 'generate', 'compose', 'encode', 'notify']) {
+      expect(inOrder.steps[step]?.status, step).toBe('completed');
+    }
+    expect(inOrder.steps.encode).toMatchObject({ startedAt: t(21), finishedAt: t(40), durationMs: 19000 });
+    expect(inOrder.warnings.sort()).toEqual([
+      'callee clip failed: provider timed out',
+      'callee side used a placeholder',
+    ]);
+  });
+
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`shuffled delivery #${seed} yields the same document as in-order delivery`, () => {
+      expect(comparable(run(callJob(), shuffled(happyPath(), seed)))).toEqual(comparable(inOrder));
+    });
+  }
+
+  it('clip.generated before clip.requested still completes generate', () => {
+    const job = run(callJob(), [
+      clipGenerated('caller', 10),
+      clipGenerated('callee', 18),
+      clipRequested('caller', 4),
+    ]);
+    expect(job.steps.generate).toMatchObject({ status: 'completed', startedAt: t(4), finishedAt: t(18) });
+  });
+
+  it('compares times across publishers that write different UTC offsets', () => {
+    const early = { ...progress('encode', 'started', 21), occurredAt: '2026-01-01T01:00:21+01:00' };
+    const late = { ...progress('encode', 'started', 25), occurredAt: '2026-01-01T00:00:25Z' };
+    const job = run(callJob(), [late, early]);
+    expect(job.steps.encode?.startedAt).toBe(t(21));
+  });
+
+  it('a step percent never goes back when an older progress event arrives late', () => {
+    const job = run(callJob(), [
+      progress('encode', 'running', 30, 60),
+      progress('encode', 'running', 25, 40),
+    ]);
+    expect(job.steps.encode?.percent).toBe(60);
+  });
+});
+
+describe('overall progress', () => {
+  it('the call weights sum to 100', () => {
+    expect(Object.values(CALL_PROGRESS_WEIGHTS).reduce((a, b) => a + b, 0)).toBe(100);
+  });
+
+  const cases: { name: string; events: AnyEvent[]; progress: number }[] = [
+    { name: 'a fresh call job is at 0', events: [], progress: 0 },
+    { name: 'ingest done is its weight', events: [recording()], progress: CALL_PROGRESS_WEIGHTS.ingest! },
+    {
+      name: 'ingest and split done',
+      events: [recording(), split()],
+      progress: CALL_PROGRESS_WEIGHTS.ingest! + CALL_PROGRESS_WEIGHTS.split!,
+    },
+    {
+      name: 'half the generate step counts half its weight',
+      events: [
+        recording(),
+        split(),
+        clipRequested('caller', 4),
+        clipRequested('callee', 4),
+        clipGenerated('caller', 10),
+      ],
+      progress:
+        CALL_PROGRESS_WEIGHTS.ingest! + CALL_PROGRESS_WEIGHTS.split! + CALL_PROGRESS_WEIGHTS.generate! / 2,
+    },
+    {
+      name: 'encode at 50 % counts half the encode weight',
+      events: [
+        recording(),
+        split(),
+        clipGenerated('caller', 10),
+        clipGenerated('callee', 11),
+        timeline(),
+        progress('encode', 'running', 30, 50),
+      ],
+      progress: 2 + 8 + 40 + 5 + 20,
+    },
+    { name: 'everything but notify done stays below 100', events: happyPath().slice(0, -1), progress: 95 },
+    { name: 'a completed job is at 100', events: happyPath(), progress: 100 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => expect(run(callJob(), c.events).progress).toBe(c.progress));
+  }
+
+  it('never decreases', () => {
+    const job = run(callJob(), [recording(), split()]);
+    expect(overallProgress({ ...job, progress: 50 })).toBe(50);
+  });
+
+  it('a story job counts only the steps it has', () => {
+    const story = newJob({ id: JOB, kind: 'story' }, new Date(t(0)));
+    const job = run(story, [progress('ingest', 'completed', 1), progress('encode', 'completed', 2)]);
+    // ingest 2 + encode 40 of (ingest 2 + encode 40 + notify 5)
+    expect(job.progress).toBe(Math.round((42 / 47) * 1000) / 10);
+  });
+});
+
+describe('provisional kind', () => {
+  it('a job created from a bus-only event takes its kind from the first event that names it', () => {
+    const job = callJob({ kind: 'timeline', state: { notifier: { provisionalKind: true } } });
+    const after = run(job, [progress('split', 'started', 2), recording()]);
+    expect(after.kind).toBe('call');
+    expect(notifierState(after).provisionalKind).toBeUndefined();
+  });
+});

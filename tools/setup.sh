@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what reelbus needs on a fresh Debian/Ubuntu machine: system packages (nats-server, ffmpeg,
+# espeak-ng and sox for test fixtures, a font for captions) and the npm workspace. Safe to re-run: it
+# only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+have nats-server || missing+=(nats-server)
+have ffmpeg || missing+=(ffmpeg)
+have ffprobe || missing+=(ffmpeg)
+have espeak-ng || missing+=(espeak-ng)
+have sox || missing+=(sox)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "reelbus setup: installing system packages: $pkgs"
+  if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "reelbus setup: need root (or sudo) to install: $pkgs" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+# npm packages: install when node_modules is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "reelbus setup: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

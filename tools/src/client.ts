@@ -1,0 +1,94 @@
+// A small client for the ingest job API, used by the CLI and the tests.
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Job } from '@reelbus/contracts';
+
+export interface ClientOptions {
+  baseUrl: string;
+  apiKey: string;
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** REELBUS_URL / REELBUS_API_KEY, else the embedded profile's `.reelbus/secrets.json`. */
+export function clientOptionsFromEnv(env: Record<string, string | undefined>, dataDir: string): ClientOptions {
+  let apiKey = env.REELBUS_API_KEY;
+  const secretsFile = join(dataDir, 'secrets.json');
+  if (!apiKey && existsSync(secretsFile)) apiKey = (JSON.parse(readFileSync(secretsFile, 'utf8')) as { apiKey: string }).apiKey;
+  if (!apiKey) throw new Error('no API key: set REELBUS_API_KEY (the embedded stack prints one on first start)');
+  return { baseUrl: env.REELBUS_URL ?? 'http://127.0.0.1:8080', apiKey };
+}
+
+export class ReelbusClient {
+  constructor(private readonly opts: ClientOptions) {}
+
+  private async request<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await fetch(this.opts.baseUrl + path, {
+      ...init,
+      headers: { authorization: `Bearer ${this.opts.apiKey}`, ...(init.headers as Record<string, string>) },
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+      } catch {
+        // not JSON
+      }
+      throw new ApiError(res.status, `${init.method ?? 'GET'} ${path}: ${res.status} ${message}`);
+    }
+    return JSON.parse(text) as T;
+  }
+
+  /** Uploads a recording file (streamed) and starts the call pipeline. */
+  async submitRecording(opts: { file: string; callbackUrl?: string; provider?: string }): Promise<{ jobId: string }> {
+    const { file, callbackUrl, provider } = opts;
+    if (!existsSync(file) || !statSync(file).isFile()) throw new Error(`no such file: ${file}`);
+    const form = new FormData();
+    if (callbackUrl) form.set('callbackUrl', callbackUrl);
+    if (provider) form.set('provider', provider);
+    const blob = await openAsBlob(file);
+    form.set('recording', blob, basename(file));
+    return this.request('/v1/recordings', { method: 'POST', body: form });
+  }
+
+  getJob(id: string): Promise<Job & { links?: { video?: string } }> {
+    return this.request(`/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  listJobs(opts: { status?: string; limit?: number } = {}): Promise<{ jobs: Job[] }> {
+    const q = new URLSearchParams();
+    if (opts.status) q.set('status', opts.status);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    return this.request(`/v1/jobs?${q}`);
+  }
+
+  /** Follows a job until it completes or fails, calling `onUpdate` on every change. */
+  async follow(id: string, onUpdate: (job: Job) => void, opts: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Job> {
+    const { signal, pollMs = 1000 } = opts;
+    for (;;) {
+      const job = await this.getJob(id);
+      onUpdate(job);
+      if (job.status === 'completed' || job.status === 'failed') return job;
+      signal?.throwIfAborted();
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+}
+
+async function openAsBlob(file: string): Promise<Blob> {
+  // fs.openAsBlob streams from disk (Node ≥ 19.8): the file is never read whole into memory.
+  const fs = await import('node:fs');
+  if (typeof fs.openAsBlob === 'function') return fs.openAsBlob(file);
+  const chunks: Buffer[] = [];
+  for await (const c of createReadStream(file)) chunks.push(c as Buffer);
+  return new Blob(chunks);
+}

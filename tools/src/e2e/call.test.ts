@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFaststart, motionEnergy, probeFacts } from '@reelbus/kit/testing';
+import { makeSampleCall, type SampleCall } from '../sample.ts';
+import { startE2E, type E2E } from './harness.ts';
+
+describe('call recording → split-screen video, end to end', () => {
+  let e2e: E2E;
+  let sample: SampleCall;
+
+  beforeAll(async () => {
+    e2e = await startE2E();
+    sample = makeSampleCall({ file: join(e2e.dir, 'call.wav') });
+  }, 120_000);
+  afterAll(async () => {
+    await e2e?.close();
+  });
+
+  it('turns a stereo call into a web-ready 1280x720 split-screen MP4 that moves with each speaker', async () => {
+    const { jobId } = await e2e.client.submitRecording({ file: sample.file });
+    const job = await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
+    expect(job.status, JSON.stringify(job.error)).toBe('completed');
+    const video = job.outputs.video!;
+    expect(video.key).toBe(`jobs/${jobId}/final.mp4`);
+    const file = join(e2e.stack.blobDir, video.key);
+
+    const facts = probeFacts(file);
+    expect(Math.abs(facts.durationSec - sample.durationSec)).toBeLessThan(0.1);
+    expect(facts.video).toMatchObject({ codec: 'h264', profile: 'High', pixFmt: 'yuv420p', width: 1280, height: 720 });
+    expect(facts.audio).toMatchObject({ codec: 'aac', profile: 'LC', sampleRate: 48000, channels: 2 });
+    expect(isFaststart(file)).toBe(true);
+
+    // Each half moves while its own speaker talks, and stays (nearly) still while the other side talks.
+    const left = { x: 0, y: 0, width: 640, height: 720 };
+    const right = { x: 640, y: 0, width: 640, height: 720 };
+    const callerTurn = sample.turns.find((t) => t.side === 'caller')!;
+    const calleeTurn = sample.turns.find((t) => t.side === 'callee')!;
+    const during = (t: { start: number; end: number }) => ({ start: t.start + 0.5, duration: Math.min(2, t.end - t.start - 1) });
+    const leftWhileCaller = motionEnergy({ file, rect: left, ...during(callerTurn) });
+    const rightWhileCaller = motionEnergy({ file, rect: right, ...during(callerTurn) });
+    const leftWhileCallee = motionEnergy({ file, rect: left, ...during(calleeTurn) });
+    const rightWhileCallee = motionEnergy({ file, rect: right, ...during(calleeTurn) });
+    expect(leftWhileCaller).toBeGreaterThan(rightWhileCaller * 2);
+    expect(rightWhileCallee).toBeGreaterThan(leftWhileCallee * 2);
+
+    // The job document tells the story of the run.
+    expect(job.progress).toBe(100);
+    for (const step of ['split', 'generate', 'compose', 'encode']) {
+      expect(job.steps[step]?.status, step).toBe('completed');
+    }
+  });
+});
