@@ -1,5 +1,5 @@
 // Test helpers for the encoder (not exported from the package barrel).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { EventDataInput, EventOf, EventType } from '@reelbus/contracts';
 import { latestEvent } from '@reelbus/contracts';
 import { silentLogger, type HandlerContext } from '@reelbus/kit';
@@ -58,37 +58,7 @@ export function fakeHandlerContext(): HandlerContext & {
   return ctx as unknown as ReturnType<typeof fakeHandlerContext>;
 }
 
-/** Per-frame mean luma change (0-255) inside `rect` between consecutive frames, from `start` for `duration`. */
-export function frameDifferences(opts: {
-  file: string;
-  rect: { x: number; y: number; width: number; height: number };
-  start: number;
-  duration: number;
-}): number[] {
-  const { file, rect, start, duration } = opts;
-  const filter = `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},tblend=all_mode=difference,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`;
-  const out = execFileSync(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-ss',
-      String(start),
-      '-t',
-      String(duration),
-      '-i',
-      file,
-      '-vf',
-      filter,
-      '-an',
-      '-f',
-      'null',
-      '-',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  return [...out.matchAll(/YAVG=([\d.]+)/g)].map((m) => Number(m[1]));
-}
+export { frameDifferences } from '@reelbus/kit/testing';
 
 /** Mean volume (dBFS) of `file` between `start` and `start + duration` after the audio filter `af`. */
 export function meanVolumeDb(opts: { file: string; start: number; duration: number; af?: string }): number {

@@ -75,25 +75,44 @@ export function isFaststart(file: string): boolean {
 }
 
 /**
- * Mean frame-to-frame change (0-255 luma) inside `rect` between `start` and `start + duration`:
- * how much that part of the picture moves.
+ * Per-frame mean luma change (0-255) inside `rect` between consecutive frames, from `start` for
+ * `duration`. Frames are decoded to raw grey pixels and compared here, so the figures depend on
+ * nothing but the pixels.
  */
-export function motionEnergy(opts: {
+export function frameDifferences(opts: {
   file: string;
   rect: { x: number; y: number; width: number; height: number };
   start: number;
   duration: number;
-}): number {
+}): number[] {
   const { file, rect, start, duration } = opts;
-  const filter = `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},tblend=all_mode=difference,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`;
-  const out = execFileSync(
+  const raw = execFileSync(
     'ffmpeg',
-    ['-v', 'error', '-ss', String(start), '-t', String(duration), '-i', file, '-vf', filter, '-an', '-f', 'null', '-'],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    [
+      '-v', 'error', '-ss', String(start), '-t', String(duration), '-i', file, '-an',
+      '-vf', `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},format=gray`,
+      '-f', 'rawvideo', '-',
+    ],
+    { maxBuffer: 1024 * 1024 * 1024 },
   );
-  const values = [...out.matchAll(/YAVG=([\d.]+)/g)].map((m) => Number(m[1]));
-  if (values.length === 0) throw new Error(`no frames measured in ${file} at ${start}s`);
-  return values.reduce((a, b) => a + b, 0) / values.length;
+  const size = rect.width * rect.height;
+  const frames = Math.floor(raw.length / size);
+  const diffs: number[] = [];
+  for (let f = 1; f < frames; f++) {
+    const a = (f - 1) * size;
+    const b = f * size;
+    let sum = 0;
+    for (let i = 0; i < size; i++) sum += Math.abs(raw[b + i]! - raw[a + i]!);
+    diffs.push(sum / size);
+  }
+  return diffs;
+}
+
+/** Mean frame-to-frame change (0-255 luma) inside `rect`: how much that part of the picture moves. */
+export function motionEnergy(opts: Parameters<typeof frameDifferences>[0]): number {
+  const diffs = frameDifferences(opts);
+  if (diffs.length === 0) throw new Error(`fewer than 2 frames in ${opts.file} at ${opts.start}s`);
+  return diffs.reduce((a, b) => a + b, 0) / diffs.length;
 }
 
 /** Mean luma (0-255) of `rect` in the frame at `at` seconds. */
