@@ -1,8 +1,11 @@
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFaststart, motionEnergy, probeFacts } from '@reelbus/kit/testing';
 import { makeSampleCall, type SampleCall } from '../sample.ts';
-import { startE2E, type E2E } from './harness.ts';
+import { ApiError } from '../client.ts';
+import { ROOT, startE2E, type E2E } from './harness.ts';
 
 describe('call recording → split-screen video, end to end', () => {
   let e2e: E2E;
@@ -49,4 +52,33 @@ describe('call recording → split-screen video, end to end', () => {
       expect(job.steps[step]?.status, step).toBe('completed');
     }
   });
+
+  it('runs the pipeline for a recording.received published by any NATS client, and the job shows up in the job API', async () => {
+    const jobId = 'bus_example_1';
+    const key = `jobs/${jobId}/input/recording.wav`;
+    mkdirSync(join(e2e.stack.blobDir, dirname(key)), { recursive: true });
+    const sample = makeSampleCall({ file: join(e2e.stack.blobDir, key) });
+    const out = execFileSync(process.execPath, [join(ROOT, 'tools/examples/publish-recording.mjs'), jobId, key], {
+      env: { ...process.env, NATS_URL: e2e.stack.natsUrl, REELBUS_NAMESPACE: e2e.stack.namespace },
+      encoding: 'utf8',
+    });
+    expect(out).toContain(`published recording.received for job ${jobId}`);
+    const job = await waitForJob(e2e, jobId);
+    expect(job.status, JSON.stringify(job.error)).toBe('completed');
+    expect(job.kind).toBe('call');
+    expect(Math.abs(job.outputs.video!.durationSec - sample.durationSec)).toBeLessThan(0.1);
+  });
 });
+
+/** The notifier creates the job document when it sees the first event: wait for it, then follow it. */
+async function waitForJob(e2e: E2E, jobId: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 404 || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
