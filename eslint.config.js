@@ -9,5 +9,9 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment only in a service config.ts (STYLE.md).' }],
     },
   },
-  { files: ['**/config.ts', 'tools/**', '**/*.test.ts', 'services/kit/src/test/**'], rules: { 'no-restricted-properties': 'off' } },
+  {
+    // Test helpers, tools and config modules may read the environment; libraries may not.
+    files: ['**/config.ts', 'tools/**', '**/*.test.ts', '**/testing/**', '**/test-support.ts', '**/fixtures/**'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
 );

@@ -112,6 +112,11 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     invalid: { step: 'split', reason: '', permanent: true },
     field: 'data.reason',
   },
+  'job.stalled': {
+    valid: { step: 'encode', idleSeconds: 612, lastEventAt: '2025-01-01T00:00:00.000Z', limitSeconds: 600 },
+    invalid: { step: 'encode', idleSeconds: -1, lastEventAt: '2025-01-01T00:00:00.000Z' },
+    field: 'data.idleSeconds',
+  },
 };
 
 describe('event catalogue', () => {

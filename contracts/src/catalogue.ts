@@ -8,6 +8,7 @@ import { ImagesConvertedV1 } from './events/images-converted.ts';
 import { JobCompletedV1 } from './events/job-completed.ts';
 import { JobFailedV1 } from './events/job-failed.ts';
 import { JobProgressV1 } from './events/job-progress.ts';
+import { JobStalledV1 } from './events/job-stalled.ts';
 import { JobWarningV1 } from './events/job-warning.ts';
 import { RecordingReceivedV1 } from './events/recording-received.ts';
 import { StoryReceivedV1 } from './events/story-received.ts';
@@ -29,6 +30,7 @@ export const catalogue = [
   JobWarningV1,
   JobCompletedV1,
   JobFailedV1,
+  JobStalledV1,
 ] as const;
 
 type Catalogue = (typeof catalogue)[number];

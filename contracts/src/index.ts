@@ -17,3 +17,4 @@ export { JobProgressV1 } from './events/job-progress.ts';
 export { JobWarningV1 } from './events/job-warning.ts';
 export { JobCompletedV1 } from './events/job-completed.ts';
 export { JobFailedV1 } from './events/job-failed.ts';
+export { JobStalledV1 } from './events/job-stalled.ts';

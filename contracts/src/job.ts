@@ -49,6 +49,8 @@ export const Job = z.object({
   warnings: z.array(z.string()).default([]),
   error: z.object({ step: z.string(), reason: z.string() }).optional(),
   fallback: z.enum(['audio_only']).optional(),
+  /** Why the fallback was delivered instead of the video. */
+  fallbackReason: z.string().optional(),
   callbackUrl: z.string().optional(),
   notifications: z.array(NotificationAttempt).default([]),
   cost: z

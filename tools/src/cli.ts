@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Job } from '@reelbus/contracts';
 import { ReelbusClient, clientOptionsFromEnv } from './client.ts';
-import { makeSampleCall } from './sample.ts';
+import { makeSampleCall, makeSampleStory } from './sample.ts';
+import { submitStory } from './story.ts';
 import { startStack, type Stack } from './stack.ts';
+import { traceLine } from './trace.ts';
 import { freePort } from '@reelbus/kit/testing';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -20,13 +22,16 @@ Usage: npm run reelbus -- <command> [options]      (or: node --import tsx tools/
 
 Local stack (embedded profile: nats-server, every service, files under .reelbus/)
   stack                      start everything and stay in the foreground (Ctrl-C stops)
-  demo                       start the stack, render the bundled sample call, print the video's path, stop
+  demo [call|story]          start the stack, render the bundled sample call (or story), print the video's path, stop
 
 Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KEY, default from .reelbus/)
   submit <file> [--callback <url>] [--provider local|fal] [--no-follow]
                              upload a stereo call recording (left = caller, right = callee) and follow it
+  story <audio> [--photo <f>] [--image <f>]… [--mood <m>] [--gain <dB>] [--duck] [--name <n>] [--title <t>]
+        [--logo <f>] [--background <#rrggbb>] [--backend ffmpeg|mediaconvert] [--callback <url>] [--no-follow]
+                             submit a spoken story (files are uploaded; blob keys and https URLs are passed on)
   follow <jobId>             show a job's progress until it ends
-  status <jobId>             print a job document
+  status <jobId>             print a job document and its Jaeger trace link (JAEGER_URL, default http://localhost:16686)
   list [--status <s>] [--limit <n>]
 
 Operations (talk to NATS: NATS_URL, default nats://127.0.0.1:4222; REELBUS_NAMESPACE, default reelbus)
@@ -101,9 +106,12 @@ async function runStackForeground(): Promise<void> {
   });
 }
 
-async function runDemo(): Promise<void> {
-  const sample = makeSampleCall({ file: join(DATA_DIR, 'samples', 'call.wav') }).file;
-  console.log(`sample recording: ${sample}`);
+async function runDemo(kind: string): Promise<void> {
+  if (kind !== 'call' && kind !== 'story') throw new Error(`demo takes "call" or "story", not "${kind}"`);
+  const samples = join(DATA_DIR, 'samples');
+  const call = kind === 'call' ? makeSampleCall({ file: join(samples, 'call.wav') }).file : undefined;
+  const story = kind === 'story' ? await makeSampleStory({ dir: join(samples, 'story') }) : undefined;
+  console.log(`sample ${kind}: ${call ?? story?.audio}`);
   let stack: Stack | undefined;
   const logs: string[] = [];
   try {
@@ -114,9 +122,12 @@ async function runDemo(): Promise<void> {
       ingestPort: await freePort(),
       log: (l) => logs.push(l),
     });
-    console.log(`stack healthy (${stack.processes.length} services); submitting the sample call…`);
-    const client = new ReelbusClient({ baseUrl: stack.ingestUrl, apiKey: stack.secrets.apiKey });
-    const { jobId } = await client.submitRecording({ file: sample });
+    console.log(`stack healthy (${stack.processes.length} services); submitting the sample ${kind}…`);
+    const options = { baseUrl: stack.ingestUrl, apiKey: stack.secrets.apiKey };
+    const client = new ReelbusClient(options);
+    const { jobId } = story
+      ? await submitStory({ client: options, ...story, storyteller: 'Rose', title: 'Summers by the sea' })
+      : await client.submitRecording({ file: call! });
     console.log(`job ${jobId}`);
     const job = await followJob(client, jobId);
     printOutcome(await client.getJob(job.id), stack.blobDir);
@@ -140,6 +151,16 @@ async function main(argv: string[]): Promise<void> {
       status: { type: 'string' },
       limit: { type: 'string' },
       all: { type: 'boolean' },
+      photo: { type: 'string' },
+      image: { type: 'string', multiple: true },
+      mood: { type: 'string' },
+      gain: { type: 'string' },
+      duck: { type: 'boolean' },
+      name: { type: 'string' },
+      title: { type: 'string' },
+      logo: { type: 'string' },
+      background: { type: 'string' },
+      backend: { type: 'string' },
     },
   });
   const client = () => new ReelbusClient(clientOptionsFromEnv(process.env, DATA_DIR));
@@ -147,7 +168,37 @@ async function main(argv: string[]): Promise<void> {
     case 'stack':
       return runStackForeground();
     case 'demo':
-      return runDemo();
+      return runDemo(positionals[0] ?? 'call');
+    case 'story': {
+      const audio = positionals[0];
+      if (!audio) throw new Error('usage: story <audio file | blob key | https URL> [options]');
+      const options = clientOptionsFromEnv(process.env, DATA_DIR);
+      const mood = values.mood as 'adventurous' | 'family' | 'nostalgic' | 'reflective' | 'none' | undefined;
+      const { jobId } = await submitStory({
+        client: options,
+        audio,
+        userPhoto: values.photo,
+        images: values.image ?? [],
+        storyteller: values.name,
+        title: values.title,
+        music: {
+          ...(mood ? { mood } : {}),
+          ...(values.gain !== undefined ? { gainDb: Number(values.gain) } : {}),
+          ...(values.duck ? { duck: true } : {}),
+        },
+        brand: {
+          ...(values.logo ? { logo: values.logo } : {}),
+          ...(values.background ? { background: values.background } : {}),
+        },
+        backend: values.backend as 'ffmpeg' | 'mediaconvert' | undefined,
+        callbackUrl: values.callback,
+      });
+      console.log(`job ${jobId}`);
+      if (values['no-follow']) return;
+      const c = new ReelbusClient(options);
+      await followJob(c, jobId);
+      return printOutcome(await c.getJob(jobId), join(DATA_DIR, 'blobs'));
+    }
     case 'submit': {
       const file = positionals[0];
       if (!file) throw new Error('usage: submit <file>');
@@ -168,7 +219,9 @@ async function main(argv: string[]): Promise<void> {
     case 'status': {
       const id = positionals[0];
       if (!id) throw new Error('usage: status <jobId>');
-      console.log(JSON.stringify(await client().getJob(id), null, 2));
+      const job = await client().getJob(id);
+      console.log(JSON.stringify(job, null, 2));
+      console.log(traceLine({ job }));
       return;
     }
     case 'list': {

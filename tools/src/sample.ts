@@ -63,3 +63,33 @@ export function makeSampleCall(opts: {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** A light picture with a busy middle (circles): Ken Burns shows as motion; the bottom-right corner stays light. */
+export async function makePicture({ file, width, height, hue }: { file: string; width: number; height: number; hue: number }): Promise<string> {
+  const { default: sharp } = await import('sharp');
+  const circles = Array.from({ length: 40 }, (_, i) => {
+    const cx = Math.round(width * (0.22 + (0.56 * ((i * 37) % 100)) / 100));
+    const cy = Math.round(height * (0.22 + (0.45 * ((i * 61) % 100)) / 100));
+    return `<circle cx="${cx}" cy="${cy}" r="${Math.round(width / 30)}" fill="hsl(${(hue + i * 9) % 360},70%,${30 + (i % 3) * 15}%)"/>`;
+  }).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#f4f4f4"/>${circles}</svg>`;
+  await sharp(Buffer.from(svg)).toFile(file);
+  return file;
+}
+
+export const SAMPLE_STORY_TEXT =
+  'When I was nine, we drove to the sea every summer. My father sang the whole way, and my mother laughed at every wrong note.';
+
+/** The demo story: a spoken recording (espeak-ng), a user photo and two "generated" images. */
+export async function makeSampleStory(opts: { dir: string }): Promise<{ audio: string; userPhoto: string; images: string[] }> {
+  const { dir } = opts;
+  mkdirSync(dir, { recursive: true });
+  const audio = join(dir, 'story.wav');
+  if (!existsSync(audio)) execFileSync('espeak-ng', ['-v', 'en-gb+f3', '-s', '160', '-w', audio, SAMPLE_STORY_TEXT]);
+  const userPhoto = await makePicture({ file: join(dir, 'me.jpg'), width: 1200, height: 900, hue: 10 });
+  const images = [
+    await makePicture({ file: join(dir, 'ai-1.png'), width: 1344, height: 768, hue: 140 }),
+    await makePicture({ file: join(dir, 'ai-2.png'), width: 1344, height: 768, hue: 260 }),
+  ];
+  return { audio, userPhoto, images };
+}

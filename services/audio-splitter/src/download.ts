@@ -1,7 +1,7 @@
 import { Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isPermanent, PermanentError, type BlobInfo, type BlobStore, type Logger } from '@reelbus/kit';
+import { isPermanent, PermanentError, withSpan, type BlobInfo, type BlobStore, type Logger } from '@reelbus/kit';
 
 export interface DownloadSettings {
   /** Per-attempt limit: connect, headers and the whole body. */
@@ -93,16 +93,12 @@ export async function downloadRecording(opts: {
   for (let attempt = 1; attempt <= attempts; attempt++) {
     signal?.throwIfAborted();
     try {
-      const info = await attemptDownload({
-        target,
-        shown,
-        key,
-        blobs,
-        headers,
-        timeoutMs,
-        signal,
-        onProgress,
-      });
+      const info = await withSpan(
+        twilio ? 'twilio download' : 'recording download',
+        { 'http.request.method': 'GET', 'url.full': shown, 'reelbus.attempt': attempt },
+        () => attemptDownload({ target, shown, key, blobs, headers, timeoutMs, signal, onProgress }),
+        { kind: 'client' },
+      );
       logger?.info({ url: shown, key, attempt, size: info.size }, 'recording downloaded');
       return { ...info, url: shown };
     } catch (err) {

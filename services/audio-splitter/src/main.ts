@@ -1,10 +1,11 @@
 import { startService } from '@reelbus/kit';
 import { AudioSplitterEnv } from './config.ts';
 import { handleRecording, type SplitterSettings } from './handle-recording.ts';
+import { handleStoryAudio, splitterConcurrency, StoryAudioEnv, toStoryAudioSettings } from './story/index.ts';
 
 const rt = await startService({
   name: 'audio-splitter',
-  configSchema: AudioSplitterEnv,
+  configSchema: AudioSplitterEnv.extend(StoryAudioEnv.shape),
   needs: { blobs: true, jobs: false }, // the splitter keeps no job state
 });
 const { config, base } = rt;
@@ -23,17 +24,23 @@ const settings: SplitterSettings = {
   stallTimeoutMs: base.stallTimeoutMs,
 };
 
+const storySettings = toStoryAudioSettings({ env: config, tmpDir: base.tmpDir, stallTimeoutMs: base.stallTimeoutMs });
+
 await rt.bus.consume({
   service: rt.name,
-  concurrency: base.concurrency,
+  concurrency: splitterConcurrency(base.concurrency), // two consumed types: one slot each at least
   handlers: {
     'recording.received': {
       step: 'split',
       handle: (event, ctx) => handleRecording({ event, ctx, blobs: rt.blobs, settings }),
     },
+    'story.received': {
+      step: 'normalize',
+      handle: (event, ctx) => handleStoryAudio({ event, ctx, blobs: rt.blobs, settings: storySettings }),
+    },
   },
 });
 rt.logger.info(
   { silenceThresholdDb: settings.silenceThresholdDb },
-  'audio-splitter consuming recording.received',
+  'audio-splitter consuming recording.received and story.received',
 );

@@ -9,3 +9,4 @@ export { claimIfComplete, clipsComplete, publishIfClaimed } from './fan-in.ts';
 export { requestCallClips, type ComposeDeps } from './handle-audio-split.ts';
 export { collectCallClip } from './handle-clip-generated.ts';
 export { CompositorEnv, type CompositorConfig } from './config.ts';
+export * from './story/index.ts';

@@ -2,12 +2,28 @@ import { startService } from '@reelbus/kit';
 import { CompositorEnv } from './config.ts';
 import { requestCallClips } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
+import { StoryEnv, collectStoryAudio, collectStoryImages, seedStoryAssets } from './story/index.ts';
 
 const rt = await startService({
   name: 'compositor',
-  configSchema: CompositorEnv,
-  needs: { blobs: false, jobs: true },
+  configSchema: CompositorEnv.extend(StoryEnv.shape),
+  needs: { blobs: true, jobs: true },
 });
+// Stories: the default logo and sample music are made when the first story needs them (about 25 s of
+// CPU for the music), so a stack that only renders calls never pays for them.
+let seeding: Promise<void> | undefined;
+const storyDeps = {
+  jobs: rt.jobs,
+  blobs: rt.blobs,
+  tmpDir: rt.base.tmpDir,
+  assetsReady: () =>
+    (seeding ??= seedStoryAssets({
+      blobs: rt.blobs,
+      logger: rt.logger,
+      tmpDir: rt.base.tmpDir,
+      seedMusic: rt.config.COMPOSITOR_SEED_MUSIC,
+    })),
+};
 const deps = {
   jobs: rt.jobs,
   defaultSize: { width: rt.config.CALL_VIDEO_WIDTH, height: rt.config.CALL_VIDEO_HEIGHT },
@@ -15,9 +31,11 @@ const deps = {
 
 await rt.bus.consume({
   service: rt.name,
-  concurrency: rt.base.concurrency,
+  concurrency: Math.max(rt.base.concurrency, 4), // one per consumed type, so a waiting story never holds up calls
   handlers: {
     'audio.split': { step: 'compose', handle: (event, ctx) => requestCallClips({ event, ctx, deps }) },
     'clip.generated': { step: 'compose', handle: (event, ctx) => collectCallClip({ event, ctx, deps }) },
+    'audio.normalized': { step: 'compose', handle: (event, ctx) => collectStoryAudio({ event, ctx, deps: storyDeps }) },
+    'images.converted': { step: 'compose', handle: (event, ctx) => collectStoryImages({ event, ctx, deps: storyDeps }) },
   },
 });

@@ -1,18 +1,29 @@
-import type { EventOf } from '@reelbus/contracts';
-import { describeError, isPermanent, type HandlerContext, type HandlerOutcome } from '@reelbus/kit';
+import type { EventDataInput, EventOf } from '@reelbus/contracts';
+import {
+  describeError,
+  isPermanent,
+  type BlobStore,
+  type HandlerContext,
+  type HandlerOutcome,
+} from '@reelbus/kit';
+import { renderAudioFallback } from './audio-fallback.ts';
 import type { EncoderBackend } from './render.ts';
 
 export interface TimelineRenderDeps {
   /** Backends by name; `timeline.ready` may pick one, else `defaultBackend`. */
   backends: ReadonlyMap<string, EncoderBackend>;
   defaultBackend: string;
+  /** Where a story's audio-only fallback is written; no fallback when absent. */
+  fallback?: { blobs: BlobStore; tmpDir: string };
 }
 
 /**
  * Renders the Timeline of a `timeline.ready` event and publishes `video.encoded`
  * (id `video.encoded:<jobId>`, so a redelivered render publishes once).
  * Bad input (a missing or unreadable blob, a feature the backend cannot do) is a `fail` outcome;
- * ffmpeg failures are thrown and retried.
+ * ffmpeg failures are thrown and retried. A story whose video cannot be made (a permanent error, or
+ * any error on the last attempt) is delivered audio-only instead: `job.completed` with
+ * `fallback: 'audio_only'` (see `deliverAudioOnly`).
  */
 export async function renderTimelineEvent({
   event,
@@ -23,20 +34,21 @@ export async function renderTimelineEvent({
   ctx: HandlerContext;
   deps: TimelineRenderDeps;
 }): Promise<HandlerOutcome> {
-  const { backends, defaultBackend } = deps;
+  const { backends, defaultBackend, fallback } = deps;
   const name = event.data.backend ?? defaultBackend;
   const backend = backends.get(name);
   if (!backend) {
     return {
       outcome: 'fail',
       step: 'encode',
-      reason: `timeline.ready data.backend: unknown encoder backend "${name}" (this encoder has ${[...backends.keys()].join(', ')})`,
+      reason: `timeline.ready data.backend: unknown encoder backend "${name}" (this encoder has ${[...backends.keys()].join(', ')}${name === 'mediaconvert' ? '; set MEDIACONVERT_ROLE_ARN and AWS_REGION, with BLOB_STORE=s3, to enable it' : ''})`,
     };
   }
   await ctx.progress('encode', 'started', 0, `rendering with ${backend.name}`);
-  let result;
+  let encoded: EventDataInput<'video.encoded'>;
   try {
-    result = await backend.render({
+    const result = await backend.render({
+      onWarning: (message) => ctx.warn('encode', message),
       jobId: event.jobId,
       timeline: event.data.timeline,
       signal: ctx.signal,
@@ -49,19 +61,12 @@ export async function renderTimelineEvent({
           .catch((err: unknown) => ctx.logger.warn({ err }, 'could not publish encode progress'));
       },
     });
-  } catch (err) {
-    if (isPermanent(err)) return { outcome: 'fail', step: 'encode', reason: describeError(err) };
-    throw err;
-  }
-  const { media } = result;
-  if (!media.video || !media.audio || !media.video.width || !media.video.height) {
-    // The backend wrote something that is not the promised video: a bug or a broken disk, worth a retry.
-    throw new Error(`encode produced ${result.key} without a video and an audio stream`);
-  }
-  await ctx.publish(
-    'video.encoded',
-    event.jobId,
-    {
+    const { media } = result;
+    if (!media.video || !media.audio || !media.video.width || !media.video.height) {
+      // The backend wrote something that is not the promised video: a bug or a broken disk, worth a retry.
+      throw new Error(`encode produced ${result.key} without a video and an audio stream`);
+    }
+    encoded = {
       key: result.key,
       durationSec: media.durationSec,
       sizeBytes: media.sizeBytes,
@@ -72,9 +77,66 @@ export async function renderTimelineEvent({
       backend: backend.name,
       encodeSeconds: result.encodeSeconds,
       ...(result.cpuSeconds !== undefined ? { cpuSeconds: result.cpuSeconds } : {}),
-    },
-    { id: `video.encoded:${event.jobId}` },
-  );
+      ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+    };
+  } catch (err) {
+    const permanent = isPermanent(err);
+    if (fallback && event.data.kind === 'story' && (permanent || ctx.lastAttempt)) {
+      return deliverAudioOnly({ event, ctx, fallback, backend: backend.name, err });
+    }
+    if (permanent) return { outcome: 'fail', step: 'encode', reason: describeError(err) };
+    throw err;
+  }
+  await ctx.publish('video.encoded', event.jobId, encoded, { id: `video.encoded:${event.jobId}` });
   await ctx.progress('encode', 'completed', 100);
+  return { outcome: 'ok' };
+}
+
+/**
+ * The story's video could not be made: deliver its `voice` track as `jobs/<jobId>/final-audio.m4a`
+ * and complete the job with `fallback: 'audio_only'` (id `job.completed:<jobId>`), so the message is
+ * acked instead of dead-lettered. When even that fails, the job fails with both reasons.
+ */
+async function deliverAudioOnly({
+  event,
+  ctx,
+  fallback,
+  backend,
+  err,
+}: {
+  event: EventOf<'timeline.ready'>;
+  ctx: HandlerContext;
+  fallback: NonNullable<TimelineRenderDeps['fallback']>;
+  backend: string;
+  err: unknown;
+}): Promise<HandlerOutcome> {
+  const reason = `encode (${backend}) failed: ${describeError(err)}`;
+  let audio;
+  try {
+    audio = await renderAudioFallback({
+      jobId: event.jobId,
+      timeline: event.data.timeline,
+      blobs: fallback.blobs,
+      tmpDir: fallback.tmpDir,
+      signal: ctx.signal,
+      logger: ctx.logger,
+    });
+  } catch (fallbackErr) {
+    if (!isPermanent(fallbackErr) && !ctx.lastAttempt) throw fallbackErr;
+    return {
+      outcome: 'fail',
+      step: 'encode',
+      reason: `${reason}; the audio-only fallback failed too: ${describeError(fallbackErr)}`,
+    };
+  }
+  const warning = `the video could not be made, so the story is delivered as audio only (${reason})`;
+  await ctx.warn('encode', warning);
+  await ctx.publish(
+    'job.completed',
+    event.jobId,
+    { outputs: { audio }, warnings: [warning], fallback: 'audio_only', fallbackReason: reason },
+    { id: `job.completed:${event.jobId}` },
+  );
+  await ctx.progress('encode', 'skipped', undefined, 'video failed; delivered audio only');
   return { outcome: 'ok' };
 }

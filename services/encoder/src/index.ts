@@ -9,5 +9,20 @@ export {
 export type { BuildRenderArgsOptions, RenderArgs } from './filtergraph.ts';
 export { FfmpegBackend, finalVideoKey, inputRefs } from './render.ts';
 export type { EncoderBackend, RenderRequest, RenderResult, FfmpegBackendOptions } from './render.ts';
+export {
+  buildMediaConvertJob,
+  planMediaConvert,
+  estimateMediaConvertCostUsd,
+  splitOutputUrl,
+  toTimecode,
+  DEFAULT_MEDIACONVERT_RATES,
+} from './mediaconvert/build-job.ts';
+export type {
+  BuildMediaConvertJobOptions,
+  MediaConvertRates,
+  UnsupportedFeature,
+} from './mediaconvert/build-job.ts';
+export { MediaConvertBackend, type MediaConvertBackendOptions } from './mediaconvert/backend.ts';
+export { buildAudioFallbackArgs, fallbackAudioKey, renderAudioFallback } from './audio-fallback.ts';
 export { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.ts';
-export { EncoderEnv, type EncoderConfig } from './config.ts';
+export { EncoderEnv, mediaConvertEnabled, type EncoderConfig } from './config.ts';

@@ -1,6 +1,7 @@
-import { startService } from '@reelbus/kit';
-import { EncoderEnv } from './config.ts';
+import { EXIT_CONFIG, startService } from '@reelbus/kit';
+import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
 import { renderTimelineEvent } from './handle-timeline.ts';
+import { MediaConvertBackend } from './mediaconvert/backend.ts';
 import { FfmpegBackend, type EncoderBackend } from './render.ts';
 
 const rt = await startService({
@@ -8,16 +9,45 @@ const rt = await startService({
   configSchema: EncoderEnv,
   needs: { blobs: true, jobs: false },
 });
+const c = rt.config;
 
 const ffmpeg = new FfmpegBackend({
   blobs: rt.blobs,
   tmpDir: rt.base.tmpDir,
   stallTimeoutMs: rt.base.stallTimeoutMs,
-  ...(rt.config.ENCODER_PRESET ? { preset: rt.config.ENCODER_PRESET } : {}),
+  ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
 });
-// MediaConvert joins this map when it exists.
 const backends = new Map<string, EncoderBackend>([[ffmpeg.name, ffmpeg]]);
-const deps = { backends, defaultBackend: rt.config.ENCODER_BACKEND };
+
+if (mediaConvertEnabled(c)) {
+  if (rt.base.blobStore !== 's3') {
+    // A config error, not a job error: MediaConvert can only read and write S3.
+    process.stderr.write(
+      `encoder: invalid configuration:\n  BLOB_STORE: must be s3 for the mediaconvert backend (MediaConvert reads inputs from and writes the video to S3) (got "${rt.base.blobStore}")\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
+  const mediaconvert = new MediaConvertBackend({
+    blobs: rt.blobs,
+    tmpDir: rt.base.tmpDir,
+    region: c.AWS_REGION ?? rt.base.s3.region,
+    roleArn: c.MEDIACONVERT_ROLE_ARN ?? '',
+    ...(c.MEDIACONVERT_ENDPOINT ? { endpoint: c.MEDIACONVERT_ENDPOINT } : {}),
+    ...(c.MEDIACONVERT_QUEUE ? { queue: c.MEDIACONVERT_QUEUE } : {}),
+    pollInitialMs: c.MEDIACONVERT_POLL_INITIAL_MS,
+    pollMaxMs: c.MEDIACONVERT_POLL_MAX_MS,
+    timeoutMs: c.MEDIACONVERT_TIMEOUT_MS,
+    defaultBitrateKbps: c.MEDIACONVERT_BITRATE_KBPS,
+    rates: mediaConvertRates(c),
+  });
+  backends.set(mediaconvert.name, mediaconvert);
+}
+
+const deps = {
+  backends,
+  defaultBackend: c.ENCODER_BACKEND,
+  fallback: { blobs: rt.blobs, tmpDir: rt.base.tmpDir },
+};
 
 await rt.bus.consume({
   service: rt.name,

@@ -405,7 +405,8 @@ describe('FfmpegBackend', () => {
     expect(outcome).toEqual({
       outcome: 'fail',
       step: 'encode',
-      reason: 'timeline.ready data.backend: unknown encoder backend "mediaconvert" (this encoder has ffmpeg)',
+      reason:
+        'timeline.ready data.backend: unknown encoder backend "mediaconvert" (this encoder has ffmpeg; set MEDIACONVERT_ROLE_ARN and AWS_REGION, with BLOB_STORE=s3, to enable it)',
     });
   });
 });

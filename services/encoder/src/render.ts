@@ -6,6 +6,7 @@ import { PermanentError, describeError, isPermanent } from '@reelbus/kit';
 import { isBlobNotFound, type BlobStore } from '@reelbus/kit';
 import { probe, runFfmpeg, withTempDir, type MediaInfo } from '@reelbus/kit';
 import type { Logger } from '@reelbus/kit';
+import { measureChildrenCpu } from './child-cpu.ts';
 import { buildRenderArgs, UnsupportedTimelineError } from './filtergraph.ts';
 
 export interface RenderRequest {
@@ -16,6 +17,8 @@ export interface RenderRequest {
   logger?: Logger;
   /** Encode progress, 0-100. */
   onProgress?: (percent: number) => void;
+  /** Something the user should know (a feature dropped under `allowDegradation`). */
+  onWarning?: (message: string) => Promise<void> | void;
 }
 
 export interface RenderResult {
@@ -24,10 +27,13 @@ export interface RenderResult {
   /** The stored video, probed. */
   media: MediaInfo;
   encodeSeconds: number;
+  /** CPU seconds of the local encode (ffmpeg). */
   cpuSeconds?: number;
+  /** Estimated price of a paid service's render (MediaConvert). */
+  costUsd?: number;
 }
 
-/** A way to render a Timeline: ffmpeg here; AWS MediaConvert later, behind the same interface. */
+/** A way to render a Timeline: local ffmpeg (`FfmpegBackend`) or AWS MediaConvert (`MediaConvertBackend`). */
 export interface EncoderBackend {
   readonly name: string;
   render(req: RenderRequest): Promise<RenderResult>;
@@ -91,15 +97,17 @@ export class FfmpegBackend implements EncoderBackend {
           throw err;
         }
         const out = join(dir, 'final.mp4');
-        const run = await runFfmpeg({
-          step: 'encode',
-          args: built.args,
-          durationSec: built.durationSec,
-          ...(onProgress ? { onProgress: (p) => p.percent !== undefined && onProgress(p.percent) } : {}),
-          ...(signal ? { signal } : {}),
-          ...(stallTimeoutMs ? { stallTimeoutMs } : {}),
-          ...(logger ? { logger } : {}),
-        });
+        const { result: run, cpuSeconds } = await measureChildrenCpu(() =>
+          runFfmpeg({
+            step: 'encode',
+            args: built.args,
+            durationSec: built.durationSec,
+            ...(onProgress ? { onProgress: (p) => p.percent !== undefined && onProgress(p.percent) } : {}),
+            ...(signal ? { signal } : {}),
+            ...(stallTimeoutMs ? { stallTimeoutMs } : {}),
+            ...(logger ? { logger } : {}),
+          }),
+        );
         // Probe before storing: the fs store moves the file.
         const media = await probe(out);
         const key = finalVideoKey(jobId);
@@ -108,7 +116,9 @@ export class FfmpegBackend implements EncoderBackend {
           key,
           media: { ...media, file: key },
           encodeSeconds: run.elapsedMs / 1000,
-          ...(run.cpuSeconds !== undefined ? { cpuSeconds: run.cpuSeconds } : {}),
+          ...((run.cpuSeconds ?? cpuSeconds) !== undefined
+            ? { cpuSeconds: run.cpuSeconds ?? cpuSeconds }
+            : {}),
         };
       },
       { tmpDir },

@@ -383,6 +383,7 @@ describe('access', () => {
         'GET /v1/jobs/:id/video.mp4',
         'POST /v1/jobs/:id/links',
         'POST /v1/recordings',
+        'POST /v1/stories',
       ].sort(),
     );
     const { id } = await jobWithVideo(Buffer.from('mp4'));

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { bindContext, runInContext, startServerSpan, type ServerSpan } from '@reelbus/kit';
 import { bearerToken, isValidApiKey, parseKeyHashes, verifyLink } from './auth.ts';
 import type { IngestDeps } from './deps.ts';
 import { HttpError, errorBody } from './errors.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { recordingRoutes } from './routes/recordings.ts';
+import { storyRoutes } from './routes/stories.ts';
 import { twilioRoutes } from './routes/twilio.ts';
 
 export interface BuildAppOptions extends IngestDeps {
@@ -56,6 +58,31 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const m of methods) if (m !== 'HEAD') routeTable.push({ method: m, url: r.url });
+  });
+
+  // One SERVER span per request, active while its hooks and handler run (and bound to the request
+  // stream, so body parsing keeps it): what a route publishes (recording.received) is its child,
+  // making one job one trace from the webhook on.
+  const spans = new WeakMap<FastifyRequest, ServerSpan>();
+  app.addHook('onRequest', (req, _reply, done) => {
+    const s = startServerSpan({ method: req.method, path: req.url.split('?')[0] ?? req.url, headers: req.headers });
+    if (req.routeOptions.url) s.setRoute(req.routeOptions.url);
+    spans.set(req, s);
+    bindContext(s.context, req.raw);
+    runInContext(s.context, done);
+  });
+  app.addHook('preHandler', (req, _reply, done) => {
+    const s = spans.get(req);
+    if (s) runInContext(s.context, done);
+    else done();
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    spans.get(req)?.end({ statusCode: reply.statusCode });
+    done();
+  });
+  app.addHook('onRequestAbort', (req, done) => {
+    spans.get(req)?.end({ statusCode: 499 });
+    done();
   });
 
   const digests = parseKeyHashes(config.apiKeyHashes);
@@ -129,6 +156,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const ctx: RouteContext = { ...deps, requireApiKey, requireApiKeyOrSignedLink, sseHeartbeatMs };
   app.register(twilioRoutes, { ctx });
   app.register(recordingRoutes, { ctx });
+  app.register(storyRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   return app;
 }

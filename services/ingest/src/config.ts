@@ -25,6 +25,8 @@ export const IngestEnv = z.object({
   VIDEO_LINK_TTL_SEC: env.int({ min: 60, max: 7 * 86_400 }).default(86_400),
   UPLOAD_MAX_BYTES: env.int({ min: 1 }).default(200 * 1024 * 1024),
   ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
+  /** Accept story media URLs that are http or on loopback/private hosts (local development only). */
+  ALLOW_PRIVATE_URLS: env.bool().default(false),
 });
 export type IngestEnv = z.infer<typeof IngestEnv>;
 
@@ -40,6 +42,8 @@ export interface IngestConfig {
   videoLinkTtlSec: number;
   uploadMaxBytes: number;
   allowPrivateCallbacks: boolean;
+  /** Story media URLs may be http or private hosts (ALLOW_PRIVATE_URLS); false when absent. */
+  allowPrivateUrls?: boolean;
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -55,6 +59,7 @@ export function toIngestConfig(e: IngestEnv): IngestConfig {
     videoLinkTtlSec: e.VIDEO_LINK_TTL_SEC,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     allowPrivateCallbacks: e.ALLOW_PRIVATE_CALLBACKS,
+    allowPrivateUrls: e.ALLOW_PRIVATE_URLS,
   };
 }
 

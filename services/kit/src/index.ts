@@ -9,3 +9,5 @@ export * from './ffmpeg/index.ts';
 export * from './runtime/index.ts';
 export * from './health/index.ts';
 export * from './telemetry/index.ts';
+export * from './http/index.ts';
+export * from './music/index.ts';

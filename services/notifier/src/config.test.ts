@@ -8,6 +8,11 @@ describe('notifier config', () => {
   it('fills in the documented defaults', () => {
     expect(toNotifierConfig(parseConfig(NotifierEnv, { WEBHOOK_SECRET: SECRET }))).toEqual({
       webhook: { secret: SECRET, timeoutMs: 10_000, attempts: 5, backoffMs: 1_000, allowPrivate: false },
+      watchdog: {
+        intervalMs: 30_000,
+        stepTimeoutsSec: { encode: 600, generate: 900 },
+        defaultTimeoutSec: 300,
+      },
     });
   });
 
@@ -32,6 +37,11 @@ describe('notifier config', () => {
       name: 'a non-boolean ALLOW_PRIVATE_CALLBACKS',
       env: { WEBHOOK_SECRET: SECRET, ALLOW_PRIVATE_CALLBACKS: 'maybe' },
       problem: /^ALLOW_PRIVATE_CALLBACKS: must be true or false/,
+    },
+    {
+      name: 'a WATCHDOG_STEP_TIMEOUTS entry that is not step=seconds',
+      env: { WEBHOOK_SECRET: SECRET, WATCHDOG_STEP_TIMEOUTS: 'encode=600,generate=soon' },
+      problem: /^WATCHDOG_STEP_TIMEOUTS: "generate=soon" is not step=seconds/,
     },
   ];
   for (const c of bad) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env } from '@reelbus/kit';
+import { parseStepTimeouts, type WatchdogSettings } from './watchdog.ts';
 import type { WebhookSettings } from './webhook.ts';
 
 /** The notifier's own environment variables (the kit runtime parses the shared ones). */
@@ -13,11 +14,27 @@ export const NotifierEnv = z.object({
   WEBHOOK_BACKOFF_MS: env.int({ min: 0, max: 600_000 }).default(1_000),
   /** Allow callbacks to loopback / private / link-local hosts (off: a job cannot make us call into our own network). */
   ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
+  /** How often the stuck-job watchdog scans running jobs; 0 turns it off. */
+  WATCHDOG_INTERVAL_MS: env.int({ min: 0, max: 3_600_000 }).default(30_000),
+  /** Seconds a step may go without any event before its job is stalled: `step=seconds,…,default=seconds`. */
+  WATCHDOG_STEP_TIMEOUTS: z
+    .string()
+    .default('encode=600,generate=900,default=300')
+    .transform((v, ctx) => {
+      try {
+        return parseStepTimeouts(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 export type NotifierEnv = z.infer<typeof NotifierEnv>;
 
 export interface NotifierConfig {
   webhook: WebhookSettings;
+  /** Undefined when the watchdog is off (WATCHDOG_INTERVAL_MS=0). */
+  watchdog: WatchdogSettings | undefined;
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -30,5 +47,7 @@ export function toNotifierConfig(e: NotifierEnv): NotifierConfig {
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       allowPrivate: e.ALLOW_PRIVATE_CALLBACKS,
     },
+    watchdog:
+      e.WATCHDOG_INTERVAL_MS > 0 ? { intervalMs: e.WATCHDOG_INTERVAL_MS, ...e.WATCHDOG_STEP_TIMEOUTS } : undefined,
   };
 }

@@ -186,6 +186,7 @@ describe('notifier on a real bus and job store', () => {
       status: 'completed',
       error: null,
       fallback: null,
+      fallbackReason: null,
     });
     expect(payload.outputs.video?.width).toBe(1280);
     expect(payload.warnings).toContain('callee: placeholder card used');

@@ -27,6 +27,7 @@ export const PROJECTED_TYPES = [
   'job.warning',
   'job.completed',
   'job.failed',
+  'job.stalled',
 ] as const satisfies readonly EventType[];
 
 /**
@@ -52,18 +53,26 @@ export async function projectEvent({
   jobs,
   event,
   clock = () => new Date(),
+  traceId,
 }: {
   jobs: NotifierDeps['jobs'];
   event: AnyEvent;
   clock?: () => Date;
+  /** The event's trace (from its message headers): kept as the job's `traceId` when it has none. */
+  traceId?: string | undefined;
 }): Promise<Job> {
+  const mutate = (j: Job) => {
+    const next = applyEvent(j, event, clock());
+    if (!traceId || j.traceId) return next;
+    return { ...(next ?? j), traceId };
+  };
   try {
-    return await jobs.update(event.jobId, (j) => applyEvent(j, event, clock()));
+    return await jobs.update(event.jobId, mutate);
   } catch (err) {
     if (!isJobNotFound(err)) throw err;
   }
   await jobs.create(jobFromEvent({ event, now: clock() }));
-  return jobs.update(event.jobId, (j) => applyEvent(j, event, clock()));
+  return jobs.update(event.jobId, mutate);
 }
 
 /** A fresh job document for an event whose job the store does not know. */
@@ -88,7 +97,7 @@ export function jobFromEvent({ event, now }: { event: AnyEvent; now: Date }): Jo
  */
 export function notifierHandlers({ jobs, webhook, clock = () => new Date() }: NotifierDeps): HandlerMap {
   const handle = async (event: AnyEvent, ctx: HandlerContext): Promise<HandlerOutcome> => {
-    const job = await projectEvent({ jobs, event, clock });
+    const job = await projectEvent({ jobs, event, clock, traceId: ctx.traceId });
     const completion = event.type === 'video.encoded' ? await completeJob({ job, ctx }) : undefined;
     const hook = pendingWebhook(job);
     if (!hook) return completion ?? { outcome: 'ok' };
@@ -106,7 +115,13 @@ export function notifierHandlers({ jobs, webhook, clock = () => new Date() }: No
 export function pendingWebhook(job: Job): WebhookEvent | undefined {
   if (!job.callbackUrl) return undefined;
   const event: WebhookEvent | undefined =
-    job.status === 'completed' ? 'job.completed' : job.status === 'failed' ? 'job.failed' : undefined;
+    job.status === 'completed'
+      ? 'job.completed'
+      : job.status === 'failed'
+        ? 'job.failed'
+        : job.status === 'stalled'
+          ? 'job.stalled'
+          : undefined;
   if (!event) return undefined;
   if (notifierState(job).webhooks?.[event]?.done) return undefined;
   if (job.notifications.some((n) => n.event === event && n.ok)) return undefined;

@@ -1,6 +1,7 @@
 import { startService } from '@reelbus/kit';
 import { NotifierEnv, toNotifierConfig } from './config.ts';
 import { notifierConcurrency, notifierHandlers } from './handle-events.ts';
+import { startWatchdog } from './watchdog.ts';
 
 // The notifier: projects every event into the job store, completes jobs on `video.encoded`,
 // and sends the signed webhooks of terminal events (see README.md).
@@ -16,8 +17,13 @@ await rt.bus.consume({
   // Attempts × timeout plus backoff can exceed the default AckWait: heartbeats (`working()`) cover it.
   handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook }),
 });
+if (config.watchdog) {
+  const watchdog = startWatchdog({ jobs: rt.jobs, bus: rt.bus, settings: config.watchdog, logger: rt.logger });
+  rt.onShutdown(() => watchdog.stop());
+}
 rt.logger.info(
   {
+    watchdog: config.watchdog ?? 'off',
     attempts: config.webhook.attempts,
     timeoutMs: config.webhook.timeoutMs,
     allowPrivateCallbacks: config.webhook.allowPrivate,

@@ -229,6 +229,17 @@ describe('applyEvent: each event type moves its step', () => {
       },
     },
     {
+      name: 'video.encoded by mediaconvert records its cost estimate',
+      event: () =>
+        ev('video.encoded', 40, {
+          ...encoded(40).data,
+          backend: 'mediaconvert',
+          cpuSeconds: undefined,
+          costUsd: 0.021,
+        }),
+      expect: (j) => expect(j.cost).toEqual({ backend: 'mediaconvert', estimateUsd: 0.021 }),
+    },
+    {
       name: 'job.progress started sets running and startedAt',
       event: () => progress('encode', 'started', 21),
       expect: (j) => expect(j.steps.encode).toEqual({ status: 'running', startedAt: t(21) }),

@@ -63,6 +63,10 @@ export interface NotifierState {
   /** Ids of those events: the webhook's Reelbus-Event-Id. */
   completedEventId?: string;
   failedEventId?: string;
+  /** Set by the stuck-job watchdog when it marked the job stalled: when, the `job.stalled` event id, the step. */
+  stalledAt?: string;
+  stalledEventId?: string;
+  stalledStep?: string;
   /** The job was created by the notifier from an event that does not say its kind; the next one that does fixes it. */
   provisionalKind?: boolean;
   /** Webhook delivery claims and results per terminal event (see webhook.ts). */
@@ -264,7 +268,10 @@ function project(job: Job, event: AnyEvent, at: string): void {
       }
       for (const w of d.warnings) addWarning(job, w);
       if (d.fallback) job.fallback = d.fallback;
-      if (d.fallbackReason) addWarning(job, d.fallbackReason);
+      if (d.fallbackReason) {
+        job.fallbackReason = d.fallbackReason;
+        addWarning(job, d.fallbackReason);
+      }
       completeStep(job, 'notify', at);
       updateState(job, (st) =>
         st.completedAt !== undefined &&

@@ -176,6 +176,7 @@ describe('webhook delivery', () => {
       warnings: ['callee clip is a placeholder'],
       error: null,
       fallback: null,
+      fallbackReason: null,
       occurredAt: '2026-01-01T00:00:45.000Z',
     });
     const job = (await jobs.get('job_w1'))!;

@@ -1,5 +1,5 @@
 import type { Job, NotificationAttempt } from '@reelbus/contracts';
-import type { JobStore, Logger } from '@reelbus/kit';
+import { failSpan, withSpan, type JobStore, type Logger } from '@reelbus/kit';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -7,8 +7,15 @@ import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { notifierState, type WebhookState } from './projection.ts';
 
-/** The terminal events a job's `callbackUrl` hears about. */
-export type WebhookEvent = 'job.completed' | 'job.failed';
+/** The events a job's `callbackUrl` hears about: its end, and a stall the watchdog noticed. */
+export type WebhookEvent = 'job.completed' | 'job.failed' | 'job.stalled';
+
+/** The job status each webhook event reports. */
+const STATUS_OF: Record<WebhookEvent, Job['status']> = {
+  'job.completed': 'completed',
+  'job.failed': 'failed',
+  'job.stalled': 'stalled',
+};
 
 /** The JSON body POSTed to `callbackUrl`. Absent `error` / `fallback` are `null`, so every key is always there. */
 export interface WebhookPayload {
@@ -19,6 +26,7 @@ export interface WebhookPayload {
   warnings: string[];
   error: Job['error'] | null;
   fallback: Job['fallback'] | null;
+  fallbackReason: string | null;
   occurredAt: string;
 }
 
@@ -103,6 +111,7 @@ export function webhookPayload({
     warnings: job.warnings,
     error: job.error ?? null,
     fallback: job.fallback ?? null,
+    fallbackReason: job.fallbackReason ?? null,
     occurredAt,
   };
 }
@@ -295,7 +304,7 @@ export async function deliverWebhook({
   logger?: Logger;
   clock?: () => Date;
 }): Promise<DeliveryResult> {
-  const wantStatus = event === 'job.completed' ? 'completed' : 'failed';
+  const wantStatus = STATUS_OF[event];
   const leaseUntil = (waitMs: number) =>
     new Date(clock().getTime() + settings.timeoutMs + waitMs + LEASE_MARGIN_MS).toISOString();
 
@@ -315,10 +324,74 @@ export async function deliverWebhook({
   if (skip) return { outcome: 'skipped', attempts: 0, reason: skip };
 
   const s = notifierState(claimed);
-  const eventId = (event === 'job.completed' ? s.completedEventId : s.failedEventId) ?? owner;
-  const occurredAt = (event === 'job.completed' ? s.completedAt : s.failedAt) ?? clock().toISOString();
+  const eventId =
+    (event === 'job.completed' ? s.completedEventId : event === 'job.failed' ? s.failedEventId : s.stalledEventId) ??
+    owner;
+  const occurredAt =
+    (event === 'job.completed' ? s.completedAt : event === 'job.failed' ? s.failedAt : s.stalledAt) ??
+    clock().toISOString();
   const url = claimed.callbackUrl!;
-  const body = JSON.stringify(webhookPayload({ job: claimed, event, occurredAt }));
+  let target: URL | undefined;
+  try {
+    target = new URL(url);
+  } catch {
+    target = undefined;
+  }
+  // One CLIENT span for the delivery (all its attempts): for a finished job, the last span of its trace.
+  return withSpan(
+    `webhook ${event}`,
+    {
+      'http.request.method': 'POST',
+      'server.address': target?.hostname,
+      'url.path': target?.pathname,
+      'reelbus.job_id': jobId,
+      'reelbus.webhook.event': event,
+    },
+    async (span) => {
+      const result = await sendAttempts({ jobs, jobId, event, owner, settings, working, signal, logger, clock, url, body: JSON.stringify(webhookPayload({ job: claimed, event, occurredAt })), eventId, leaseUntil });
+      span.setAttributes({
+        'reelbus.webhook.outcome': result.outcome,
+        'reelbus.webhook.attempts': result.attempts,
+        ...(result.status !== undefined ? { 'http.response.status_code': result.status } : {}),
+      });
+      if (result.outcome !== 'delivered')
+        failSpan(span, result.reason ?? result.outcome);
+      const { status: _status, ...rest } = result;
+      return rest;
+    },
+    { kind: 'client' },
+  );
+}
+
+async function sendAttempts({
+  jobs,
+  jobId,
+  event,
+  owner,
+  settings,
+  working,
+  signal,
+  logger,
+  clock,
+  url,
+  body,
+  eventId,
+  leaseUntil,
+}: {
+  jobs: Pick<JobStore, 'update'>;
+  jobId: string;
+  event: WebhookEvent;
+  owner: string;
+  settings: WebhookSettings;
+  working: () => void;
+  signal: AbortSignal | undefined;
+  logger: Logger | undefined;
+  clock: () => Date;
+  url: string;
+  body: string;
+  eventId: string;
+  leaseUntil: (waitMs: number) => string;
+}): Promise<DeliveryResult & { status?: number }> {
   let last: AttemptResult = { ok: false, retryable: true };
   let attempt = 0;
   try {
@@ -377,9 +450,10 @@ export async function deliverWebhook({
     throw err;
   }
   const attempts = Math.min(attempt, settings.attempts);
+  const status = last.status !== undefined ? { status: last.status } : {};
   return last.ok
-    ? { outcome: 'delivered', attempts }
-    : { outcome: 'gave-up', attempts, reason: last.error ?? 'unknown error' };
+    ? { outcome: 'delivered', attempts, ...status }
+    : { outcome: 'gave-up', attempts, reason: last.error ?? 'unknown error', ...status };
 }
 
 function webhookState(job: Job, event: WebhookEvent): WebhookState {

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ApiError, createFalClient, type QueueStatus, type RequestMiddleware } from '@fal-ai/client';
-import { PermanentError, TransientError, probe } from '@reelbus/kit';
+import { PermanentError, TransientError, probe, withSpan } from '@reelbus/kit';
 import { modelSpec } from './registry.ts';
 import type { AvatarProvider, GenerateRequest, GeneratedClip } from './types.ts';
 
@@ -87,7 +87,16 @@ export function createFalProvider(opts: FalProviderOptions): AvatarProvider {
     }
   }
 
-  async function attempt(
+  /** One fal.ai queue request (submit, poll, result) in a CLIENT span. */
+  const attempt = (req: GenerateRequest, input: Record<string, unknown>, signal: AbortSignal) =>
+    withSpan(
+      'fal generate',
+      { 'server.address': 'queue.fal.run', 'reelbus.fal.model': model, 'reelbus.role': req.role },
+      () => attemptUntraced(req, input, signal),
+      { kind: 'client' },
+    );
+
+  async function attemptUntraced(
     req: GenerateRequest,
     input: Record<string, unknown>,
     signal: AbortSignal,

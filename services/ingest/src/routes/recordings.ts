@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import { RecordingReceivedV1, formatIssues, newJob, type EventDataInput } from '@reelbus/contracts';
 import type { FastifyInstance } from 'fastify';
+import { currentTraceId } from '@reelbus/kit';
 import { extname } from 'node:path';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
@@ -177,7 +178,7 @@ export async function recordingRoutes(app: FastifyInstance, { ctx }: { ctx: Rout
       }
 
       await jobs.create(
-        newJob({ id: jobId, kind: 'call', input: data, ...(callbackUrl ? { callbackUrl } : {}) }),
+        newJob({ id: jobId, kind: 'call', traceId: currentTraceId(), input: data, ...(callbackUrl ? { callbackUrl } : {}) }),
       );
       try {
         await bus.publish('recording.received', jobId, data, { id: `recording.received:${jobId}` });

@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import { newJob, type EventDataInput } from '@reelbus/contracts';
 import type { FastifyInstance } from 'fastify';
+import { currentTraceId } from '@reelbus/kit';
 import twilio from 'twilio';
 import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
@@ -91,6 +92,7 @@ export async function twilioRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCo
         id: jobId,
         kind: 'call',
         dedupeKey: `twilio:${cb.RecordingSid}`,
+        traceId: currentTraceId(),
         input: data,
         ...(callbackUrl ? { callbackUrl } : {}),
       }),

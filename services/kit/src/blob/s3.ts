@@ -15,6 +15,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PermanentError, TransientError } from '../errors.ts';
+import { withSpan } from '../telemetry/spans.ts';
 import { contentTypeFor } from './content-type.ts';
 import { assertBlobKey, assertBlobPrefix, BlobNotFoundError } from './errors.ts';
 import type { BlobInfo, BlobStore, ByteRange } from './types.ts';
@@ -261,13 +262,20 @@ export class S3BlobStore implements BlobStore {
     this.client.destroy();
   }
 
-  /** Runs one S3 call and turns its failure into a named, classified error. */
+  /** Runs one S3 call in a CLIENT span and turns its failure into a named, classified error. */
   private async call<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw classifyS3Error({ err, op, key, bucket: this.bucket });
-    }
+    return withSpan(
+      `s3 ${op}`,
+      { 'rpc.system': 'aws-api', 'rpc.service': 'S3', 'rpc.method': op, 'aws.s3.bucket': this.bucket, 'aws.s3.key': key },
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw classifyS3Error({ err, op, key, bucket: this.bucket });
+        }
+      },
+      { kind: 'client' },
+    );
   }
 }
 

@@ -60,6 +60,8 @@ export class Bus implements BusHandle {
   readonly jsm: JetStreamManager;
   readonly logger: Logger;
   readonly replicas: number;
+  /** The connection name (the service). */
+  readonly name: string;
   readonly #consumers = new Set<Consumer>();
   #connected = true;
 
@@ -69,7 +71,9 @@ export class Bus implements BusHandle {
     names: Names;
     logger: Logger;
     replicas: number;
+    name: string;
   }) {
+    this.name = opts.name;
     this.nc = opts.nc;
     this.jsm = opts.jsm;
     this.js = jetstream(opts.nc);
@@ -99,7 +103,7 @@ export class Bus implements BusHandle {
     });
     logger.info({ server: nc.getServer(), namespace: names.namespace }, 'connected to NATS');
     const jsm = await jetstreamManager(nc);
-    return new Bus({ nc, jsm, names, logger, replicas });
+    return new Bus({ nc, jsm, names, logger, replicas, name });
   }
 
   async #watchStatus(): Promise<void> {
@@ -181,15 +185,22 @@ export class Bus implements BusHandle {
   ): Promise<EventOf<T>> {
     const event = buildEnvelope({ type, jobId, data, id: opts.id, version: opts.version });
     const subject = this.names.eventSubject(type);
+    const body = JSON.stringify(event);
+    // OpenTelemetry messaging conventions for the PRODUCER span; its context goes into the headers,
+    // so every consumer span of this message (first delivery and redeliveries) is its child.
     const span = tracer().startSpan(
-      `publish ${subject}`,
+      `send ${subject}`,
       {
         kind: SpanKind.PRODUCER,
         attributes: {
           'messaging.system': 'nats',
           'messaging.operation.type': 'send',
+          'messaging.operation.name': 'send',
           'messaging.destination.name': subject,
           'messaging.message.id': event.id,
+          'messaging.message.body.size': Buffer.byteLength(body),
+          'messaging.client.id': this.nc.info?.client_id !== undefined ? `${this.name}#${this.nc.info.client_id}` : this.name,
+          'reelbus.event.type': type,
           'reelbus.job_id': jobId,
         },
       },
@@ -202,8 +213,9 @@ export class Bus implements BusHandle {
       h.set(HEADERS.version, String(event.version));
       h.set(HEADERS.jobId, event.jobId);
       injectTrace(trace.setSpan(ctx, span), h);
-      const ack = await this.js.publish(subject, JSON.stringify(event), { msgID: event.id, headers: h });
+      const ack = await this.js.publish(subject, body, { msgID: event.id, headers: h });
       span.setAttribute('reelbus.duplicate', ack.duplicate);
+      span.setAttribute('messaging.nats.stream_sequence', ack.seq);
       if (ack.duplicate)
         this.logger.debug({ type, jobId, eventId: event.id }, 'duplicate event id: JetStream kept the first');
       return event as EventOf<T>;

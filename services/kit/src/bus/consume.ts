@@ -9,7 +9,7 @@ import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context }
 import { HEADERS, JobId, parseEnvelope, type EventOf, type EventType } from '@reelbus/contracts';
 import type { Logger } from 'pino';
 import { describeError, isPermanent } from '../errors.ts';
-import { METRIC, METRIC_HELP, metrics } from '../health/metrics.ts';
+import { DURATION_BUCKETS, METRIC, METRIC_HELP, metrics } from '../health/metrics.ts';
 import { tracer } from '../telemetry/telemetry.ts';
 import type { Bus } from './bus.ts';
 import { consumerConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './streams.ts';
@@ -27,6 +27,34 @@ const LONG_PULL_MS = 30_000;
 /** ... and this long when several event types share fewer slots, so each type gets a turn. */
 const SHORT_PULL_MS = 1_000;
 const PROGRESS_INTERVAL_MS = 1_000;
+const DEFAULT_LAG_INTERVAL_MS = 5_000;
+
+/**
+ * OpenTelemetry messaging attributes of the CONSUMER span of one delivery (semantic conventions
+ * v1.2x: system, operation, destination, message id, consumer group; NATS specifics under
+ * `messaging.nats.*`, as other systems put theirs under `messaging.<system>.*`).
+ */
+export function consumerSpanAttributes(opts: {
+  msg: JsMsg;
+  service: string;
+  consumer: string;
+}): Record<string, string | number> {
+  const { msg, service, consumer } = opts;
+  return {
+    'messaging.system': 'nats',
+    'messaging.operation.type': 'process',
+    'messaging.operation.name': 'process',
+    'messaging.destination.name': msg.subject,
+    'messaging.destination.subscription.name': consumer,
+    'messaging.consumer.group.name': consumer,
+    'messaging.client.id': service,
+    'messaging.message.id': msg.headers?.get(HEADERS.msgId) || msg.headers?.get(ORIGINAL_MSG_ID_HEADER) || '',
+    'messaging.message.body.size': msg.data.length,
+    'messaging.nats.message.delivery_count': msg.info.deliveryCount,
+    'messaging.nats.stream': msg.info.stream,
+    'messaging.nats.stream_sequence': msg.info.streamSequence,
+  };
+}
 
 /** Counting semaphore of work slots, shared by every event type of one consume() call. */
 class Slots {
@@ -156,6 +184,7 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
     maxDeliver = DEFAULT_MAX_DELIVER,
     backoffMs = DEFAULT_BACKOFF_MS,
     heartbeatMs = Math.max(100, Math.floor(ackWaitMs / 3)),
+    lagIntervalMs = DEFAULT_LAG_INTERVAL_MS,
   } = opts;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error(`concurrency must be a whole number ≥ 1 (got ${concurrency})`);
@@ -296,20 +325,12 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
     const { msg } = entry;
     const deliveryCount = msg.info.deliveryCount;
     const parent = extractTrace(msg.headers);
+    // The parent is the producer's span (from the message headers), so a job is one trace hop after
+    // hop; a redelivery carries the same headers and gets the same parent, its delivery count telling
+    // the attempts apart.
     const span = tracer().startSpan(
       `process ${msg.subject}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': msg.subject,
-          'messaging.message.id': msg.headers?.get(HEADERS.msgId) ?? '',
-          'messaging.consumer.group.name': loop.consumerName,
-          'messaging.nats.delivery_count': deliveryCount,
-          'messaging.nats.stream_sequence': msg.info.streamSequence,
-        },
-      },
+      { kind: SpanKind.CONSUMER, attributes: consumerSpanAttributes({ msg, service, consumer: loop.consumerName }) },
       parent,
     );
     const ctx = trace.setSpan(parent, span);
@@ -328,14 +349,17 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
       delivery: deliveryCount,
       seq: msg.info.streamSequence,
     });
+    let settledAs = 'released';
     const fail = (err: unknown) => {
       span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(err) });
     };
+    const received = Date.now();
     try {
       const replayFor = msg.headers?.get(REPLAY_FOR_HEADER);
       if (replayFor && replayFor !== service) {
         l.debug({ replayFor }, 'replayed dead letter meant for another service: skipped');
         await ack(entry, l);
+        settledAs = 'skip';
         return;
       }
       if (!parsed.ok || parsed.event.type !== loop.type) {
@@ -344,6 +368,7 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
           : `poison message: ${parsed.reason}`;
         fail(reason);
         await deadLetter({ entry, loop, reason, step: loop.step, permanent: true, jobId, ctx, l });
+        settledAs = 'dead_lettered';
         return;
       }
       span.setAttribute('reelbus.job_id', parsed.event.jobId);
@@ -415,9 +440,11 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
             ctx,
             l,
           });
+          settledAs = 'dead_lettered';
           return;
         }
         await ack(entry, l);
+        settledAs = outcome && outcome.outcome === 'skip' ? 'skip' : 'ok';
         count(METRIC.handled, loop.type);
         if (outcome && outcome.outcome === 'skip') l.info({ ms, reason: outcome.reason }, 'skipped');
         else l.info({ ms }, 'handled');
@@ -429,6 +456,7 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
       if (isPermanent(thrown)) {
         const step = (thrown as { step?: string }).step ?? loop.step;
         await deadLetter({ entry, loop, reason, step, permanent: true, jobId, ctx, l });
+        settledAs = 'dead_lettered';
         return;
       }
       count(METRIC.failed, loop.type);
@@ -443,8 +471,10 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
           ctx,
           l,
         });
+        settledAs = 'dead_lettered';
         return;
       }
+      settledAs = 'retry';
       const delay = backoffMs[deliveryCount - 1] ?? backoffMs[backoffMs.length - 1] ?? 0;
       l.warn(
         { err: reason, ms, retryInMs: delay, attemptsLeft: maxDeliver - deliveryCount },
@@ -460,8 +490,16 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
         'cannot settle the message; it will be redelivered',
       );
       nak(entry, delay);
+      settledAs = 'retry';
     } finally {
+      span.setAttribute('reelbus.outcome', settledAs);
       span.end();
+      metrics.observe(
+        METRIC.handlingSeconds,
+        { service, type: loop.type, outcome: settledAs },
+        (Date.now() - received) / 1000,
+        { buckets: DURATION_BUCKETS, help: METRIC_HELP[METRIC.handlingSeconds] },
+      );
     }
   }
 
@@ -539,7 +577,35 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
     }
   }
 
+  // ---- consumer lag ---------------------------------------------------------------------------
+
+  let lagPolling = false;
+  async function pollLag(): Promise<void> {
+    if (lagPolling || stopping || bus.nc.isClosed()) return;
+    lagPolling = true;
+    try {
+      for (const loop of loops) {
+        const info = await bus.jsm.consumers.info(stream, loop.consumerName).catch(() => undefined);
+        if (!info) continue;
+        const lagLabels = { service, type: loop.type, consumer: loop.consumerName };
+        metrics.set(METRIC.consumerPending, lagLabels, info.num_pending, METRIC_HELP[METRIC.consumerPending]);
+        metrics.set(
+          METRIC.consumerAckPending,
+          lagLabels,
+          info.num_ack_pending,
+          METRIC_HELP[METRIC.consumerAckPending],
+        );
+      }
+    } finally {
+      lagPolling = false;
+    }
+  }
+  void pollLag();
+  const lagTimer = setInterval(() => void pollLag(), lagIntervalMs);
+  lagTimer.unref();
+
   const loopsDone = Promise.all(loops.map((loop) => pullLoop(loop)));
+  void loopsDone.then(() => clearInterval(lagTimer));
   void loopsDone.then(async () => {
     if (!stopping) {
       // the connection closed under us: nothing more will arrive
@@ -568,6 +634,7 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
     stop(graceMs = 0) {
       stopPromise ??= (async () => {
         stopping = true;
+        clearInterval(lagTimer);
         stopCtl.abort();
         slots.cancelWaiters();
         await Promise.all([...fetches].map((f) => f.close().catch(() => undefined)));

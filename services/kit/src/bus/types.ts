@@ -67,6 +67,8 @@ export interface ConsumeOptions {
   backoffMs?: number[];
   /** How often `working()` is sent while a handler runs. Default ackWaitMs / 3. */
   heartbeatMs?: number;
+  /** How often each consumer's pending count (lag) is read into the metrics. Default 5 s. */
+  lagIntervalMs?: number;
 }
 
 export interface Consumer {

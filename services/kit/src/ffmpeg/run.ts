@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { METRIC, METRIC_HELP, metrics, REAL_TIME_FACTOR_BUCKETS } from '../health/metrics.ts';
+import { withSpan, type SpanAttributes } from '../telemetry/spans.ts';
 import { abortError, FfmpegError, FfmpegStalledError } from './errors.ts';
 import type { FfmpegProgress, FfmpegRunResult, RunFfmpegOptions } from './types.ts';
 
@@ -73,12 +75,98 @@ export function parseProgressBlock(opts: {
   return p;
 }
 
+/** Options whose value says what a run does (codec, preset, size…), for its span; never the whole command. */
+const KEY_OPTIONS: Record<string, string> = {
+  '-c:v': 'video.codec',
+  '-vcodec': 'video.codec',
+  '-c:a': 'audio.codec',
+  '-acodec': 'audio.codec',
+  '-preset': 'preset',
+  '-crf': 'crf',
+  '-profile:v': 'video.profile',
+  '-pix_fmt': 'pix_fmt',
+  '-s': 'size',
+  '-r': 'fps',
+  '-b:v': 'video.bitrate',
+  '-b:a': 'audio.bitrate',
+  '-ar': 'audio.sample_rate',
+  '-ac': 'audio.channels',
+  '-f': 'format',
+  '-t': 'duration',
+};
+
+/** Span attributes of one ffmpeg run: its key options, input count and output file type (pure). */
+export function ffmpegSpanAttributes(opts: { step: string; args: string[] }): SpanAttributes {
+  const { step, args } = opts;
+  const attrs: SpanAttributes = { 'reelbus.step': step, 'process.executable.name': 'ffmpeg' };
+  let inputs = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-i') inputs++;
+    const name = KEY_OPTIONS[a];
+    const v = args[i + 1];
+    if (name && v !== undefined && attrs[`ffmpeg.${name}`] === undefined) attrs[`ffmpeg.${name}`] = v;
+  }
+  attrs['ffmpeg.inputs'] = inputs;
+  const out = args[args.length - 1];
+  const ext = out && !out.startsWith('-') ? /\.([a-z0-9]{1,5})$/i.exec(out)?.[1] : undefined;
+  if (ext) attrs['ffmpeg.output.format'] = ext.toLowerCase();
+  if (args.includes('-filter_complex')) attrs['ffmpeg.filter_complex'] = true;
+  return attrs;
+}
+
 /**
  * The one place reelbus runs ffmpeg. Reports progress, kills on abort (AbortError) or when no progress
  * arrives for `stallTimeoutMs` (FfmpegStalledError, transient), and turns a non-zero exit into
- * FfmpegError with the step, exit code, stderr tail and command line.
+ * FfmpegError with the step, exit code, stderr tail and command line. Each run is one span
+ * (`ffmpeg <step>`: key options, duration, exit status, real-time factor) and feeds the
+ * `reelbus_ffmpeg_*` metrics.
  */
 export async function runFfmpeg(opts: RunFfmpegOptions): Promise<FfmpegRunResult> {
+  const { step, args, onProgress } = opts;
+  let mediaSec = 0;
+  const started = Date.now();
+  const observe = (status: string) => {
+    const wallSec = (Date.now() - started) / 1000;
+    metrics.observe(METRIC.ffmpegSeconds, { step, status }, wallSec, { help: METRIC_HELP[METRIC.ffmpegSeconds] });
+    if (status !== 'ok' || mediaSec <= 0 || wallSec <= 0) return undefined;
+    const rtf = mediaSec / wallSec;
+    metrics.observe(METRIC.ffmpegRealTimeFactor, { step }, rtf, {
+      buckets: REAL_TIME_FACTOR_BUCKETS,
+      help: METRIC_HELP[METRIC.ffmpegRealTimeFactor],
+    });
+    return rtf;
+  };
+  return withSpan(`ffmpeg ${step}`, ffmpegSpanAttributes({ step, args }), async (span) => {
+    try {
+      const result = await runFfmpegProcess({
+        ...opts,
+        onProgress: (p) => {
+          mediaSec = Math.max(mediaSec, p.timeSec);
+          onProgress?.(p);
+        },
+      });
+      const rtf = observe('ok');
+      span.setAttributes({
+        'process.exit.code': 0,
+        'reelbus.ffmpeg.elapsed_ms': result.elapsedMs,
+        'reelbus.ffmpeg.media_seconds': mediaSec,
+        ...(rtf !== undefined ? { 'reelbus.ffmpeg.real_time_factor': rtf } : {}),
+      });
+      return result;
+    } catch (err) {
+      const status =
+        err instanceof FfmpegStalledError ? 'stalled' : err instanceof FfmpegError ? 'failed' : 'aborted';
+      observe(status);
+      span.setAttribute('reelbus.ffmpeg.status', status);
+      if (err instanceof FfmpegError && err.exitCode !== null && err.exitCode !== undefined)
+        span.setAttribute('process.exit.code', err.exitCode);
+      throw err;
+    }
+  });
+}
+
+async function runFfmpegProcess(opts: RunFfmpegOptions): Promise<FfmpegRunResult> {
   const {
     step,
     args,

@@ -1,2 +1,11 @@
 export { startHealthServer, type HealthServer, type ReadinessCheck } from './server.ts';
-export { Metrics, metrics, METRIC } from './metrics.ts';
+export {
+  Metrics,
+  metrics,
+  METRIC,
+  METRIC_HELP,
+  DURATION_BUCKETS,
+  REAL_TIME_FACTOR_BUCKETS,
+  type MetricKind,
+  type MetricRecord,
+} from './metrics.ts';

@@ -1,53 +1,161 @@
 /**
- * A few counters the consume loop keeps, rendered as Prometheus text on /metrics.
- * Deliberately tiny: no client library, no histograms.
+ * The process's metrics: counters, gauges and histograms the consume loop, ffmpeg runs and services
+ * keep, rendered as Prometheus text on /metrics. No client library: the exposition format is small,
+ * and the same records are forwarded to OpenTelemetry (OTLP) by telemetry when it is configured
+ * (see `onRecord`).
  */
 
 type Labels = Record<string, string>;
 
+export type MetricKind = 'counter' | 'gauge' | 'histogram';
+
+interface Point {
+  labels: Labels;
+  value: number;
+  /** Histograms: cumulative counts per bucket (same order as `buckets`), sum and count. */
+  counts?: number[];
+  sum?: number;
+  count?: number;
+}
+
 interface Series {
   help: string;
-  kind: 'counter' | 'gauge';
-  values: Map<string, { labels: Labels; value: number }>;
+  kind: MetricKind;
+  buckets?: number[];
+  values: Map<string, Point>;
 }
+
+/** One recorded value, as forwarded to listeners (the OTLP bridge). */
+export interface MetricRecord {
+  name: string;
+  kind: MetricKind;
+  /** `add` for counters and added gauges, `set` for set gauges, `observe` for histograms. */
+  op: 'add' | 'set' | 'observe';
+  labels: Labels;
+  value: number;
+  help: string;
+  buckets?: number[];
+}
+
+/** Handling durations, seconds: from a quick store update to a long encode. */
+export const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+/** ffmpeg speed as a multiple of real time (1 = as long as the media). */
+export const REAL_TIME_FACTOR_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
+
+const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort());
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const formatLabels = (labels: Labels, extra?: [string, string]) => {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
+  if (extra) parts.push(`${extra[0]}="${escape(extra[1])}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+};
+const formatNumber = (n: number) =>
+  Number.isNaN(n) ? 'NaN' : n === Infinity ? '+Inf' : n === -Infinity ? '-Inf' : String(n);
 
 export class Metrics {
   readonly #series = new Map<string, Series>();
+  readonly #listeners = new Set<(r: MetricRecord) => void>();
 
-  #get(name: string, kind: Series['kind'], help: string): Series {
+  #get(name: string, kind: MetricKind, help: string, buckets?: number[]): Series {
     let s = this.#series.get(name);
     if (!s) {
-      s = { help, kind, values: new Map() };
+      s = {
+        help,
+        kind,
+        values: new Map(),
+        ...(buckets ? { buckets: [...buckets].sort((a, b) => a - b) } : {}),
+      };
       this.#series.set(name, s);
+    } else if (s.kind !== kind) {
+      throw new Error(`metric ${name} is a ${s.kind}, not a ${kind}`);
     }
     return s;
   }
 
+  #emit(r: MetricRecord): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(r);
+      } catch {
+        // a broken exporter must not break the code that counts
+      }
+    }
+  }
+
   /** Adds `by` to the counter or gauge `name` with `labels`. */
-  add(name: string, labels: Labels, by = 1, kind: Series['kind'] = 'counter', help = name): void {
+  add(name: string, labels: Labels, by = 1, kind: 'counter' | 'gauge' = 'counter', help = name): void {
     const s = this.#get(name, kind, help);
-    const key = JSON.stringify(Object.entries(labels).sort());
+    const key = keyOf(labels);
     const cur = s.values.get(key);
     if (cur) cur.value += by;
     else s.values.set(key, { labels, value: by });
+    this.#emit({ name, kind, op: 'add', labels, value: by, help: s.help });
   }
 
-  /** The current value (0 when never set). */
+  /** Sets the gauge `name` with `labels` to `value`. */
+  set(name: string, labels: Labels, value: number, help = name): void {
+    const s = this.#get(name, 'gauge', help);
+    const key = keyOf(labels);
+    const cur = s.values.get(key);
+    if (cur) cur.value = value;
+    else s.values.set(key, { labels, value });
+    this.#emit({ name, kind: 'gauge', op: 'set', labels, value, help: s.help });
+  }
+
+  /** Records `value` in the histogram `name` (buckets are fixed by its first use). */
+  observe(
+    name: string,
+    labels: Labels,
+    value: number,
+    opts: { buckets?: number[]; help?: string } = {},
+  ): void {
+    const { buckets = DURATION_BUCKETS, help = name } = opts;
+    const s = this.#get(name, 'histogram', help, buckets);
+    const bounds = s.buckets!;
+    const key = keyOf(labels);
+    let p = s.values.get(key);
+    if (!p) {
+      p = { labels, value: 0, counts: bounds.map(() => 0), sum: 0, count: 0 };
+      s.values.set(key, p);
+    }
+    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]!) p.counts![i]!++;
+    p.sum! += value;
+    p.count!++;
+    this.#emit({ name, kind: 'histogram', op: 'observe', labels, value, help: s.help, buckets: bounds });
+  }
+
+  /** The current value (0 when never set); for a histogram, the number of observations. */
   value(name: string, labels: Labels): number {
-    const key = JSON.stringify(Object.entries(labels).sort());
-    return this.#series.get(name)?.values.get(key)?.value ?? 0;
+    const p = this.#series.get(name)?.values.get(keyOf(labels));
+    if (!p) return 0;
+    return p.count ?? p.value;
+  }
+
+  /** Calls `fn` with every value recorded from now on (returns the unsubscribe). */
+  onRecord(fn: (r: MetricRecord) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
     const lines: string[] = [];
     for (const [name, s] of this.#series) {
-      lines.push(`# HELP ${name} ${s.help}`, `# TYPE ${name} ${s.kind}`);
-      for (const { labels, value } of s.values.values()) {
-        const l = Object.entries(labels)
-          .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-          .join(',');
-        lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
+      lines.push(
+        `# HELP ${name} ${s.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`,
+        `# TYPE ${name} ${s.kind}`,
+      );
+      for (const p of s.values.values()) {
+        if (s.kind !== 'histogram') {
+          lines.push(`${name}${formatLabels(p.labels)} ${formatNumber(p.value)}`);
+          continue;
+        }
+        s.buckets!.forEach((le, i) =>
+          lines.push(`${name}_bucket${formatLabels(p.labels, ['le', formatNumber(le)])} ${p.counts![i]}`),
+        );
+        lines.push(`${name}_bucket${formatLabels(p.labels, ['le', '+Inf'])} ${p.count}`);
+        lines.push(`${name}_sum${formatLabels(p.labels)} ${formatNumber(p.sum!)}`);
+        lines.push(`${name}_count${formatLabels(p.labels)} ${p.count}`);
       }
     }
     return lines.length ? `${lines.join('\n')}\n` : '';
@@ -57,12 +165,18 @@ export class Metrics {
 /** The process-wide registry the consume loop writes and the health server reads. */
 export const metrics = new Metrics();
 
-/** Metric names the consume loop uses. */
+/** Metric names reelbus uses. */
 export const METRIC = {
   handled: 'reelbus_messages_handled_total',
   failed: 'reelbus_messages_failed_total',
   deadLettered: 'reelbus_messages_dead_lettered_total',
   inFlight: 'reelbus_messages_in_flight',
+  handlingSeconds: 'reelbus_message_handling_seconds',
+  consumerPending: 'reelbus_consumer_pending_messages',
+  consumerAckPending: 'reelbus_consumer_ack_pending_messages',
+  ffmpegRealTimeFactor: 'reelbus_ffmpeg_real_time_factor',
+  ffmpegSeconds: 'reelbus_ffmpeg_run_seconds',
+  jobsStalled: 'reelbus_jobs_stalled_total',
 } as const;
 
 export const METRIC_HELP: Record<string, string> = {
@@ -70,4 +184,10 @@ export const METRIC_HELP: Record<string, string> = {
   [METRIC.failed]: 'Handler attempts that failed with a transient error and were retried (nak)',
   [METRIC.deadLettered]: 'Messages copied to the dead-letter stream and terminated',
   [METRIC.inFlight]: 'Messages being worked on now',
+  [METRIC.handlingSeconds]: 'Time from receiving a message to settling it (ack, nak or dead letter), seconds',
+  [METRIC.consumerPending]: 'Messages in the stream the consumer has not delivered yet (consumer lag)',
+  [METRIC.consumerAckPending]: 'Messages delivered to the consumer and not acknowledged yet',
+  [METRIC.ffmpegRealTimeFactor]: 'Media seconds ffmpeg produced per wall-clock second, per step',
+  [METRIC.ffmpegSeconds]: 'Wall-clock time of one ffmpeg run, per step and exit status, seconds',
+  [METRIC.jobsStalled]: 'Jobs the stuck-job watchdog marked stalled, per step',
 };

@@ -1,6 +1,18 @@
-import { context, propagation, trace, type Context, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  metrics as otelMetrics,
+  propagation,
+  trace,
+  type Context,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Tracer,
+  type UpDownCounter,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { core, NodeSDK, node, resources, type tracing } from '@opentelemetry/sdk-node';
+import { metrics as defaultMetrics, type MetricRecord, type Metrics } from '../health/metrics.ts';
 
 export interface Telemetry {
   /** Flushes spans and unregisters the global providers. Safe to call twice. */
@@ -14,6 +26,10 @@ let active: { refs: number; shutdown: () => Promise<void> } | undefined;
  * `http://jaeger:4318`) spans are exported by the Node SDK; without one, a tracer provider with no
  * exporter still gives every message a trace id, and the W3C propagator and an AsyncLocalStorage
  * context manager are registered either way, so trace context flows through the bus.
+ * With an endpoint the SDK also exports metrics (its OTLP metric exporter, configured by the standard
+ * `OTEL_EXPORTER_OTLP_*` / `OTEL_METRIC_EXPORT_INTERVAL` variables, which the SDK reads itself): every
+ * value recorded in the kit's Metrics registry is forwarded to an OpenTelemetry instrument of the
+ * same name. The batch span processor honours `OTEL_BSP_SCHEDULE_DELAY`.
  * Calling it again while started shares the running setup (the last shutdown stops it).
  */
 export function startTelemetry(opts: {
@@ -21,8 +37,10 @@ export function startTelemetry(opts: {
   otlpEndpoint?: string | undefined;
   /** Extra span processors (tests collect spans with one). */
   spanProcessors?: tracing.SpanProcessor[];
+  /** The registry forwarded to OTLP (the process-wide one by default). */
+  metrics?: Metrics;
 }): Telemetry {
-  const { serviceName, otlpEndpoint, spanProcessors = [] } = opts;
+  const { serviceName, otlpEndpoint, spanProcessors = [], metrics: registry = defaultMetrics } = opts;
   if (!active) {
     const resource = resources.resourceFromAttributes({ 'service.name': serviceName });
     const propagator = new core.CompositePropagator({
@@ -40,7 +58,11 @@ export function startTelemetry(opts: {
         autoDetectResources: false,
       });
       sdk.start();
-      stop = () => sdk.shutdown();
+      const unbridge = bridgeMetrics(registry);
+      stop = async () => {
+        unbridge();
+        await sdk.shutdown();
+      };
     } else {
       const provider = new node.NodeTracerProvider({ resource, spanProcessors });
       provider.register({ propagator });
@@ -84,4 +106,28 @@ export function tracer(): Tracer {
 export function currentTraceId(ctx: Context = context.active()): string | undefined {
   const sc = trace.getSpanContext(ctx);
   return sc && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
+}
+
+/** Forwards every value recorded in `registry` to an OpenTelemetry instrument of the same name. */
+function bridgeMetrics(registry: Metrics): () => void {
+  const meter = otelMetrics.getMeter('reelbus');
+  const instruments = new Map<string, Counter | UpDownCounter | Gauge | Histogram>();
+  return registry.onRecord((r: MetricRecord) => {
+    const key = `${r.name}:${r.op}`;
+    let inst = instruments.get(key);
+    if (!inst) {
+      const o = { description: r.help };
+      inst =
+        r.op === 'observe'
+          ? meter.createHistogram(r.name, { ...o, advice: { explicitBucketBoundaries: r.buckets ?? [] } })
+          : r.op === 'set'
+            ? meter.createGauge(r.name, o)
+            : r.kind === 'counter'
+              ? meter.createCounter(r.name, o)
+              : meter.createUpDownCounter(r.name, o);
+      instruments.set(key, inst);
+    }
+    if (r.op === 'add') (inst as Counter).add(r.value, r.labels);
+    else (inst as Gauge).record(r.value, r.labels);
+  });
 }

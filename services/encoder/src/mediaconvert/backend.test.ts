@@ -1,0 +1,323 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Timeline, type EventOf } from '@reelbus/contracts';
+import { FsBlobStore, isPermanent, probe, S3BlobStore } from '@reelbus/kit';
+import { freePort, makeImage, makeSpeech, makeTone, makeVideo } from '@reelbus/kit/testing';
+import { renderTimelineEvent } from '../handle-timeline.ts';
+import { fakeHandlerContext, storyTimelineInput } from '../testing.ts';
+import { MediaConvertBackend } from './backend.ts';
+import { startFakeMediaConvert, type FakeMediaConvert } from './fake-server.ts';
+
+const BUCKET = 'reelbus-mc-test';
+const ROLE = 'arn:aws:iam::123456789012:role/MediaConvertRole';
+// s3rver ships no types (the kit declares them for its own tests only): the part used here.
+interface S3rverLike {
+  run(): Promise<unknown>;
+  close(): Promise<void>;
+}
+const { default: S3rver } = (await import('s3rver' as string)) as {
+  default: new (opts: Record<string, unknown>) => S3rverLike;
+};
+let s3: S3rverLike;
+let dir: string;
+let blobs: S3BlobStore;
+let fake: FakeMediaConvert;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'reelbus-mediaconvert-'));
+  const port = await freePort();
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port,
+    silent: true,
+    directory: join(dir, 's3'),
+    configureBuckets: [{ name: BUCKET }],
+  });
+  await s3.run();
+  blobs = new S3BlobStore({
+    bucket: BUCKET,
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  fake = await startFakeMediaConvert();
+  // The story's inputs, in the bucket.
+  const src = join(dir, 'src');
+  await blobs.putFile(
+    'jobs/s1/audio/voice.wav',
+    await makeSpeech({ file: join(src, 'voice.wav'), text: 'Once upon a time.' }),
+  );
+  await blobs.putFile('music/calm-60s.wav', await makeTone({ file: join(src, 'music.wav'), seconds: 6 }));
+  await blobs.putFile(
+    'jobs/s1/images/0.jpg',
+    await makeImage({ file: join(src, '0.jpg'), width: 400, height: 300 }),
+  );
+  await blobs.putFile(
+    'jobs/s1/images/1.jpg',
+    await makeImage({ file: join(src, '1.jpg'), width: 300, height: 400 }),
+  );
+  await blobs.putFile(
+    'brand/logo.png',
+    await makeImage({ file: join(src, 'logo.png'), width: 128, height: 128, color: 'orange' }),
+  );
+}, 60_000);
+afterAll(async () => {
+  await fake?.close();
+  await blobs?.close?.();
+  await s3?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const backend = () =>
+  new MediaConvertBackend({
+    blobs,
+    tmpDir: join(dir, 'tmp'),
+    region: 'us-east-1',
+    endpoint: fake.endpoint,
+    roleArn: ROLE,
+    queue: 'arn:aws:mediaconvert:us-east-1:123456789012:queues/Default',
+    credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake-secret' },
+    pollInitialMs: 100,
+    pollMaxMs: 200,
+  });
+
+function storyEvent(
+  jobId: string,
+  over: Partial<Parameters<typeof storyTimelineInput>[0]> = {},
+): EventOf<'timeline.ready'> {
+  const timeline = Timeline.parse(
+    storyTimelineInput({
+      voiceKey: 'jobs/s1/audio/voice.wav',
+      musicKey: 'music/calm-60s.wav',
+      imageKeys: ['jobs/s1/images/0.jpg', 'jobs/s1/images/1.jpg'],
+      logoKey: 'brand/logo.png',
+      ...over,
+    }),
+  );
+  return {
+    id: `timeline.ready:${jobId}`,
+    type: 'timeline.ready',
+    version: 1,
+    jobId,
+    occurredAt: new Date().toISOString(),
+    data: { kind: 'story', timeline, backend: 'mediaconvert' },
+  };
+}
+
+/** The fake "renders": an MP4 written into the bucket where Destination + NameModifier point. */
+async function produce(body: Record<string, unknown>): Promise<void> {
+  const group = (
+    body.settings as {
+      outputGroups: {
+        outputGroupSettings: { fileGroupSettings: { destination: string } };
+        outputs: { nameModifier: string }[];
+      }[];
+    }
+  ).outputGroups[0]!;
+  const url = `${group.outputGroupSettings.fileGroupSettings.destination}${group.outputs[0]!.nameModifier}.mp4`;
+  const key = url.replace(`s3://${BUCKET}/`, '');
+  const file = await makeVideo({
+    file: join(dir, 'produced', `${Date.now()}.mp4`),
+    seconds: 2,
+    width: 320,
+    height: 180,
+  });
+  await blobs.putFile(key, file, { contentType: 'video/mp4' });
+}
+
+describe('MediaConvertBackend with the real SDK against a local MediaConvert API', () => {
+  it('submits the proven story job, follows it to COMPLETE and publishes video.encoded with the cost estimate', async () => {
+    fake.requests.length = 0;
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+    const ctx = fakeHandlerContext();
+    const outcome = await renderTimelineEvent({
+      event: storyEvent('mc1'),
+      ctx,
+      deps: { backends: new Map([['mediaconvert', backend()]]), defaultBackend: 'ffmpeg' },
+    });
+    expect(outcome).toEqual({ outcome: 'ok' });
+
+    // What the SDK really sent (REST JSON, lowerCamelCase).
+    const create = fake.requests.find((r) => r.method === 'POST' && r.path === '/2017-08-29/jobs')!;
+    const body = create.body as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(body.role).toBe(ROLE);
+    expect(body.queue).toContain('queues/Default');
+    const input = body.settings.inputs[0];
+    expect(input.timecodeSource).toBe('ZEROBASED');
+    expect(input.videoGenerator).toMatchObject({
+      duration: 11000,
+      width: 1920,
+      height: 1080,
+      framerateNumerator: 30,
+    });
+    expect(input.videoGenerator.imageInput).toBe(`s3://${BUCKET}/jobs/mc1/encode/mediaconvert/base.png`);
+    expect(input.audioSelectors['Audio Selector 1'].externalAudioFileInput).toBe(
+      `s3://${BUCKET}/jobs/s1/audio/voice.wav`,
+    );
+    expect(input.audioSelectors['Audio Selector 2'].externalAudioFileInput).toBe(
+      `s3://${BUCKET}/music/calm-60s.wav`,
+    );
+    expect(input.audioSelectorGroups['Audio Selector Group 1'].audioSelectorNames).toEqual([
+      'Audio Selector 1',
+      'Audio Selector 2',
+    ]);
+    const out = body.settings.outputGroups[0].outputs[0];
+    expect(out.nameModifier).toBe('l');
+    expect(body.settings.outputGroups[0].outputGroupSettings.fileGroupSettings.destination).toBe(
+      `s3://${BUCKET}/jobs/mc1/fina`,
+    );
+    expect(out.containerSettings.mp4Settings.moovPlacement).toBe('PROGRESSIVE_DOWNLOAD');
+    expect(out.videoDescription.codecSettings.h264Settings).toMatchObject({
+      rateControlMode: 'CBR',
+      codecProfile: 'HIGH',
+    });
+    expect(out.audioDescriptions[0].remixSettings).toEqual({
+      channelMapping: {
+        outputChannels: [{ inputChannelsFineTune: [0, -25] }, { inputChannelsFineTune: [0, -25] }],
+      },
+      channelsIn: 2,
+      channelsOut: 2,
+    });
+    const images = out.videoDescription.videoPreprocessors.imageInserter.insertableImages as Record<
+      string,
+      unknown
+    >[];
+    expect(images).toHaveLength(5);
+    expect(images[4]).toMatchObject({ startTime: '00:00:09:00', layer: 5, opacity: 100 });
+    expect(body.settings.timecodeConfig).toEqual({ source: 'ZEROBASED' });
+
+    // The fitted PNGs exist where the job points, at their rect size.
+    for (const img of images) {
+      const key = String(img.imageInserterInput).replace(`s3://${BUCKET}/`, '');
+      const local = join(dir, 'check', key.replaceAll('/', '_'));
+      await blobs.download(key, local);
+      const info = await probe(local);
+      expect([info.video?.width, info.video?.height]).toEqual([img.width, img.height]);
+    }
+
+    // Followed with GetJob until COMPLETE; progress from jobPercentComplete.
+    expect(fake.requests.filter((r) => r.method === 'GET').length).toBe(2);
+    expect(ctx.progress.calls).toContainEqual(['encode', 'running', 50]);
+    const encoded = ctx.published.find((p) => p.type === 'video.encoded')!;
+    expect(encoded.id).toBe('video.encoded:mc1');
+    expect(encoded.data).toMatchObject({
+      key: 'jobs/mc1/final.mp4',
+      backend: 'mediaconvert',
+      width: 320,
+      height: 180,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+    });
+    const d = encoded.data as { durationSec: number; costUsd: number };
+    // reference formula: ceil(2 s / 60) = 1 HD minute × 0.015 + 6 pictures (base + 5 layers) × 0.001
+    expect(d.costUsd).toBeCloseTo(0.015 + 6 * 0.001, 6);
+    expect(d.durationSec).toBeGreaterThan(1.5);
+  }, 60_000);
+
+  it('surfaces MediaConvert’s own error message and code when the job ends in ERROR', async () => {
+    fake.nextOutcome = {
+      status: 'ERROR',
+      errorMessage: 'Unable to open input file [s3://x/voice.wav]',
+      errorCode: 1010,
+    };
+    const err = (await backend()
+      .render({ jobId: 'mc2', timeline: storyEvent('mc2').data.timeline })
+      .catch((e: unknown) => e)) as Error;
+    expect(isPermanent(err)).toBe(true);
+    expect(err.message).toMatch(
+      /MediaConvert job \S+ failed: Unable to open input file \[s3:\/\/x\/voice\.wav\] \(error code 1010\)/,
+    );
+  }, 60_000);
+
+  it('refuses a Timeline with Ken Burns before any request or upload', async () => {
+    fake.requests.length = 0;
+    const ctx = fakeHandlerContext();
+    const event = storyEvent('mc3', { motion: true });
+    const outcome = await renderTimelineEvent({
+      event: { ...event, data: { ...event.data, kind: 'call' } },
+      ctx,
+      deps: { backends: new Map([['mediaconvert', backend()]]), defaultBackend: 'mediaconvert' },
+    });
+    expect(outcome).toMatchObject({ outcome: 'fail', step: 'encode' });
+    expect((outcome as { reason: string }).reason).toContain('tracks[1].clips[0].motion: Ken Burns motion');
+    expect(fake.requests).toHaveLength(0);
+    expect(await blobs.list('jobs/mc3/')).toEqual([]);
+  });
+
+  it('drops Ken Burns with a job warning when the Timeline allows degradation', async () => {
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+    const warned: string[] = [];
+    const res = await backend().render({
+      jobId: 'mc4',
+      timeline: storyEvent('mc4', { motion: true, allowDegradation: true }).data.timeline,
+      onWarning: (m) => void warned.push(m),
+    });
+    expect(res.key).toBe('jobs/mc4/final.mp4');
+    expect(warned).toHaveLength(2);
+    expect(warned[0]).toMatch(/tracks\[1\]\.clips\[0\]\.motion: Ken Burns motion .*dropped/);
+  }, 60_000);
+
+  it('refuses to start on a filesystem blob store', () => {
+    expect(
+      () =>
+        new MediaConvertBackend({
+          blobs: new FsBlobStore({ root: join(dir, 'fs') }),
+          tmpDir: dir,
+          region: 'us-east-1',
+          roleArn: ROLE,
+        }),
+    ).toThrow(/needs BLOB_STORE=s3/);
+  });
+});
+
+describe.runIf(
+  process.env.MEDIACONVERT_TEST_ENDPOINT &&
+    process.env.MEDIACONVERT_TEST_ROLE_ARN &&
+    process.env.S3_TEST_BUCKET,
+)('real MediaConvert (MEDIACONVERT_TEST_ENDPOINT, MEDIACONVERT_TEST_ROLE_ARN, S3_TEST_BUCKET)', () => {
+  it(
+    'renders a story to final.mp4 in the test bucket',
+    async () => {
+      const region = process.env.AWS_REGION ?? 'us-east-1';
+      const real = new S3BlobStore({ bucket: process.env.S3_TEST_BUCKET!, region });
+      const src = join(dir, 'real');
+      await real.putFile(
+        'reelbus-test/voice.wav',
+        await makeSpeech({ file: join(src, 'voice.wav'), text: 'A short story.' }),
+      );
+      await real.putFile(
+        'reelbus-test/music.wav',
+        await makeTone({ file: join(src, 'music.wav'), seconds: 10 }),
+      );
+      await real.putFile('reelbus-test/0.jpg', await makeImage({ file: join(src, '0.jpg') }));
+      await real.putFile(
+        'reelbus-test/logo.png',
+        await makeImage({ file: join(src, 'logo.png'), color: 'orange' }),
+      );
+      const mc = new MediaConvertBackend({
+        blobs: real,
+        tmpDir: join(dir, 'tmp'),
+        region,
+        endpoint: process.env.MEDIACONVERT_TEST_ENDPOINT!,
+        roleArn: process.env.MEDIACONVERT_TEST_ROLE_ARN!,
+        ...(process.env.MEDIACONVERT_TEST_QUEUE ? { queue: process.env.MEDIACONVERT_TEST_QUEUE } : {}),
+      });
+      const jobId = `real-${Date.now()}`;
+      const timeline = Timeline.parse(
+        storyTimelineInput({
+          voiceKey: 'reelbus-test/voice.wav',
+          musicKey: 'reelbus-test/music.wav',
+          imageKeys: ['reelbus-test/0.jpg'],
+          logoKey: 'reelbus-test/logo.png',
+        }),
+      );
+      const res = await mc.render({ jobId, timeline });
+      expect(res.media.video?.width).toBe(1920);
+      expect(res.media.durationSec).toBeGreaterThan(10);
+    },
+    20 * 60_000,
+  );
+});
