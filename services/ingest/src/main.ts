@@ -6,10 +6,10 @@ const rt = await startService({
   name: 'ingest',
   configSchema: IngestEnv,
   needs: { blobs: true, jobs: true },
+  consumes: false, // the HTTP edge publishes; it reads no durable consumer
 });
 const config = toIngestConfig(rt.config);
-// The full bus: the event stream route needs `watchJob`, which the BusHandle view does not have.
-const app = buildApp({ config, bus: rt.fullBus, jobs: rt.jobs, blobs: rt.blobs, logger: rt.logger });
+const app = buildApp({ config, bus: rt.bus, jobs: rt.jobs, blobs: rt.blobs, logger: rt.logger });
 rt.onShutdown(() => app.close());
 await app.listen({ host: config.host, port: config.port });
 rt.addReadinessCheck('http', () => app.server.listening);

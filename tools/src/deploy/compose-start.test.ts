@@ -76,7 +76,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function localEnv(env: Record<string, string>, ports: { health: number; ingest: number }) {
+function localEnv(env: Record<string, string>, ports: { health: number }) {
   const rewritten: Record<string, string> = {
     ...env,
     NATS_URL: nats.url,
@@ -90,7 +90,8 @@ function localEnv(env: Record<string, string>, ports: { health: number; ingest: 
     HEALTH_HOST: '127.0.0.1',
     HEALTH_PORT: String(ports.health),
     TMP_DIR: join(dir, 'tmp'),
-    ...('INGEST_PORT' in env ? { INGEST_PORT: String(ports.ingest) } : {}),
+    // Port 0: the kernel picks a free one at listen time (a port picked earlier may be taken by then).
+    ...('INGEST_PORT' in env ? { INGEST_PORT: '0' } : {}),
   };
   const changed = Object.keys(rewritten).filter((k) => rewritten[k] !== env[k]);
   return { rewritten, changed };
@@ -106,7 +107,7 @@ interface Started {
 
 async function startWithComposeEnv(service: string): Promise<Started> {
   const env = composeEnvironment(compose, service);
-  const { rewritten, changed } = localEnv(env, { health: await freePort(), ingest: await freePort() });
+  const { rewritten, changed } = localEnv(env, { health: await freePort() });
   expect(changed.filter((k) => !REWRITTEN.includes(k)), service).toEqual([]);
   // Exactly the compose environment; PATH finds ffmpeg as it does in the image, NODE_ENV as the image sets it.
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', service, 'src', 'main.ts')], {

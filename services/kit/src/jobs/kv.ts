@@ -59,7 +59,14 @@ export class KvJobStore implements JobStore {
   static async open(opts: KvJobStoreOptions): Promise<KvJobStore> {
     const { nc, bucket, replicas = 1 } = opts;
     try {
-      const kv = await new Kvm(nc).create(bucket, { replicas, history: 1, description: 'reelbus job documents' });
+      // No direct gets: on a replicated bucket they may be answered by a lagging follower, and the
+      // compare-and-set logic of fan-in and projections wants to read the latest revision (the leader's).
+      const kv = await new Kvm(nc).create(bucket, {
+        replicas,
+        history: 1,
+        description: 'reelbus job documents',
+        allow_direct: false,
+      });
       return new KvJobStore(kv, bucket);
     } catch (err) {
       throw new TransientError(`cannot open the job store KV bucket "${bucket}": ${(err as Error).message}`, { cause: err });

@@ -53,6 +53,8 @@ export const BaseEnv = z.object({
   WORK_CONCURRENCY: env.int({ min: 1, max: 256 }).default(1),
   TMP_DIR: env.string().default(tmpdir()),
   FFMPEG_STALL_TIMEOUT_MS: env.int({ min: 1_000 }).default(120_000),
+  CONSUMER_ACK_WAIT_MS: env.int({ min: 1_000, max: 3_600_000 }).default(30_000),
+  CONSUMER_MAX_DELIVER: env.int({ min: 1, max: 100 }).default(5),
 });
 
 /**
@@ -90,6 +92,8 @@ export function parseBaseConfig(source: Record<string, string | undefined>): Bas
     concurrency: e.WORK_CONCURRENCY,
     tmpDir: e.TMP_DIR,
     stallTimeoutMs: e.FFMPEG_STALL_TIMEOUT_MS,
+    ackWaitMs: e.CONSUMER_ACK_WAIT_MS,
+    maxDeliver: e.CONSUMER_MAX_DELIVER,
   };
 }
 

@@ -173,9 +173,19 @@ describe('startService', () => {
     try {
       const base = `http://127.0.0.1:${rt.health.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      // Not ready until it reads: no consumer yet.
+      const early = await fetch(`${base}/readyz`);
+      expect(early.status).toBe(503);
+      expect(await early.json()).toMatchObject({ checks: { nats: { ok: true }, consuming: { ok: false } } });
+
+      const handled = deferred();
+      await rt.bus.consume({
+        service: rt.name,
+        handlers: { 'job.warning': { step: 'notify', handle: async () => handled.resolve() } },
+      });
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { nats: { ok: true } } });
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { nats: { ok: true }, consuming: { ok: true } } });
       let storeOk = false;
       rt.addReadinessCheck('store', () => storeOk);
       const notReady = await fetch(`${base}/readyz`);
@@ -184,11 +194,6 @@ describe('startService', () => {
       storeOk = true;
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
-      const handled = deferred();
-      await rt.bus.consume({
-        service: rt.name,
-        handlers: { 'job.warning': { step: 'notify', handle: async () => handled.resolve() } },
-      });
       await rt.bus.publish('job.warning', 'job-m', { step: 'images', message: 'x' });
       await handled.promise;
       const text = await waitFor(

@@ -26,6 +26,8 @@ export interface StartServiceOptions<S extends z.ZodObject> {
   env?: Record<string, string | undefined>;
   /** Stores the service uses (both by default). One not asked for throws when touched. */
   needs?: { blobs?: boolean; jobs?: boolean };
+  /** False for a service that reads no events (ingest): it is ready without consumers. Default true. */
+  consumes?: boolean;
   /** Install SIGTERM/SIGINT handlers that shut down and exit (default true; tests pass false). */
   handleSignals?: boolean;
 }
@@ -73,7 +75,7 @@ function openBlobStore(base: BaseConfig): BlobStore {
 export async function startService<S extends z.ZodObject = z.ZodObject<Record<never, z.ZodType>>>(
   opts: StartServiceOptions<S>,
 ): Promise<StartedService<z.infer<S>>> {
-  const { name, configSchema, env = processEnv(), needs = {}, handleSignals = true } = opts;
+  const { name, configSchema, env = processEnv(), needs = {}, handleSignals = true, consumes = true } = opts;
   const { blobs: needBlobs = true, jobs: needJobs = true } = needs;
 
   let parsed: { base: BaseConfig; config: z.infer<S> };
@@ -104,10 +106,15 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
   const blobs = needBlobs ? openBlobStore(base) : missing<BlobStore>('blob storage', 'blobs');
   const jobs = needJobs ? await openJobStore({ base, bus }) : missing<JobStore>('a job store', 'jobs');
 
-  const checks = new Map<string, ReadinessCheck>([['nats', () => bus.isConnected()]]);
+  const consumers: Consumer[] = [];
+  // Ready means connected AND reading: a service whose consumers are not created yet would let a
+  // deployment (or a test) send work that nobody reads.
+  const checks = new Map<string, ReadinessCheck>([
+    ['nats', () => bus.isConnected()],
+    ['consuming', () => !consumes || consumers.length > 0],
+  ]);
   const health = await startHealthServer({ host: base.healthHost, port: base.healthPort, checks });
 
-  const consumers: Consumer[] = [];
   const hooks: Array<() => Promise<void> | void> = [];
   // Services see a BusHandle whose consumers the runtime stops at shutdown.
   const handle: BusHandle = {
@@ -116,7 +123,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
     isConnected: () => bus.isConnected(),
     watchJob: (jobId, onEvent) => bus.watchJob(jobId, onEvent),
     consume: async (copts: ConsumeOptions) => {
-      const c = await bus.consume(copts);
+      const c = await bus.consume({ ackWaitMs: base.ackWaitMs, maxDeliver: base.maxDeliver, ...copts });
       consumers.push(c);
       return c;
     },

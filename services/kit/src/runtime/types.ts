@@ -24,6 +24,10 @@ export interface BaseConfig {
   concurrency: number;
   tmpDir: string;
   stallTimeoutMs: number;
+  /** AckWait of every consumer: how long a crashed worker's message waits before redelivery. */
+  ackWaitMs: number;
+  /** Deliveries before a failing message is dead-lettered. */
+  maxDeliver: number;
 }
 
 /** Minimal view of the bus that services use. */

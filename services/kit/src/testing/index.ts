@@ -2,3 +2,4 @@ export * from './nats.ts';
 export * from './fixtures.ts';
 export * from './media.ts';
 export * from './mongo-wire.ts';
+export * from './cluster.ts';

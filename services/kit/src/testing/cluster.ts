@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startNatsServer, type NatsServerHandle } from './nats.ts';
+
+/** One server of a test cluster; `kill`/`stop` keep its store so `restart` rejoins with its data. */
+export interface ClusterServer {
+  /** Client URL, e.g. `nats://127.0.0.1:4222`. */
+  url: string;
+  /** `server_name`, e.g. `n1` (what JetStream reports as a stream's leader). */
+  name: string;
+  /** Monitoring endpoint (`/jsz`, `/varz`, …). */
+  monitorUrl: string;
+  /** True while its process runs. */
+  running(): boolean;
+  /** SIGKILL (a crash) and wait. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+  /** Starts it again on the same ports and store, and waits until it sees a JetStream meta leader. */
+  restart(): Promise<void>;
+}
+
+export interface NatsCluster {
+  /** Every server's client URL (for `NATS_URL`, comma-joined). */
+  urls: string[];
+  servers: ClusterServer[];
+  /** Stops every server and removes every store. */
+  stop(): Promise<void>;
+}
+
+interface Ports {
+  client: number;
+  cluster: number;
+  monitor: number;
+}
+
+/** The server's config file: its name, monitoring port, and routes to every member (its own route is ignored). */
+function clusterConfig(opts: { name: string; ports: Ports; all: Ports[]; clusterName: string }): string {
+  const { name, ports, all, clusterName } = opts;
+  return [
+    `server_name: ${name}`,
+    `listen: 127.0.0.1:${ports.client}`,
+    `http: 127.0.0.1:${ports.monitor}`,
+    // JetStream and its store_dir come from startNatsServer's `-js -sd` (a second store_dir is an error)
+    'cluster {',
+    `  name: ${clusterName}`,
+    `  listen: 127.0.0.1:${ports.cluster}`,
+    `  routes: [${all.map((p) => `nats-route://127.0.0.1:${p.cluster}`).join(', ')}]`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** JetStream as one server's monitoring endpoint sees it: the meta leader and cluster size, when known. */
+async function metaLeader(monitorUrl: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${monitorUrl}/jsz`, { signal: AbortSignal.timeout(1_000) });
+    if (!res.ok) return undefined;
+    const jsz = (await res.json()) as { meta_cluster?: { leader?: string } };
+    return jsz.meta_cluster?.leader || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls (there is no event across the process boundary) until every given server names a meta leader. */
+async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const leaders = await Promise.all(monitorUrls.map(metaLeader));
+    if (leaders.every((l) => l !== undefined)) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `NATS cluster: no JetStream meta leader within ${timeoutMs} ms (${monitorUrls.join(', ')})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Starts a real nats-server cluster on loopback (default 3 servers): JetStream on each, its own store
+ * and `server_name` (`n1`…), clustered by routes. Resolves once every server is ready and JetStream
+ * has a meta leader, so R3 streams can be created at once.
+ */
+export async function startNatsCluster(
+  opts: { size?: number; name?: string; readyTimeoutMs?: number } = {},
+): Promise<NatsCluster> {
+  const { size = 3, name: clusterName = 'reelbus', readyTimeoutMs = 30_000 } = opts;
+  const root = mkdtempSync(join(tmpdir(), 'reelbus-nats-cluster-'));
+  const all: Ports[] = [];
+  for (let i = 0; i < size; i++)
+    all.push({ client: await freePort(), cluster: await freePort(), monitor: await freePort() });
+
+  const handles: Array<NatsServerHandle | undefined> = new Array(size).fill(undefined);
+  const launch = async (i: number): Promise<void> => {
+    const ports = all[i]!;
+    const name = `n${i + 1}`;
+    const storeDir = join(root, name);
+    mkdirSync(storeDir, { recursive: true });
+    handles[i] = await startNatsServer({
+      port: ports.client,
+      storeDir,
+      name,
+      config: clusterConfig({ name, ports, all, clusterName }),
+    });
+  };
+
+  const stopAll = async () => {
+    await Promise.all(handles.map((h) => h?.stop({ keepStore: true })));
+    rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    // In parallel: a server with JetStream waits for its peers before it elects a meta leader.
+    await Promise.all(all.map((_, i) => launch(i)));
+    await waitForMetaLeader(
+      all.map((p) => `http://127.0.0.1:${p.monitor}`),
+      readyTimeoutMs,
+    );
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  const servers: ClusterServer[] = all.map((ports, i) => {
+    const monitorUrl = `http://127.0.0.1:${ports.monitor}`;
+    return {
+      url: `nats://127.0.0.1:${ports.client}`,
+      name: `n${i + 1}`,
+      monitorUrl,
+      running: () => {
+        const p = handles[i]?.process;
+        return !!p && p.exitCode === null && p.signalCode === null;
+      },
+      kill: async () => handles[i]?.kill(),
+      stop: async () => handles[i]?.stop({ keepStore: true }),
+      restart: async () => {
+        await handles[i]?.stop({ keepStore: true });
+        await launch(i);
+        await waitForMetaLeader([monitorUrl], readyTimeoutMs);
+      },
+    };
+  });
+
+  return { urls: servers.map((s) => s.url), servers, stop: stopAll };
+}
