@@ -34,7 +34,9 @@ rt.logger.info(
 
 await rt.bus.consume({
   service: rt.name,
-  concurrency: base.concurrency,
+  // Both sides of a call in parallel by default: a call's two clips arrive together, and on the local
+  // provider each is one ffmpeg process (benchmarks: the single biggest cut in a call's wall time).
+  concurrency: Math.max(base.concurrency, 2),
   // generation can take minutes: the consume loop's heartbeat keeps the message alive meanwhile
   handlers: {
     'clip.requested': { step: 'generate', handle: (e, ctx) => handleClipRequested({ e, ctx, deps }) },

@@ -1,0 +1,127 @@
+// `npm run bench [-- --quick] [-- --only bus|pipeline|encode|throughput]`: runs the benchmarks, prints
+// one table (medians, p95, ratio against the baseline measured in the same run) and writes every figure
+// with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { natsServerBinary } from '@reelbus/kit/testing';
+import { benchBus } from './bus.ts';
+import { benchEncode } from './encode.ts';
+import { benchPipeline } from './pipeline.ts';
+import { benchThroughput } from './throughput.ts';
+import { formatTable, type Row } from './stats.ts';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+const BENCHES = ['bus', 'pipeline', 'encode', 'throughput'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
+  let quick = false;
+  const only: BenchName[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') quick = true;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const v = a.includes('=') ? a.slice(7) : argv[++i];
+      for (const name of (v ?? '').split(',')) {
+        const b = name === 'memory' ? 'throughput' : name;
+        if (!(BENCHES as readonly string[]).includes(b)) {
+          console.error(`--only: unknown benchmark "${name}" (choose from ${BENCHES.join(', ')}, memory)`);
+          process.exit(2);
+        }
+        only.push(b as BenchName);
+      }
+    } else if (a === '--help' || a === '-h') {
+      console.log('usage: npm run bench [-- --quick] [-- --only bus|pipeline|encode|throughput|memory[,…]]');
+      process.exit(0);
+    } else {
+      console.error(`unknown argument "${a}" (try --help)`);
+      process.exit(2);
+    }
+  }
+  return { quick, only: only.length ? only : [...BENCHES] };
+}
+
+function tryRun(bin: string, args: string[]): string {
+  try {
+    return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machineInfo(): Record<string, unknown> {
+  const c = cpus();
+  return {
+    cpuModel: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    ffmpeg: tryRun('ffmpeg', ['-version']).split('\n')[0],
+    natsServer: tryRun(natsServerBinary(), ['--version']),
+    gitCommit: tryRun('git', ['-C', ROOT, 'rev-parse', 'HEAD']),
+    gitDirty: tryRun('git', ['-C', ROOT, 'status', '--porcelain']) !== '',
+  };
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const machine = machineInfo();
+  const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+  log(
+    `${quick ? 'quick' : 'full'} run: ${only.join(', ')} on ${String(machine.cpuModel)} ×${String(machine.cores)}`,
+  );
+  const started = new Date();
+  const rows: Row[] = [];
+  const details: Record<string, unknown> = {};
+  const timings: Record<string, number> = {};
+  for (const name of only) {
+    const t = performance.now();
+    log(`${name}: starting`);
+    try {
+      const res =
+        name === 'bus'
+          ? await benchBus({ quick, log })
+          : name === 'pipeline'
+            ? await benchPipeline({ quick, log, root: ROOT })
+            : name === 'encode'
+              ? await benchEncode({ quick, log, root: ROOT })
+              : await benchThroughput({ quick, log, root: ROOT });
+      rows.push(...res.rows);
+      details[name] = res.raw;
+    } catch (err) {
+      log(`${name}: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      details[name] = { error: err instanceof Error ? err.message : String(err) };
+    }
+    timings[name] = (performance.now() - t) / 1000;
+    log(`${name}: ${timings[name]!.toFixed(0)} s`);
+  }
+  console.log('');
+  console.log(formatTable(rows));
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        startedAt: started.toISOString(),
+        mode: quick ? 'quick' : 'full',
+        only,
+        machine,
+        secondsPerBench: timings,
+        rows,
+        details,
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nwrote ${file}`);
+}
+
+await main();
