@@ -1,28 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { isNonPublicAddress } from '@reelbus/kit';
 import { badRequest } from './errors.ts';
-
-// Where a callback must not point unless ALLOW_PRIVATE_CALLBACKS: loopback, private, link-local,
-// carrier-grade NAT and unspecified ranges (server-side request forgery into the local network).
-const privateRanges = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-] as const) {
-  privateRanges.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-] as const) {
-  privateRanges.addSubnet(net, bits, 'ipv6');
-}
 
 /** True for `localhost`-style names and IP literals in private, loopback or link-local ranges. */
 export function isPrivateHost(hostname: string): boolean {
@@ -34,14 +11,8 @@ export function isPrivateHost(hostname: string): boolean {
     host.endsWith('.internal')
   )
     return true;
-  const family = isIP(host);
-  if (family === 4) return privateRanges.check(host, 'ipv4');
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    if (mapped?.[1]) return privateRanges.check(mapped[1], 'ipv4');
-    return privateRanges.check(host, 'ipv6');
-  }
-  return false;
+  // IP literals: the kit's classifier (loopback, private, link-local, CGNAT, multicast, embedded IPv4…).
+  return isNonPublicAddress(host);
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { Job, NotificationAttempt } from '@reelbus/contracts';
-import { failSpan, withSpan, type JobStore, type Logger } from '@reelbus/kit';
+import { failSpan, isNonPublicAddress, withSpan, type JobStore, type Logger } from '@reelbus/kit';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
 import { notifierState, type WebhookState } from './projection.ts';
 
 /** The events a job's `callbackUrl` hears about: its end, and a stall the watchdog noticed. */
@@ -121,40 +120,9 @@ export function webhookPayload({
 // returns, inside the connection's own lookup, so a name cannot resolve to a public address for a
 // check and to 127.0.0.1 for the connection.
 
-const PRIVATE = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 3],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 127],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv6');
-}
-
-/** True for loopback, private, link-local, CGNAT, multicast and unspecified addresses. */
+/** True for loopback, private, link-local, CGNAT, multicast and unspecified addresses (the kit's classifier). */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return PRIVATE.check(address, 'ipv4');
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return PRIVATE.check(mapped[1]!, 'ipv4');
-    return PRIVATE.check(address, 'ipv6');
-  }
-  return false;
+  return isNonPublicAddress(address);
 }
 
 class BlockedHostError extends Error {
