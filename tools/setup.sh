@@ -27,8 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
 fi
 
-# npm packages: install when node_modules is missing or older than the lockfile.
+# npm packages: install when node_modules is missing or older than the lockfile. `npm install` (which
+# follows package-lock.json) rather than `npm ci`: npm 11 leaves other platforms' optional packages
+# (turbo's @turbo/darwin-*, …) out of the lockfile, and `npm ci` then refuses it as out of sync.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "reelbus setup: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "reelbus setup: installing npm packages"
+  npm install --no-audit --no-fund --loglevel=error
 fi
