@@ -71,11 +71,30 @@ export class ReelbusClient {
     return this.request(`/v1/jobs?${q}`);
   }
 
-  /** Follows a job until it completes or fails, calling `onUpdate` on every change. */
-  async follow(id: string, onUpdate: (job: Job) => void, opts: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Job> {
-    const { signal, pollMs = 1000 } = opts;
+  /**
+   * Follows a job until it completes or fails, calling `onUpdate` on every change. A server that is
+   * briefly unavailable (503, 502, a refused connection) is retried for up to `patienceMs`.
+   */
+  async follow(
+    id: string,
+    onUpdate: (job: Job) => void,
+    opts: { signal?: AbortSignal; pollMs?: number; patienceMs?: number } = {},
+  ): Promise<Job> {
+    const { signal, pollMs = 1000, patienceMs = 30_000 } = opts;
+    let failingSince: number | undefined;
     for (;;) {
-      const job = await this.getJob(id);
+      let job: Job;
+      try {
+        job = await this.getJob(id);
+        failingSince = undefined;
+      } catch (err) {
+        const transient = err instanceof ApiError ? err.status === 502 || err.status === 503 : err instanceof TypeError;
+        failingSince ??= Date.now();
+        if (!transient || Date.now() - failingSince > patienceMs) throw err;
+        signal?.throwIfAborted();
+        await new Promise((r) => setTimeout(r, pollMs));
+        continue;
+      }
       onUpdate(job);
       if (job.status === 'completed' || job.status === 'failed') return job;
       signal?.throwIfAborted();

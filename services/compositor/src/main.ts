@@ -16,6 +16,7 @@ const storyDeps = {
   jobs: rt.jobs,
   blobs: rt.blobs,
   tmpDir: rt.base.tmpDir,
+  brandFetch: { allowPrivate: rt.config.BRAND_ALLOW_PRIVATE_URLS, timeoutMs: rt.config.BRAND_FETCH_TIMEOUT_MS },
   assetsReady: () =>
     (seeding ??= seedStoryAssets({
       blobs: rt.blobs,

@@ -142,6 +142,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
         .code(e.statusCode)
         .send(errorBody({ code: (e.code ?? 'bad_request').toLowerCase(), message: e.message }));
     }
+    if (err instanceof Error && (isTransientStoreError(err) || err.name === 'TransientError')) {
+      // The job store or the bus is briefly unavailable (e.g. a NATS node failing over): say so, so
+      // clients retry instead of giving up.
+      req.log.warn({ err }, 'request failed on a transient error');
+      return reply
+        .code(503)
+        .header('retry-after', '2')
+        .send(errorBody({ code: 'unavailable', message: 'temporarily unavailable; try again shortly' }));
+    }
     req.log.error({ err }, 'request failed');
     return reply
       .code(500)
@@ -159,4 +168,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(storyRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   return app;
+}
+
+/** Timeouts and "no responders" from NATS while a stream elects a leader. */
+function isTransientStoreError(err: Error): boolean {
+  return /timeout|no responders|503/i.test(`${err.name} ${(err as { code?: unknown }).code ?? ''} ${err.message}`);
 }

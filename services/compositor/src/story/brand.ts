@@ -1,5 +1,18 @@
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { runFfmpeg, withTempDir, type BlobStore, type Logger } from '@reelbus/kit';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import {
+  describeError,
+  probe,
+  redactUrl,
+  runFfmpeg,
+  safeFetch,
+  withTempDir,
+  type BlobStore,
+  type Logger,
+} from '@reelbus/kit';
 import { DEFAULT_FONT } from './font.ts';
 
 /** Where the bundled default brand logo lives in blob storage (used when a story names no logo). */
@@ -51,4 +64,59 @@ export async function ensureDefaultLogo({
   );
   logger?.info({ key: DEFAULT_LOGO_KEY }, 'wrote the default brand logo');
   return DEFAULT_LOGO_KEY;
+}
+
+/**
+ * Fetches a brand logo given as an https URL through the kit's `safeFetch` (public hosts only unless
+ * `allowPrivate`; at most `maxBytes`), converts it to PNG with ffmpeg (keeps transparency; refuses
+ * what is not an image) and stores it at `jobs/<jobId>/brand/logo.png`. Returns the key, or a reason
+ * the caller turns into a warning: a logo that cannot be had never fails the video.
+ */
+export async function fetchBrandLogo({
+  url,
+  jobId,
+  blobs,
+  allowPrivate,
+  timeoutMs,
+  maxBytes = 10 * 1024 * 1024,
+  tmpDir,
+  logger,
+}: {
+  url: string;
+  jobId: string;
+  blobs: BlobStore;
+  allowPrivate: boolean;
+  timeoutMs: number;
+  maxBytes?: number;
+  tmpDir?: string;
+  logger?: Logger;
+}): Promise<{ key: string } | { reason: string }> {
+  const key = `jobs/${jobId}/brand/logo.png`;
+  try {
+    return await withTempDir(
+      'reelbus-brand',
+      async (dir) => {
+        const raw = join(dir, 'logo-source');
+        const res = await safeFetch({ url, allowPrivate, timeoutMs, maxBytes, headers: { accept: 'image/*' } });
+        if (!res.ok) {
+          await res.body.cancel().catch(() => undefined);
+          return { reason: `brand.logo ${redactUrl(url)} answered HTTP ${res.status}` };
+        }
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(raw));
+        const info = await probe(raw);
+        if (!info.video) return { reason: `brand.logo ${redactUrl(url)} is not an image` };
+        const png = join(dir, 'logo.png');
+        await runFfmpeg({
+          step: 'brand-logo',
+          args: ['-i', raw, '-frames:v', '1', '-vf', 'format=rgba', '-update', '1', png],
+          ...(logger ? { logger } : {}),
+        });
+        await blobs.putFile(key, png, { contentType: 'image/png' });
+        return { key };
+      },
+      tmpDir ? { tmpDir } : {},
+    );
+  } catch (err) {
+    return { reason: `brand.logo ${redactUrl(url)} could not be fetched: ${describeError(err)}` };
+  }
 }

@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { newJob, StoryReceivedV1, type EventDataInput, type EventOf, type Timeline } from '@reelbus/contracts';
-import { FsBlobStore, TransientError, musicVariantKey } from '@reelbus/kit';
+import { FsBlobStore, TransientError, musicVariantKey, probe } from '@reelbus/kit';
 import { fakeHandlerContext, MemoryJobStore, type Published } from '../testing.ts';
 import { DEFAULT_LOGO_KEY } from './brand.ts';
 import { collectStoryAudio, collectStoryImages, type StoryDeps } from './handle.ts';
@@ -164,5 +167,41 @@ describe('story fan-in', () => {
     expect(t.tracks.find((tr) => tr.name === 'images')).toBeUndefined();
     expect(t.tracks.find((tr) => tr.name === 'logo-fallback')!.clips[0]).toMatchObject({ source: { key: DEFAULT_LOGO_KEY } });
     expect(await blobs.stat(DEFAULT_LOGO_KEY)).toMatchObject({ key: DEFAULT_LOGO_KEY });
+  });
+
+  it('fetches a brand logo given as a URL, keeps its transparency, and falls back to the default logo when the host is private', async () => {
+    const png = join(dir, 'served-logo.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=red@0.5:s=64x32,format=rgba', '-frames:v', '1', '-y', png]);
+    const server = createServer((req, res) => {
+      if (req.url === '/logo.png') {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.end(readFileSync(png));
+      } else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/logo.png`;
+    try {
+      for (const allowPrivate of [true, false]) {
+        const jobId = `story_logo_url_${allowPrivate}`;
+        await makeJob(jobId, { brand: { logo: { url } } });
+        const ctx = fakeHandlerContext({ published });
+        const withFetch = { ...deps, brandFetch: { allowPrivate, timeoutMs: 5_000 } };
+        await collectStoryAudio({ event: audioNormalized(jobId), ctx, deps: withFetch });
+        await collectStoryImages({ event: imagesConverted(jobId, 2), ctx, deps: withFetch });
+        const t = timelineOf(timelines().find((p) => p.jobId === jobId)!);
+        const corner = t.tracks.find((tr) => tr.name === 'corner-logo')!.clips[0]!;
+        if (allowPrivate) {
+          expect(corner).toMatchObject({ source: { key: `jobs/${jobId}/brand/logo.png` } });
+          const stored = await probe(blobs.localPath(`jobs/${jobId}/brand/logo.png`)!);
+          expect(stored.video).toMatchObject({ codec: 'png', width: 64, height: 32, pixelFormat: 'rgba' });
+          expect(ctx.warnings).toEqual([]);
+        } else {
+          expect(corner).toMatchObject({ source: { key: DEFAULT_LOGO_KEY } });
+          expect(ctx.warnings.join(' ')).toMatch(/brand\.logo .*127\.0\.0\.1.*the video uses the default logo/);
+        }
+      }
+    } finally {
+      server.close();
+    }
   });
 });

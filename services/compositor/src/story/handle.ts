@@ -10,7 +10,7 @@ import {
   type JobStore,
 } from '@reelbus/kit';
 import { readClaim } from '../call-state.ts';
-import { DEFAULT_LOGO_KEY, ensureDefaultLogo } from './brand.ts';
+import { DEFAULT_LOGO_KEY, ensureDefaultLogo, fetchBrandLogo } from './brand.ts';
 import { buildStoryTimeline } from './timeline.ts';
 
 /**
@@ -48,10 +48,11 @@ export function claimStoryIfComplete(job: Job, claimant: string, at: string): vo
 export interface StoryDeps {
   jobs: JobStore;
   blobs: BlobStore;
-  /** Resolves when start-up seeding (sample music, default logo) is done; music is chosen after it. */
   /** Resolves once the default logo and sample music exist (seeded on the first story, then memoised). */
   assetsReady?: () => Promise<unknown>;
   tmpDir?: string;
+  /** How brand logos given as URLs are fetched. */
+  brandFetch?: { allowPrivate: boolean; timeoutMs: number };
 }
 
 async function storePart({
@@ -141,9 +142,20 @@ export async function publishStoryIfClaimed({
   const input = parsed.data;
   await deps.assetsReady?.();
 
-  let logoKey = 'key' in (input.brand.logo ?? {}) ? (input.brand.logo as { key: string }).key : undefined;
-  if (input.brand.logo && !logoKey) {
-    await ctx.warn('compose', 'brand.logo URLs are not fetched: the video uses the default logo (upload the logo and give its key)');
+  const logo = input.brand.logo;
+  let logoKey = logo && 'key' in logo ? logo.key : undefined;
+  if (logo && 'url' in logo) {
+    const fetched = await fetchBrandLogo({
+      url: logo.url,
+      jobId: job.id,
+      blobs: deps.blobs,
+      allowPrivate: deps.brandFetch?.allowPrivate ?? false,
+      timeoutMs: deps.brandFetch?.timeoutMs ?? 20_000,
+      logger: ctx.logger,
+      ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}),
+    });
+    if ('key' in fetched) logoKey = fetched.key;
+    else await ctx.warn('compose', `${fetched.reason}: the video uses the default logo`);
   }
   if (logoKey && !(await deps.blobs.stat(logoKey))) {
     await ctx.warn('compose', `brand.logo "${logoKey}" is not in blob storage: the video uses the default logo`);

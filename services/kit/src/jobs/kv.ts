@@ -78,7 +78,18 @@ export class KvJobStore implements JobStore {
   }
 
   private async read(id: string): Promise<{ job: Job; revision: number } | undefined> {
-    const entry = await this.kv.get(id);
+    // Reads go to the bucket's leader; while a replicated bucket elects a new one (a node died) they
+    // time out for a few seconds. Ride that out instead of failing the caller at once.
+    let entry;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        entry = await this.kv.get(id);
+        break;
+      } catch (err) {
+        if (attempt >= READ_RETRIES || !isLeaderlessError(err)) throw err;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
     if (!live(entry)) return undefined;
     return { job: parseStoredJob(id, entry.json<unknown>(), this.where()), revision: entry.revision };
   }
@@ -205,4 +216,14 @@ export class KvJobStore implements JobStore {
 
   /** The NATS connection belongs to the caller; nothing to release here. */
   async close(): Promise<void> {}
+}
+
+/** Attempts after the first when a read finds no leader (250 ms, 0.5 s, 1 s, 2 s, 4 s: ~8 s in all). */
+const READ_RETRIES = 5;
+
+/** Errors a replicated bucket answers with while it has no leader: timeouts, no responders, 503. */
+function isLeaderlessError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string | number; message?: string };
+  const text = `${e?.name ?? ''} ${e?.code ?? ''} ${e?.message ?? ''}`.toLowerCase();
+  return /timeout|no responders|503|no leader|temporarily unavailable/.test(text);
 }
