@@ -23,7 +23,9 @@ const RE = 'RE' + 'b'.repeat(32);
 const timeline = {
   version: 1,
   duration: 10,
-  tracks: [{ clips: [{ type: 'video', start: 0, duration: 10, source: { key: 'jobs/j/clips/caller.mp4' } }] }],
+  tracks: [
+    { clips: [{ type: 'video', start: 0, duration: 10, source: { key: 'jobs/j/clips/caller.mp4' } }] },
+  ],
   audio: [{ name: 'call', source: { key: 'jobs/j/input/recording.wav' } }],
 };
 
@@ -72,7 +74,15 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     field: 'data.role',
   },
   'clip.generated': {
-    valid: { role: 'callee', key: 'c.mp4', durationSec: 3, width: 640, height: 720, provider: 'local', expectedClips: 2 },
+    valid: {
+      role: 'callee',
+      key: 'c.mp4',
+      durationSec: 3,
+      width: 640,
+      height: 720,
+      provider: 'local',
+      expectedClips: 2,
+    },
     invalid: { role: 'callee', key: 'c.mp4', durationSec: 3, width: 640, height: 720, expectedClips: 2 },
     field: 'data.provider',
   },
@@ -101,7 +111,11 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     invalid: { step: 'encode', status: 'running', percent: 140 },
     field: 'data.percent',
   },
-  'job.warning': { valid: { step: 'images', message: 'skipped' }, invalid: { step: 'Images!', message: 'x' }, field: 'data.step' },
+  'job.warning': {
+    valid: { step: 'images', message: 'skipped' },
+    invalid: { step: 'Images!', message: 'x' },
+    field: 'data.step',
+  },
   'job.completed': {
     valid: { outputs: { video: { key: 'f.mp4', durationSec: 3, sizeBytes: 9 } } },
     invalid: { outputs: { video: { key: 'f.mp4', durationSec: 3 } } },
@@ -138,18 +152,30 @@ describe('event catalogue', () => {
   }
 
   it('treats a version it does not know as poison with a clear reason', () => {
-    const res = parseEnvelope(envelope('job.progress', { step: 'encode', status: 'running' }, { version: 2 }));
-    expect(res).toMatchObject({ ok: false, reason: expect.stringContaining('unknown version v2 of "job.progress"') });
+    const res = parseEnvelope(
+      envelope('job.progress', { step: 'encode', status: 'running' }, { version: 2 }),
+    );
+    expect(res).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unknown version v2 of "job.progress"'),
+    });
     if (!res.ok) expect(res.reason).toContain('knows v1');
   });
 
   it('rejects unknown types, bad JSON and bad envelopes, keeping what it could read', () => {
-    expect(parseEnvelope('{nope')).toMatchObject({ ok: false, reason: expect.stringContaining('not valid JSON') });
+    expect(parseEnvelope('{nope')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not valid JSON'),
+    });
     expect(parseEnvelope(envelope('video.deleted', {}))).toMatchObject({
       ok: false,
       reason: 'unknown event type "video.deleted"',
     });
-    const bad = parseEnvelope({ ...envelope('job.progress', {}), jobId: 'has spaces', occurredAt: 'yesterday' });
+    const bad = parseEnvelope({
+      ...envelope('job.progress', {}),
+      jobId: 'has spaces',
+      occurredAt: 'yesterday',
+    });
     expect(bad.ok).toBe(false);
     if (!bad.ok) {
       expect(bad.reason).toContain('jobId');
@@ -165,7 +191,9 @@ describe('event catalogue', () => {
   });
 
   it('requires twilio details when the source is twilio', () => {
-    const res = parseEnvelope(envelope('recording.received', { source: 'twilio', recording: { url: 'https://x.test/r' } }));
+    const res = parseEnvelope(
+      envelope('recording.received', { source: 'twilio', recording: { url: 'https://x.test/r' } }),
+    );
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.reason).toContain('data.twilio: is required when source is "twilio"');
   });

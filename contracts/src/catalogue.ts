@@ -119,7 +119,9 @@ export function parseEnvelope(raw: Uint8Array | string | unknown): ParseResult {
   return { ok: true, event: full.data as EventOf<EventType> };
 }
 
-function pickPartial(value: unknown): { id?: string; type?: string; version?: number; jobId?: string } | undefined {
+function pickPartial(
+  value: unknown,
+): { id?: string; type?: string; version?: number; jobId?: string } | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
   const out: { id?: string; type?: string; version?: number; jobId?: string } = {};

@@ -13,9 +13,7 @@ export const BlobKey = z
 export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 /** A job id: letters, digits, `-` and `_`, safe in blob keys, NATS subjects and URLs. */
-export const JobId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, "-" or "_"');
+export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, "-" or "_"');
 
 /** Seconds of media time, never negative. */
 export const Seconds = z.number().nonnegative().finite();

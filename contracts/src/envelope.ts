@@ -4,7 +4,11 @@ import { DEFAULT_NAMESPACE, names } from './subjects.ts';
 
 /** The fields every event shares. `data` is typed per event. */
 export const EnvelopeBase = z.object({
-  id: z.string().min(1).max(256).describe('Unique event id; also sent as Nats-Msg-Id so JetStream drops duplicates'),
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe('Unique event id; also sent as Nats-Msg-Id so JetStream drops duplicates'),
   type: z.string().regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)+$/, 'must look like "noun.verb"'),
   version: z.number().int().min(1),
   jobId: JobId,
@@ -12,7 +16,11 @@ export const EnvelopeBase = z.object({
   data: z.unknown(),
 });
 
-export interface EventDefinition<T extends string = string, V extends number = number, D extends z.ZodType = z.ZodType> {
+export interface EventDefinition<
+  T extends string = string,
+  V extends number = number,
+  D extends z.ZodType = z.ZodType,
+> {
   type: T;
   version: V;
   description: string;

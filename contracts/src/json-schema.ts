@@ -8,10 +8,11 @@ export function renderJsonSchemas(): Map<string, string> {
   const out = new Map<string, string>();
   const render = (id: string, title: string, schema: z.ZodType, description?: string) => {
     // `input`: what a publisher must send (fields with defaults are optional).
-    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
-      string,
-      unknown
-    >;
+    const json = z.toJSONSchema(schema, {
+      io: 'input',
+      unrepresentable: 'any',
+      target: 'draft-2020-12',
+    }) as Record<string, unknown>;
     const doc = {
       $id: `https://reelbus.dev/schemas/${id}`,
       title,

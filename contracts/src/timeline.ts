@@ -28,7 +28,11 @@ const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#1a2
 /** Ken Burns: the visible window moves from `from` to `to` over the clip. zoom 1 = the whole image. */
 export const KenBurns = z.object({
   type: z.literal('kenburns'),
-  from: z.object({ zoom: z.number().min(1).max(4), x: z.number().min(0).max(1), y: z.number().min(0).max(1) }),
+  from: z.object({
+    zoom: z.number().min(1).max(4),
+    x: z.number().min(0).max(1),
+    y: z.number().min(0).max(1),
+  }),
   to: z.object({ zoom: z.number().min(1).max(4), x: z.number().min(0).max(1), y: z.number().min(0).max(1) }),
 });
 export type KenBurns = z.infer<typeof KenBurns>;
@@ -151,11 +155,19 @@ export const Timeline = z
         });
       }
       if (audioNames.size !== t.audio.length) {
-        ctx.addIssue({ code: 'custom', path: ['audio', i, 'name'], message: 'audio track names must be unique' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['audio', i, 'name'],
+          message: 'audio track names must be unique',
+        });
       }
     });
     if (t.duration === undefined && t.tracks.every((tr) => tr.clips.length === 0) && t.audio.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['duration'], message: 'is required when the timeline has no clips or audio' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['duration'],
+        message: 'is required when the timeline has no clips or audio',
+      });
     }
   });
 export type Timeline = z.infer<typeof Timeline>;

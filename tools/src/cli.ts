@@ -46,8 +46,12 @@ function progressBar(job: Job): string {
   const width = 30;
   const filled = Math.round((job.progress / 100) * width);
   const running = Object.entries(job.steps).find(([, s]) => s.status === 'running');
-  const step = running ? `${running[0]}${running[1].percent !== undefined ? ` ${Math.round(running[1].percent)}%` : ''}` : job.status;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${job.progress.toFixed(0).padStart(3)}%  ${step}`.padEnd(70);
+  const step = running
+    ? `${running[0]}${running[1].percent !== undefined ? ` ${Math.round(running[1].percent)}%` : ''}`
+    : job.status;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${job.progress.toFixed(0).padStart(3)}%  ${step}`.padEnd(
+    70,
+  );
 }
 
 async function followJob(client: ReelbusClient, jobId: string): Promise<Job> {
@@ -91,9 +95,12 @@ async function runStackForeground(): Promise<void> {
     natsPort: Number(process.env.REELBUS_NATS_PORT ?? 4222),
     ingestPort: Number(process.env.REELBUS_PORT ?? 8080),
   });
-  console.log(`\nreelbus is up: ${stack.processes.length} service processes healthy, NATS at ${stack.natsUrl}`);
+  console.log(
+    `\nreelbus is up: ${stack.processes.length} service processes healthy, NATS at ${stack.natsUrl}`,
+  );
   console.log(`job API: ${stack.ingestUrl}/v1/jobs`);
-  if (stack.secrets.created) console.log(`API key (shown once, also in ${join(DATA_DIR, 'secrets.json')}): ${stack.secrets.apiKey}`);
+  if (stack.secrets.created)
+    console.log(`API key (shown once, also in ${join(DATA_DIR, 'secrets.json')}): ${stack.secrets.apiKey}`);
   else console.log(`API key: in ${join(DATA_DIR, 'secrets.json')}`);
   console.log('Ctrl-C stops everything.');
   await new Promise<void>((resolveStop) => {
@@ -203,7 +210,11 @@ async function main(argv: string[]): Promise<void> {
       const file = positionals[0];
       if (!file) throw new Error('usage: submit <file>');
       const c = client();
-      const { jobId } = await c.submitRecording({ file, callbackUrl: values.callback, provider: values.provider });
+      const { jobId } = await c.submitRecording({
+        file,
+        callbackUrl: values.callback,
+        provider: values.provider,
+      });
       console.log(`job ${jobId}`);
       if (values['no-follow']) return;
       await followJob(c, jobId);
@@ -225,15 +236,26 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'list': {
-      const { jobs } = await client().listJobs({ status: values.status, limit: values.limit ? Number(values.limit) : 20 });
-      for (const j of jobs) console.log(`${j.id}  ${j.kind.padEnd(6)} ${j.status.padEnd(9)} ${String(Math.round(j.progress)).padStart(3)}%  ${j.createdAt}`);
+      const { jobs } = await client().listJobs({
+        status: values.status,
+        limit: values.limit ? Number(values.limit) : 20,
+      });
+      for (const j of jobs)
+        console.log(
+          `${j.id}  ${j.kind.padEnd(6)} ${j.status.padEnd(9)} ${String(Math.round(j.progress)).padStart(3)}%  ${j.createdAt}`,
+        );
       if (jobs.length === 0) console.log('no jobs');
       return;
     }
     case 'dlq':
     case 'retry': {
       const { runOps } = await import('./ops.ts');
-      return runOps({ command, args: positionals, all: values.all === true, limit: values.limit ? Number(values.limit) : 50 });
+      return runOps({
+        command,
+        args: positionals,
+        all: values.all === true,
+        limit: values.limit ? Number(values.limit) : 50,
+      });
     }
     case undefined:
     case 'help':

@@ -19,11 +19,16 @@ export class ApiError extends Error {
 }
 
 /** REELBUS_URL / REELBUS_API_KEY, else the embedded profile's `.reelbus/secrets.json`. */
-export function clientOptionsFromEnv(env: Record<string, string | undefined>, dataDir: string): ClientOptions {
+export function clientOptionsFromEnv(
+  env: Record<string, string | undefined>,
+  dataDir: string,
+): ClientOptions {
   let apiKey = env.REELBUS_API_KEY;
   const secretsFile = join(dataDir, 'secrets.json');
-  if (!apiKey && existsSync(secretsFile)) apiKey = (JSON.parse(readFileSync(secretsFile, 'utf8')) as { apiKey: string }).apiKey;
-  if (!apiKey) throw new Error('no API key: set REELBUS_API_KEY (the embedded stack prints one on first start)');
+  if (!apiKey && existsSync(secretsFile))
+    apiKey = (JSON.parse(readFileSync(secretsFile, 'utf8')) as { apiKey: string }).apiKey;
+  if (!apiKey)
+    throw new Error('no API key: set REELBUS_API_KEY (the embedded stack prints one on first start)');
   return { baseUrl: env.REELBUS_URL ?? 'http://127.0.0.1:8080', apiKey };
 }
 
@@ -49,7 +54,11 @@ export class ReelbusClient {
   }
 
   /** Uploads a recording file (streamed) and starts the call pipeline. */
-  async submitRecording(opts: { file: string; callbackUrl?: string; provider?: string }): Promise<{ jobId: string }> {
+  async submitRecording(opts: {
+    file: string;
+    callbackUrl?: string;
+    provider?: string;
+  }): Promise<{ jobId: string }> {
     const { file, callbackUrl, provider } = opts;
     if (!existsSync(file) || !statSync(file).isFile()) throw new Error(`no such file: ${file}`);
     const form = new FormData();
@@ -88,7 +97,8 @@ export class ReelbusClient {
         job = await this.getJob(id);
         failingSince = undefined;
       } catch (err) {
-        const transient = err instanceof ApiError ? err.status === 502 || err.status === 503 : err instanceof TypeError;
+        const transient =
+          err instanceof ApiError ? err.status === 502 || err.status === 503 : err instanceof TypeError;
         failingSince ??= Date.now();
         if (!transient || Date.now() - failingSince > patienceMs) throw err;
         signal?.throwIfAborted();

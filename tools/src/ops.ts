@@ -52,7 +52,8 @@ export async function retryJob(opts: { bus: Bus; jobs: JobStore; jobId: string }
   await jobs.update(jobId, (job) => {
     const failed = job.error?.step;
     job.status = 'running';
-    if (failed && job.steps[failed]) job.steps[failed] = { ...job.steps[failed], status: 'pending', error: undefined };
+    if (failed && job.steps[failed])
+      job.steps[failed] = { ...job.steps[failed], status: 'pending', error: undefined };
     job.error = undefined;
     job.state = { ...job.state, retries: Number(job.state.retries ?? 0) + 1 };
     return job;
@@ -64,9 +65,20 @@ export async function retryJob(opts: { bus: Bus; jobs: JobStore; jobId: string }
   return letters;
 }
 
-export async function runOps(opts: { command: string; args: string[]; all: boolean; limit: number; env?: OpsEnv }): Promise<void> {
+export async function runOps(opts: {
+  command: string;
+  args: string[];
+  all: boolean;
+  limit: number;
+  env?: OpsEnv;
+}): Promise<void> {
   const { command, args, all, limit, env = opsEnv(process.env) } = opts;
-  const bus = await Bus.connect({ servers: env.natsUrl, namespace: env.namespace, name: 'reelbus-cli', waitOnFirstConnect: false });
+  const bus = await Bus.connect({
+    servers: env.natsUrl,
+    namespace: env.namespace,
+    name: 'reelbus-cli',
+    waitOnFirstConnect: false,
+  });
   try {
     if (command === 'retry') {
       const jobId = args[0];
@@ -74,7 +86,9 @@ export async function runOps(opts: { command: string; args: string[]; all: boole
       const jobs = await openJobs(bus, env);
       try {
         const letters = await retryJob({ bus, jobs, jobId });
-        console.log(`job ${jobId} reopened; replayed ${letters.length} message(s): ${letters.map((l) => `${l.type} at ${l.step}`).join(', ')}`);
+        console.log(
+          `job ${jobId} reopened; replayed ${letters.length} message(s): ${letters.map((l) => `${l.type} at ${l.step}`).join(', ')}`,
+        );
       } finally {
         await jobs.close();
       }
@@ -93,7 +107,9 @@ export async function runOps(opts: { command: string; args: string[]; all: boole
         const dl = await getDeadLetter(bus, Number(arg));
         if (!dl) throw new Error(`no dead letter #${arg}`);
         console.log(describe(dl));
-        console.log(JSON.stringify({ headers: dl.headers, event: dl.event ?? dl.raw, invalid: dl.invalid }, null, 2));
+        console.log(
+          JSON.stringify({ headers: dl.headers, event: dl.event ?? dl.raw, invalid: dl.invalid }, null, 2),
+        );
         return;
       }
       case 'replay': {

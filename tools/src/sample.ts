@@ -47,7 +47,19 @@ export function makeSampleCall(opts: {
       turns.push({ side: line.side, start: t, end: t + length - 0.4 });
       t += length;
       const gap = join(tmp, `gap${i}.wav`);
-      execFileSync('sox', ['-n', '-r', String(sampleRate), '-c', '1', '-b', '16', gap, 'trim', '0', String(seconds(speech))]);
+      execFileSync('sox', [
+        '-n',
+        '-r',
+        String(sampleRate),
+        '-c',
+        '1',
+        '-b',
+        '16',
+        gap,
+        'trim',
+        '0',
+        String(seconds(speech)),
+      ]);
       parts[line.side].push(speech);
       parts[line.side === 'caller' ? 'callee' : 'caller'].push(gap);
     });
@@ -65,7 +77,17 @@ export function makeSampleCall(opts: {
 }
 
 /** A light picture with a busy middle (circles): Ken Burns shows as motion; the bottom-right corner stays light. */
-export async function makePicture({ file, width, height, hue }: { file: string; width: number; height: number; hue: number }): Promise<string> {
+export async function makePicture({
+  file,
+  width,
+  height,
+  hue,
+}: {
+  file: string;
+  width: number;
+  height: number;
+  hue: number;
+}): Promise<string> {
   const { default: sharp } = await import('sharp');
   const circles = Array.from({ length: 40 }, (_, i) => {
     const cx = Math.round(width * (0.22 + (0.56 * ((i * 37) % 100)) / 100));
@@ -81,11 +103,14 @@ export const SAMPLE_STORY_TEXT =
   'When I was nine, we drove to the sea every summer. My father sang the whole way, and my mother laughed at every wrong note.';
 
 /** The demo story: a spoken recording (espeak-ng), a user photo and two "generated" images. */
-export async function makeSampleStory(opts: { dir: string }): Promise<{ audio: string; userPhoto: string; images: string[] }> {
+export async function makeSampleStory(opts: {
+  dir: string;
+}): Promise<{ audio: string; userPhoto: string; images: string[] }> {
   const { dir } = opts;
   mkdirSync(dir, { recursive: true });
   const audio = join(dir, 'story.wav');
-  if (!existsSync(audio)) execFileSync('espeak-ng', ['-v', 'en-gb+f3', '-s', '160', '-w', audio, SAMPLE_STORY_TEXT]);
+  if (!existsSync(audio))
+    execFileSync('espeak-ng', ['-v', 'en-gb+f3', '-s', '160', '-w', audio, SAMPLE_STORY_TEXT]);
   const userPhoto = await makePicture({ file: join(dir, 'me.jpg'), width: 1200, height: 900, hue: 10 });
   const images = [
     await makePicture({ file: join(dir, 'ai-1.png'), width: 1344, height: 768, hue: 140 }),

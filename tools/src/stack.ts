@@ -126,9 +126,12 @@ function formatLine(service: string, line: string, raw: boolean): string {
     const level = String(rec.level ?? 'info');
     const extras = ['jobId', 'type', 'step', 'err', 'reason', 'port', 'url']
       .filter((k) => rec[k] !== undefined)
-      .map((k) => `${k}=${typeof rec[k] === 'object' ? JSON.stringify((rec[k] as { message?: string }).message ?? rec[k]) : String(rec[k])}`)
+      .map(
+        (k) =>
+          `${k}=${typeof rec[k] === 'object' ? JSON.stringify((rec[k] as { message?: string }).message ?? rec[k]) : String(rec[k])}`,
+      )
       .join(' ');
-    const color = process.stdout.isTTY ? LEVEL_COLOR[level] ?? '0' : undefined;
+    const color = process.stdout.isTTY ? (LEVEL_COLOR[level] ?? '0') : undefined;
     const text = `${level.toUpperCase().padEnd(5)} ${String(rec.msg ?? '')}${extras ? '  ' + extras : ''}`;
     return `${tag} ${color ? `\x1b[${color}m${text}\x1b[0m` : text}`;
   } catch {
@@ -141,9 +144,12 @@ async function waitReady(p: ServiceProcess, deadline: number): Promise<void> {
   void p.exited.then((c) => (exitCode = c));
   // No readiness event crosses a process boundary: poll /readyz until the deadline.
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`${p.service} exited with code ${exitCode} before it was ready`);
+    if (exitCode !== undefined)
+      throw new Error(`${p.service} exited with code ${exitCode} before it was ready`);
     try {
-      const res = await fetch(`http://127.0.0.1:${p.healthPort}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://127.0.0.1:${p.healthPort}/readyz`, {
+        signal: AbortSignal.timeout(1000),
+      });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -218,17 +224,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const spawnService = async (service: string, replica: number): Promise<ServiceProcess> => {
     const healthPort = await freePort();
     const name = replica > 0 ? `${service}#${replica}` : service;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', service, 'src', 'main.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        ...common,
-        ...serviceEnv[service],
-        HEALTH_PORT: String(healthPort),
-        REELBUS_REPLICA: String(replica),
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'services', service, 'src', 'main.ts')],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          ...common,
+          ...serviceEnv[service],
+          HEALTH_PORT: String(healthPort),
+          REELBUS_REPLICA: String(replica),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (l) => log(formatLine(name, l, rawLogs)));
     }

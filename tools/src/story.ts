@@ -14,7 +14,11 @@ export interface SubmitStoryOptions {
   storyId?: string;
   storyteller?: string;
   title?: string;
-  music?: { mood?: 'adventurous' | 'family' | 'nostalgic' | 'reflective' | 'none'; gainDb?: number; duck?: boolean };
+  music?: {
+    mood?: 'adventurous' | 'family' | 'nostalgic' | 'reflective' | 'none';
+    gainDb?: number;
+    duck?: boolean;
+  };
   brand?: { logo?: string; background?: string; introSeconds?: number; outroSeconds?: number };
   backend?: 'ffmpeg' | 'mediaconvert';
   allowDegradation?: boolean;
@@ -38,7 +42,19 @@ export function storyRequestParts(opts: Omit<SubmitStoryOptions, 'client'>): {
   fields?: Array<[string, string]>;
   files?: Array<[string, string]>;
 } {
-  const { audio, userPhoto, images = [], storyId, storyteller, title, music, brand, backend, allowDegradation, callbackUrl } = opts;
+  const {
+    audio,
+    userPhoto,
+    images = [],
+    storyId,
+    storyteller,
+    title,
+    music,
+    brand,
+    backend,
+    allowDegradation,
+    callbackUrl,
+  } = opts;
   const media: Array<[string, string]> = [
     ['audio', audio],
     ...(userPhoto ? [['userPhoto', userPhoto] as [string, string]] : []),
@@ -68,7 +84,10 @@ export function storyRequestParts(opts: Omit<SubmitStoryOptions, 'client'>): {
     };
   }
   // Multipart: the story id first (it names the upload folder), then the settings, then the media.
-  const fields: Array<[string, string]> = Object.entries(plain).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const fields: Array<[string, string]> = Object.entries(plain).map(([k, v]) => [
+    k,
+    typeof v === 'string' ? v : JSON.stringify(v),
+  ]);
   const files: Array<[string, string]> = [];
   for (const [name, ref] of media) (isLocalFile(ref) ? files : fields).push([name, ref]);
   return { fields, files };

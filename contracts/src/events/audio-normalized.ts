@@ -6,7 +6,8 @@ import { defineEvent } from '../envelope.ts';
 export const AudioNormalizedV1 = defineEvent({
   type: 'audio.normalized',
   version: 1,
-  description: 'The working audio of a story: probed duration (never a default), normalised to the target loudness.',
+  description:
+    'The working audio of a story: probed duration (never a default), normalised to the target loudness.',
   data: z.object({
     sourceKey: BlobKey,
     key: BlobKey,

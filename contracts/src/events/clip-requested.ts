@@ -20,4 +20,3 @@ export const ClipRequestedV1 = defineEvent({
     expectedClips: z.number().int().min(1).max(2),
   }),
 });
-

@@ -11,7 +11,8 @@ export const MusicMood = z.enum(['adventurous', 'family', 'nostalgic', 'reflecti
 export const StoryReceivedV1 = defineEvent({
   type: 'story.received',
   version: 1,
-  description: 'A recorded story with its images, music choice and brand should become a branded slideshow video.',
+  description:
+    'A recorded story with its images, music choice and brand should become a branded slideshow video.',
   data: z.object({
     audio: MediaSource,
     userPhoto: MediaSource.optional(),
@@ -19,12 +20,19 @@ export const StoryReceivedV1 = defineEvent({
     storyteller: z.string().max(200).optional(),
     title: z.string().max(500).optional(),
     music: z
-      .object({ mood: MusicMood.default('family'), gainDb: z.number().min(-60).max(0).default(-25), duck: z.boolean().default(false) })
+      .object({
+        mood: MusicMood.default('family'),
+        gainDb: z.number().min(-60).max(0).default(-25),
+        duck: z.boolean().default(false),
+      })
       .prefault({}),
     brand: z
       .object({
         logo: MediaSource.optional(),
-        background: z.string().regex(/^#[0-9a-fA-F]{6}$/).default('#f3e9dc'),
+        background: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/)
+          .default('#f3e9dc'),
         introSeconds: z.number().min(0).max(30).default(3),
         outroSeconds: z.number().min(0).max(30).default(2),
       })

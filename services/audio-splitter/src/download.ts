@@ -1,7 +1,14 @@
 import { Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isPermanent, PermanentError, withSpan, type BlobInfo, type BlobStore, type Logger } from '@reelbus/kit';
+import {
+  isPermanent,
+  PermanentError,
+  withSpan,
+  type BlobInfo,
+  type BlobStore,
+  type Logger,
+} from '@reelbus/kit';
 
 export interface DownloadSettings {
   /** Per-attempt limit: connect, headers and the whole body. */

@@ -24,7 +24,11 @@ const settings: SplitterSettings = {
   stallTimeoutMs: base.stallTimeoutMs,
 };
 
-const storySettings = toStoryAudioSettings({ env: config, tmpDir: base.tmpDir, stallTimeoutMs: base.stallTimeoutMs });
+const storySettings = toStoryAudioSettings({
+  env: config,
+  tmpDir: base.tmpDir,
+  stallTimeoutMs: base.stallTimeoutMs,
+});
 
 await rt.bus.consume({
   service: rt.name,

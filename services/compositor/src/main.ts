@@ -16,7 +16,10 @@ const storyDeps = {
   jobs: rt.jobs,
   blobs: rt.blobs,
   tmpDir: rt.base.tmpDir,
-  brandFetch: { allowPrivate: rt.config.BRAND_ALLOW_PRIVATE_URLS, timeoutMs: rt.config.BRAND_FETCH_TIMEOUT_MS },
+  brandFetch: {
+    allowPrivate: rt.config.BRAND_ALLOW_PRIVATE_URLS,
+    timeoutMs: rt.config.BRAND_FETCH_TIMEOUT_MS,
+  },
   assetsReady: () =>
     (seeding ??= seedStoryAssets({
       blobs: rt.blobs,
@@ -36,7 +39,13 @@ await rt.bus.consume({
   handlers: {
     'audio.split': { step: 'compose', handle: (event, ctx) => requestCallClips({ event, ctx, deps }) },
     'clip.generated': { step: 'compose', handle: (event, ctx) => collectCallClip({ event, ctx, deps }) },
-    'audio.normalized': { step: 'compose', handle: (event, ctx) => collectStoryAudio({ event, ctx, deps: storyDeps }) },
-    'images.converted': { step: 'compose', handle: (event, ctx) => collectStoryImages({ event, ctx, deps: storyDeps }) },
+    'audio.normalized': {
+      step: 'compose',
+      handle: (event, ctx) => collectStoryAudio({ event, ctx, deps: storyDeps }),
+    },
+    'images.converted': {
+      step: 'compose',
+      handle: (event, ctx) => collectStoryImages({ event, ctx, deps: storyDeps }),
+    },
   },
 });

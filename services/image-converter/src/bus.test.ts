@@ -21,7 +21,11 @@ beforeAll(async () => {
   configureSharpForService();
   dir = await mkdtemp(join(tmpdir(), 'reelbus-images-bus-'));
   server = await startNatsServer();
-  bus = await Bus.connect({ servers: server.url, namespace: randomNamespace(), name: 'image-converter-test' });
+  bus = await Bus.connect({
+    servers: server.url,
+    namespace: randomNamespace(),
+    name: 'image-converter-test',
+  });
   await bus.ensureStreams();
   blobs = new FsBlobStore({ root: join(dir, 'blobs') });
   const settings: ImageConverterSettings = {
@@ -34,7 +38,10 @@ beforeAll(async () => {
   consumer = await bus.consume({
     service: 'image-converter',
     handlers: {
-      'story.received': { step: 'images', handle: (event, ctx) => handleStoryImages({ event, ctx, blobs, settings }) },
+      'story.received': {
+        step: 'images',
+        handle: (event, ctx) => handleStoryImages({ event, ctx, blobs, settings }),
+      },
     },
   });
 });
@@ -49,9 +56,18 @@ afterAll(async () => {
 describe('image-converter on the bus', () => {
   it('answers story.received with images.converted (user photo first) and a warning for the refused URL', async () => {
     const jobId = `img-bus-${process.pid}`;
-    await blobs.put(`uploads/${jobId}/me.jpg`, await readFile(await makeSidewaysJpeg({ file: join(dir, 'me.jpg') })));
-    await blobs.put(`uploads/${jobId}/ai-1.png`, await readFile(await makeImage({ file: join(dir, 'ai-1.png'), width: 1024, height: 576 })));
-    await blobs.put(`uploads/${jobId}/ai-2.webp`, await readFile(await makeImage({ file: join(dir, 'ai-2.webp'), width: 1024, height: 576 })));
+    await blobs.put(
+      `uploads/${jobId}/me.jpg`,
+      await readFile(await makeSidewaysJpeg({ file: join(dir, 'me.jpg') })),
+    );
+    await blobs.put(
+      `uploads/${jobId}/ai-1.png`,
+      await readFile(await makeImage({ file: join(dir, 'ai-1.png'), width: 1024, height: 576 })),
+    );
+    await blobs.put(
+      `uploads/${jobId}/ai-2.webp`,
+      await readFile(await makeImage({ file: join(dir, 'ai-2.webp'), width: 1024, height: 576 })),
+    );
 
     const seen: EventOf<EventType>[] = [];
     const converted = new Promise<EventOf<'images.converted'>>((resolve) => {
@@ -66,7 +82,11 @@ describe('image-converter on the bus', () => {
     await bus.publish('story.received', jobId, {
       audio: { key: `uploads/${jobId}/story.wav` },
       userPhoto: { key: `uploads/${jobId}/me.jpg` },
-      images: [{ key: `uploads/${jobId}/ai-1.png` }, { url: 'https://127.0.0.1/secret.png' }, { key: `uploads/${jobId}/ai-2.webp` }],
+      images: [
+        { key: `uploads/${jobId}/ai-1.png` },
+        { url: 'https://127.0.0.1/secret.png' },
+        { key: `uploads/${jobId}/ai-2.webp` },
+      ],
     });
     const e = await converted;
     expect(e.id).toBe(`images.converted:${jobId}`);
@@ -76,7 +96,10 @@ describe('image-converter on the bus', () => {
       ['images[2]', keys.image(jobId, 3)],
     ]);
     expect(e.data.skipped).toEqual([
-      { origin: 'images[1]', reason: 'download failed: https://127.0.0.1/secret.png: refused: 127.0.0.1 is a loopback address' },
+      {
+        origin: 'images[1]',
+        reason: 'download failed: https://127.0.0.1/secret.png: refused: 127.0.0.1 is a loopback address',
+      },
     ]);
     const warning = seen.find((x) => x.type === 'job.warning') as EventOf<'job.warning'> | undefined;
     expect(warning?.data).toMatchObject({ step: 'images' });

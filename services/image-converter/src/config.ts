@@ -14,16 +14,25 @@ export const ImageConverterEnv = z.object({
   /** Largest image download accepted, bytes. */
   IMAGE_MAX_BYTES: env.int({ min: 1024 }).default(64 * 1024 * 1024),
   /** Largest image decoded, pixels (decompression-bomb guard); 100 MP by default. */
-  IMAGE_MAX_INPUT_PIXELS: env.int({ min: 1_000_000, max: 1_000_000_000 }).default(DEFAULT_CONVERT_SETTINGS.maxInputPixels),
+  IMAGE_MAX_INPUT_PIXELS: env
+    .int({ min: 1_000_000, max: 1_000_000_000 })
+    .default(DEFAULT_CONVERT_SETTINGS.maxInputPixels),
   IMAGE_JPEG_QUALITY: env.int({ min: 1, max: 100 }).default(DEFAULT_CONVERT_SETTINGS.quality),
 });
 export type ImageConverterEnv = z.infer<typeof ImageConverterEnv>;
 
 /** Turns parsed environment values into the handler's settings. */
-export function toImageConverterSettings(opts: { env: ImageConverterEnv; tmpDir: string }): ImageConverterSettings {
+export function toImageConverterSettings(opts: {
+  env: ImageConverterEnv;
+  tmpDir: string;
+}): ImageConverterSettings {
   const { env: e, tmpDir } = opts;
   return {
-    fetch: { allowPrivate: e.IMAGES_ALLOW_PRIVATE_URLS, timeoutMs: e.FETCH_TIMEOUT_MS, maxBytes: e.IMAGE_MAX_BYTES },
+    fetch: {
+      allowPrivate: e.IMAGES_ALLOW_PRIVATE_URLS,
+      timeoutMs: e.FETCH_TIMEOUT_MS,
+      maxBytes: e.IMAGE_MAX_BYTES,
+    },
     maxInputPixels: e.IMAGE_MAX_INPUT_PIXELS,
     quality: e.IMAGE_JPEG_QUALITY,
     concurrency: e.IMAGE_CONCURRENCY,

@@ -7,7 +7,15 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage } from '@reelbus/kit/testing';
-import { convertImage, heicSupported, inputOptions, isHeicHead, planResize, TARGET, DEFAULT_CONVERT_SETTINGS } from './convert.ts';
+import {
+  convertImage,
+  heicSupported,
+  inputOptions,
+  isHeicHead,
+  planResize,
+  TARGET,
+  DEFAULT_CONVERT_SETTINGS,
+} from './convert.ts';
 import { makeHalfTransparentPng, makeSidewaysJpeg, near, pixelAt } from './test-support.ts';
 
 const exec = promisify(execFile);
@@ -24,8 +32,16 @@ afterAll(async () => {
 describe('planResize', () => {
   it('covers 2304×1296 (1920×1080 with 1.2× headroom) keeping the aspect ratio', () => {
     expect(TARGET).toEqual({ width: 2304, height: 1296 });
-    expect(planResize({ width: 4000, height: 3000 })).toEqual({ resize: { width: 2304, height: 1728 }, width: 2304, height: 1728 });
-    expect(planResize({ width: 1920, height: 1080 })).toEqual({ resize: { width: 2304, height: 1296 }, width: 2304, height: 1296 });
+    expect(planResize({ width: 4000, height: 3000 })).toEqual({
+      resize: { width: 2304, height: 1728 },
+      width: 2304,
+      height: 1728,
+    });
+    expect(planResize({ width: 1920, height: 1080 })).toEqual({
+      resize: { width: 2304, height: 1296 },
+      width: 2304,
+      height: 1296,
+    });
   });
 
   it('scales a small image up so it still covers the frame', () => {
@@ -80,7 +96,11 @@ describe('convertImage', () => {
   it('flattens PNG transparency onto the brand background', async () => {
     const input = await makeHalfTransparentPng({ file: join(dir, 'alpha.png') });
     const output = join(dir, 'alpha.jpg');
-    const r = await convertImage({ input, output, settings: { ...DEFAULT_CONVERT_SETTINGS, background: '#f3e9dc' } });
+    const r = await convertImage({
+      input,
+      output,
+      settings: { ...DEFAULT_CONVERT_SETTINGS, background: '#f3e9dc' },
+    });
     expect(r.inputFormat).toBe('png');
     const meta = await sharp(output).metadata();
     expect(meta).toMatchObject({ format: 'jpeg', channels: 3, hasAlpha: false });
@@ -99,14 +119,21 @@ describe('convertImage', () => {
   it('rejects a corrupt file with sharp’s reason', async () => {
     const input = join(dir, 'corrupt.jpg');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(input, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('garbage'.repeat(50))]));
+    await writeFile(
+      input,
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('garbage'.repeat(50))]),
+    );
     await expect(convertImage({ input, output: join(dir, 'corrupt-out.jpg') })).rejects.toThrow();
   });
 
   it('refuses an image above the pixel limit', async () => {
     const input = await makeImage({ file: join(dir, 'limit.jpg'), width: 3000, height: 2000 });
     await expect(
-      convertImage({ input, output: join(dir, 'limit-out.jpg'), settings: { ...DEFAULT_CONVERT_SETTINGS, maxInputPixels: 5_000_000 } }),
+      convertImage({
+        input,
+        output: join(dir, 'limit-out.jpg'),
+        settings: { ...DEFAULT_CONVERT_SETTINGS, maxInputPixels: 5_000_000 },
+      }),
     ).rejects.toThrow(/pixel limit/);
   });
 
@@ -123,8 +150,18 @@ describe('convertImage', () => {
       const started = Date.now();
       const r = await convertImage({ input: ${JSON.stringify(input)}, output: ${JSON.stringify(output)} });
       console.log(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024, ms: Date.now() - started, ...r }));`;
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: serviceDir });
-    const m = JSON.parse(stdout.trim().split('\n').at(-1)!) as { before: number; peak: number; ms: number; width: number; height: number };
+    const { stdout } = await exec(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: serviceDir },
+    );
+    const m = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      before: number;
+      peak: number;
+      ms: number;
+      width: number;
+      height: number;
+    };
     const deltaMb = (m.peak - m.before) / 2 ** 20;
     const decodedMb = (width * height * 3) / 2 ** 20;
     console.log(

@@ -8,7 +8,10 @@ import sharp, { type SharpOptions } from 'sharp';
  */
 export const FRAME = { width: 1920, height: 1080 } as const;
 export const HEADROOM = 1.2;
-export const TARGET = { width: Math.round(FRAME.width * HEADROOM), height: Math.round(FRAME.height * HEADROOM) };
+export const TARGET = {
+  width: Math.round(FRAME.width * HEADROOM),
+  height: Math.round(FRAME.height * HEADROOM),
+};
 /** Longest side kept: a panorama or a very tall image is centre-cropped to this (bounds output memory). */
 export const MAX_SIDE = 4096;
 
@@ -134,7 +137,9 @@ export async function convertImage(opts: {
   if (!meta.width || !meta.height) throw new Error('the image has no dimensions');
   // orientations 5-8 swap width and height once applied
   const swap = (meta.orientation ?? 1) >= 5;
-  const upright = swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+  const upright = swap
+    ? { width: meta.height, height: meta.width }
+    : { width: meta.width, height: meta.height };
   const plan = planResize(upright);
   let pipeline = sharp(input, inputOptions({ settings }))
     .rotate()
@@ -145,5 +150,10 @@ export async function convertImage(opts: {
     .toColourspace('srgb')
     .jpeg({ quality: settings.quality, chromaSubsampling: '4:2:0', progressive: false })
     .toFile(output);
-  return { width: info.width, height: info.height, inputFormat: String(meta.format ?? 'unknown'), sizeBytes: info.size };
+  return {
+    width: info.width,
+    height: info.height,
+    inputFormat: String(meta.format ?? 'unknown'),
+    sizeBytes: info.size,
+  };
 }

@@ -40,7 +40,14 @@ export function describeSource(source: Source): string {
  * ImageUnavailableError with the reason.
  */
 export async function withImageFile<T>(
-  opts: { source: Source; blobs: BlobStore; file: string; tmpDir: string; settings: ImageFetchSettings; signal?: AbortSignal },
+  opts: {
+    source: Source;
+    blobs: BlobStore;
+    file: string;
+    tmpDir: string;
+    settings: ImageFetchSettings;
+    signal?: AbortSignal;
+  },
   fn: (path: string) => Promise<T>,
 ): Promise<T> {
   const { source, blobs, file, tmpDir, settings, signal } = opts;
@@ -48,7 +55,8 @@ export async function withImageFile<T>(
     try {
       return await withLocalFile({ blobs, key: source.key, tmpDir }, fn);
     } catch (err) {
-      if (isBlobNotFound(err)) throw new ImageUnavailableError(`not found in blob storage (key ${source.key})`);
+      if (isBlobNotFound(err))
+        throw new ImageUnavailableError(`not found in blob storage (key ${source.key})`);
       throw err;
     }
   }
@@ -56,7 +64,12 @@ export async function withImageFile<T>(
   return fn(file);
 }
 
-async function downloadTo(opts: { url: string; file: string; settings: ImageFetchSettings; signal?: AbortSignal }): Promise<void> {
+async function downloadTo(opts: {
+  url: string;
+  file: string;
+  settings: ImageFetchSettings;
+  signal?: AbortSignal;
+}): Promise<void> {
   const { url, file, settings, signal } = opts;
   const shown = redactUrl(url);
   try {
@@ -70,7 +83,9 @@ async function downloadTo(opts: { url: string; file: string; settings: ImageFetc
     });
     if (!res.ok) {
       await res.body.cancel().catch(() => undefined);
-      throw new ImageUnavailableError(`${shown} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+      throw new ImageUnavailableError(
+        `${shown} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+      );
     }
     await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
   } catch (err) {

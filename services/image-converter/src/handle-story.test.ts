@@ -9,7 +9,14 @@ import type { EventOf } from '@reelbus/contracts';
 import { FsBlobStore } from '@reelbus/kit';
 import { freePort, makeImage } from '@reelbus/kit/testing';
 import { handleStoryImages, keys, mapBounded, type ImageConverterSettings } from './handle-story.ts';
-import { makeHalfTransparentPng, makeSidewaysJpeg, near, pixelAt, recordingContext, storyReceived } from './test-support.ts';
+import {
+  makeHalfTransparentPng,
+  makeSidewaysJpeg,
+  near,
+  pixelAt,
+  recordingContext,
+  storyReceived,
+} from './test-support.ts';
 
 let dir: string;
 let blobs: FsBlobStore;
@@ -57,9 +64,15 @@ async function putFile(key: string, file: string): Promise<string> {
 describe('handleStoryImages', () => {
   it('converts the user photo first and every image in order, skipping the unusable ones with a warning', async () => {
     const jobId = 'story-mixed';
-    const photoKey = await putFile(`uploads/${jobId}/photo.jpg`, await makeSidewaysJpeg({ file: join(dir, 'sideways.jpg') }));
+    const photoKey = await putFile(
+      `uploads/${jobId}/photo.jpg`,
+      await makeSidewaysJpeg({ file: join(dir, 'sideways.jpg') }),
+    );
     const corruptKey = `uploads/${jobId}/corrupt.jpg`;
-    await blobs.put(corruptKey, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('not really a jpeg'.repeat(20))]));
+    await blobs.put(
+      corruptKey,
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('not really a jpeg'.repeat(20))]),
+    );
     const closedPort = await freePort();
     const event = storyReceived({
       jobId,
@@ -78,7 +91,9 @@ describe('handleStoryImages', () => {
       },
     });
     const rec = recordingContext();
-    expect(await handleStoryImages({ event, ctx: rec.ctx, blobs, settings: settings() })).toEqual({ outcome: 'ok' });
+    expect(await handleStoryImages({ event, ctx: rec.ctx, blobs, settings: settings() })).toEqual({
+      outcome: 'ok',
+    });
 
     const out = rec.published.find((e) => e.type === 'images.converted') as EventOf<'images.converted'>;
     expect(out.id).toBe(`images.converted:${jobId}`);
@@ -88,10 +103,19 @@ describe('handleStoryImages', () => {
       { key: keys.image(jobId, 1), width: 2304, height: 1728, origin: 'images[0]' },
       { key: keys.image(jobId, 4), width: 2304, height: 1296, origin: 'images[3]' },
     ]);
-    expect(out.data.skipped.map((s) => s.origin)).toEqual(['images[1]', 'images[2]', 'images[4]', 'images[5]']);
+    expect(out.data.skipped.map((s) => s.origin)).toEqual([
+      'images[1]',
+      'images[2]',
+      'images[4]',
+      'images[5]',
+    ]);
     const reason = (origin: string) => out.data.skipped.find((s) => s.origin === origin)?.reason;
     expect(reason('images[1]')).toMatch(/^not a decodable image \(/);
-    expect(reason('images[2]')).toMatch(new RegExp(`^download failed: http://127.0.0.1:${closedPort}/gone.jpg: request failed \\(ECONNREFUSED\\)`));
+    expect(reason('images[2]')).toMatch(
+      new RegExp(
+        `^download failed: http://127.0.0.1:${closedPort}/gone.jpg: request failed \\(ECONNREFUSED\\)`,
+      ),
+    );
     expect(reason('images[4]')).toBe(`${base}/missing.jpg answered HTTP 404 Not Found`);
     expect(reason('images[5]')).toBe(`not found in blob storage (key uploads/${jobId}/never-uploaded.jpg)`);
     // one job.warning per skipped image, naming it
@@ -128,19 +152,34 @@ describe('handleStoryImages', () => {
       images: [],
       usedFallback: true,
       skipped: [
-        { origin: 'images[0]', reason: 'download failed: https://169.254.169.254/latest/meta-data/iam: refused: 169.254.169.254 is a link-local address' },
-        { origin: 'images[1]', reason: 'download failed: https://10.0.0.5/internal.jpg: refused: 10.0.0.5 is a private address' },
-        { origin: 'images[2]', reason: `download failed: ${base}/photo.webp: refused: only https URLs are allowed (got http)` },
+        {
+          origin: 'images[0]',
+          reason:
+            'download failed: https://169.254.169.254/latest/meta-data/iam: refused: 169.254.169.254 is a link-local address',
+        },
+        {
+          origin: 'images[1]',
+          reason: 'download failed: https://10.0.0.5/internal.jpg: refused: 10.0.0.5 is a private address',
+        },
+        {
+          origin: 'images[2]',
+          reason: `download failed: ${base}/photo.webp: refused: only https URLs are allowed (got http)`,
+        },
       ],
     });
-    expect(rec.warnings.at(-1)?.message).toBe('none of the 3 images could be used; the video shows the brand instead');
+    expect(rec.warnings.at(-1)?.message).toBe(
+      'none of the 3 images could be used; the video shows the brand instead',
+    );
   });
 
   it('skips an HEIC image with a reason saying this build cannot decode it', async () => {
     const jobId = 'story-heic';
     const heic = join(dir, 'photo.heic');
     // an ISO-BMFF header with the HEVC brand is enough to route the file
-    await writeFile(heic, Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic'), Buffer.alloc(64)]));
+    await writeFile(
+      heic,
+      Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic'), Buffer.alloc(64)]),
+    );
     const key = await putFile(`uploads/${jobId}/photo.heic`, heic);
     const rec = recordingContext();
     await handleStoryImages({
@@ -167,7 +206,11 @@ describe('handleStoryImages', () => {
       blobs,
       settings: settings(),
     });
-    expect((rec.published[0] as EventOf<'images.converted'>).data).toEqual({ images: [], skipped: [], usedFallback: true });
+    expect((rec.published[0] as EventOf<'images.converted'>).data).toEqual({
+      images: [],
+      skipped: [],
+      usedFallback: true,
+    });
     expect(rec.warnings).toEqual([]);
   });
 });

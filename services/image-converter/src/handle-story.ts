@@ -1,9 +1,20 @@
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventDataInput, EventOf } from '@reelbus/contracts';
-import { describeError, withTempDir, type BlobStore, type HandlerContext, type HandlerOutcome } from '@reelbus/kit';
+import {
+  describeError,
+  withTempDir,
+  type BlobStore,
+  type HandlerContext,
+  type HandlerOutcome,
+} from '@reelbus/kit';
 import { convertImage, heicSupported, isHeicHead, type ConvertSettings } from './convert.ts';
-import { describeSource, ImageUnavailableError, withImageFile, type ImageFetchSettings } from './fetch-image.ts';
+import {
+  describeSource,
+  ImageUnavailableError,
+  withImageFile,
+  type ImageFetchSettings,
+} from './fetch-image.ts';
 
 export interface ImageConverterSettings {
   fetch: ImageFetchSettings;
@@ -53,10 +64,22 @@ export async function handleStoryImages(opts: {
     async (dir) => {
       let done = 0;
       return mapBounded(sources, settings.concurrency, async ({ origin, source }, n) => {
-        const result = await convertOne({ jobId, n, origin, source, dir, blobs, settings, convert, signal: ctx.signal });
+        const result = await convertOne({
+          jobId,
+          n,
+          origin,
+          source,
+          dir,
+          blobs,
+          settings,
+          convert,
+          signal: ctx.signal,
+        });
         done++;
         ctx.working();
-        void ctx.progress('images', 'running', Math.round((done / sources.length) * 100)).catch(() => undefined);
+        void ctx
+          .progress('images', 'running', Math.round((done / sources.length) * 100))
+          .catch(() => undefined);
         if ('reason' in result) {
           const message = `${origin} (${describeSource(source)}) was skipped: ${result.reason}`;
           ctx.logger.warn({ origin, reason: result.reason }, 'image skipped');
@@ -72,9 +95,17 @@ export async function handleStoryImages(opts: {
   const skipped = results.filter((r): r is Skipped => 'reason' in r);
   const usedFallback = images.length === 0;
   if (usedFallback && sources.length > 0) {
-    await ctx.warn('images', `none of the ${sources.length} images could be used; the video shows the brand instead`);
+    await ctx.warn(
+      'images',
+      `none of the ${sources.length} images could be used; the video shows the brand instead`,
+    );
   }
-  await ctx.publish('images.converted', jobId, { images, skipped, usedFallback }, { id: `images.converted:${jobId}` });
+  await ctx.publish(
+    'images.converted',
+    jobId,
+    { images, skipped, usedFallback },
+    { id: `images.converted:${jobId}` },
+  );
   await ctx.progress('images', 'completed', 100, `${images.length} converted, ${skipped.length} skipped`);
   return { outcome: 'ok' };
 }
@@ -144,7 +175,11 @@ function skipReason(opts: { err: unknown; settings: ImageConverterSettings }): s
 }
 
 /** Maps `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

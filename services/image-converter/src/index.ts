@@ -1,6 +1,11 @@
 export { ImageConverterEnv, toImageConverterSettings } from './config.ts';
 export { handleStoryImages, keys, mapBounded, type ImageConverterSettings } from './handle-story.ts';
-export { withImageFile, describeSource, ImageUnavailableError, type ImageFetchSettings } from './fetch-image.ts';
+export {
+  withImageFile,
+  describeSource,
+  ImageUnavailableError,
+  type ImageFetchSettings,
+} from './fetch-image.ts';
 export {
   convertImage,
   planResize,

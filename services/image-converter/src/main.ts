@@ -29,5 +29,7 @@ rt.logger.info(
     allowPrivateUrls: settings.fetch.allowPrivate,
     heic: heicSupported(),
   },
-  heicSupported() ? 'image-converter consuming story.received' : 'image-converter consuming story.received (HEIC images will be skipped: this sharp build cannot decode HEVC)',
+  heicSupported()
+    ? 'image-converter consuming story.received'
+    : 'image-converter consuming story.received (HEIC images will be skipped: this sharp build cannot decode HEVC)',
 );

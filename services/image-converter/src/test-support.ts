@@ -60,10 +60,16 @@ export function storyReceived(opts: { jobId: string; data: unknown }): EventOf<'
  * A landscape JPEG stored sideways: blue, with a red square in its stored top-left corner, and EXIF
  * orientation 6 ("rotate 90° clockwise to display"). Shown upright it is portrait, red at top-right.
  */
-export async function makeSidewaysJpeg(opts: { file: string; width?: number; height?: number }): Promise<string> {
+export async function makeSidewaysJpeg(opts: {
+  file: string;
+  width?: number;
+  height?: number;
+}): Promise<string> {
   const { file, width = 640, height = 480 } = opts;
   await sharp({ create: { width, height, channels: 3, background: '#2040ff' } })
-    .composite([{ input: { create: { width: 100, height: 100, channels: 3, background: '#ff0000' } }, left: 0, top: 0 }])
+    .composite([
+      { input: { create: { width: 100, height: 100, channels: 3, background: '#ff0000' } }, left: 0, top: 0 },
+    ])
     .jpeg()
     .withMetadata({ orientation: 6 })
     .toFile(file);
@@ -71,12 +77,18 @@ export async function makeSidewaysJpeg(opts: { file: string; width?: number; hei
 }
 
 /** A PNG whose left half is fully transparent and right half opaque green. */
-export async function makeHalfTransparentPng(opts: { file: string; width?: number; height?: number }): Promise<string> {
+export async function makeHalfTransparentPng(opts: {
+  file: string;
+  width?: number;
+  height?: number;
+}): Promise<string> {
   const { file, width = 400, height = 300 } = opts;
   await sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
     .composite([
       {
-        input: { create: { width: width / 2, height, channels: 4, background: { r: 0, g: 200, b: 0, alpha: 1 } } },
+        input: {
+          create: { width: width / 2, height, channels: 4, background: { r: 0, g: 200, b: 0, alpha: 1 } },
+        },
         left: width / 2,
         top: 0,
       },
@@ -87,9 +99,17 @@ export async function makeHalfTransparentPng(opts: { file: string; width?: numbe
 }
 
 /** RGB of the pixel at (x, y) of an image file. */
-export async function pixelAt(opts: { file: string; x: number; y: number }): Promise<[number, number, number]> {
+export async function pixelAt(opts: {
+  file: string;
+  x: number;
+  y: number;
+}): Promise<[number, number, number]> {
   const { file, x, y } = opts;
-  const { data } = await sharp(file).extract({ left: x, top: y, width: 1, height: 1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(file)
+    .extract({ left: x, top: y, width: 1, height: 1 })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return [data[0]!, data[1]!, data[2]!];
 }
 

@@ -65,7 +65,11 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   // making one job one trace from the webhook on.
   const spans = new WeakMap<FastifyRequest, ServerSpan>();
   app.addHook('onRequest', (req, _reply, done) => {
-    const s = startServerSpan({ method: req.method, path: req.url.split('?')[0] ?? req.url, headers: req.headers });
+    const s = startServerSpan({
+      method: req.method,
+      path: req.url.split('?')[0] ?? req.url,
+      headers: req.headers,
+    });
     if (req.routeOptions.url) s.setRoute(req.routeOptions.url);
     spans.set(req, s);
     bindContext(s.context, req.raw);
@@ -172,5 +176,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 
 /** Timeouts and "no responders" from NATS while a stream elects a leader. */
 function isTransientStoreError(err: Error): boolean {
-  return /timeout|no responders|503/i.test(`${err.name} ${(err as { code?: unknown }).code ?? ''} ${err.message}`);
+  return /timeout|no responders|503/i.test(
+    `${err.name} ${(err as { code?: unknown }).code ?? ''} ${err.message}`,
+  );
 }

@@ -6,7 +6,10 @@ import { ConfigError } from './errors.ts';
  * Throws ConfigError with one line per bad or missing variable, e.g.
  * `NATS_URL: must be a nats:// URL (got "localhost")`.
  */
-export function parseConfig<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+export function parseConfig<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
   const input: Record<string, string | undefined> = {};
   for (const key of Object.keys(schema.shape)) {
     const v = env[key];

@@ -33,7 +33,10 @@ export class ConfigError extends Error {
 }
 
 export function isPermanent(err: unknown): err is PermanentError {
-  return err instanceof Error && (err.name === 'PermanentError' || (err as { permanent?: unknown }).permanent === true);
+  return (
+    err instanceof Error &&
+    (err.name === 'PermanentError' || (err as { permanent?: unknown }).permanent === true)
+  );
 }
 
 export function isTransient(err: unknown): boolean {

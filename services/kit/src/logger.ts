@@ -3,7 +3,11 @@ import { pino, type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 /** A JSON logger for `service`. Children carry `jobId` and `traceId` (see the consume loop). */
-export function createLogger(opts: { service: string; level?: string; destination?: NodeJS.WritableStream }): Logger {
+export function createLogger(opts: {
+  service: string;
+  level?: string;
+  destination?: NodeJS.WritableStream;
+}): Logger {
   const { service, level = 'info', destination } = opts;
   const options = {
     level,

@@ -48,6 +48,8 @@ export function toNotifierConfig(e: NotifierEnv): NotifierConfig {
       allowPrivate: e.ALLOW_PRIVATE_CALLBACKS,
     },
     watchdog:
-      e.WATCHDOG_INTERVAL_MS > 0 ? { intervalMs: e.WATCHDOG_INTERVAL_MS, ...e.WATCHDOG_STEP_TIMEOUTS } : undefined,
+      e.WATCHDOG_INTERVAL_MS > 0
+        ? { intervalMs: e.WATCHDOG_INTERVAL_MS, ...e.WATCHDOG_STEP_TIMEOUTS }
+        : undefined,
   };
 }

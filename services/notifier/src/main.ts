@@ -18,7 +18,12 @@ await rt.bus.consume({
   handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook }),
 });
 if (config.watchdog) {
-  const watchdog = startWatchdog({ jobs: rt.jobs, bus: rt.bus, settings: config.watchdog, logger: rt.logger });
+  const watchdog = startWatchdog({
+    jobs: rt.jobs,
+    bus: rt.bus,
+    settings: config.watchdog,
+    logger: rt.logger,
+  });
   rt.onShutdown(() => watchdog.stop());
 }
 rt.logger.info(

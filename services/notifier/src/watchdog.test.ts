@@ -187,7 +187,11 @@ describe('stuck-job watchdog', () => {
       const started = Date.now();
       let scansAfterLimit = 0;
       for (let p = 1; scansAfterLimit < 5 && Date.now() - started < 60_000; p++) {
-        await bus.publish('job.progress', id, { step: 'encode', status: 'running', percent: Math.min(99, p) });
+        await bus.publish('job.progress', id, {
+          step: 'encode',
+          status: 'running',
+          percent: Math.min(99, p),
+        });
         const before = scans;
         await new Promise((r) => setTimeout(r, 200));
         if (Date.now() - started > 1_200) scansAfterLimit += scans - before;

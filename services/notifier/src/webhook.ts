@@ -293,8 +293,11 @@ export async function deliverWebhook({
 
   const s = notifierState(claimed);
   const eventId =
-    (event === 'job.completed' ? s.completedEventId : event === 'job.failed' ? s.failedEventId : s.stalledEventId) ??
-    owner;
+    (event === 'job.completed'
+      ? s.completedEventId
+      : event === 'job.failed'
+        ? s.failedEventId
+        : s.stalledEventId) ?? owner;
   const occurredAt =
     (event === 'job.completed' ? s.completedAt : event === 'job.failed' ? s.failedAt : s.stalledAt) ??
     clock().toISOString();
@@ -316,14 +319,27 @@ export async function deliverWebhook({
       'reelbus.webhook.event': event,
     },
     async (span) => {
-      const result = await sendAttempts({ jobs, jobId, event, owner, settings, working, signal, logger, clock, url, body: JSON.stringify(webhookPayload({ job: claimed, event, occurredAt })), eventId, leaseUntil });
+      const result = await sendAttempts({
+        jobs,
+        jobId,
+        event,
+        owner,
+        settings,
+        working,
+        signal,
+        logger,
+        clock,
+        url,
+        body: JSON.stringify(webhookPayload({ job: claimed, event, occurredAt })),
+        eventId,
+        leaseUntil,
+      });
       span.setAttributes({
         'reelbus.webhook.outcome': result.outcome,
         'reelbus.webhook.attempts': result.attempts,
         ...(result.status !== undefined ? { 'http.response.status_code': result.status } : {}),
       });
-      if (result.outcome !== 'delivered')
-        failSpan(span, result.reason ?? result.outcome);
+      if (result.outcome !== 'delivered') failSpan(span, result.reason ?? result.outcome);
       const { status: _status, ...rest } = result;
       return rest;
     },

@@ -14,12 +14,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { names } from '@reelbus/contracts';
-import {
-  freePort,
-  startMongoWireServer,
-  startNatsServer,
-  type NatsServerHandle,
-} from '@reelbus/kit/testing';
+import { freePort, startMongoWireServer, startNatsServer, type NatsServerHandle } from '@reelbus/kit/testing';
 import { ROOT, composeEnvironment, loadCompose, loadK8sObjects, serviceNames } from './deploy-files.ts';
 
 const compose = loadCompose();
@@ -55,7 +50,13 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   const s3Port = await freePort();
   const bucket = composeEnvironment(compose, 'minio-init').S3_BUCKET!;
-  s3 = new S3rver({ address: '127.0.0.1', port: s3Port, silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: bucket }] });
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port: s3Port,
+    silent: true,
+    directory: join(dir, 's3'),
+    configureBuckets: [{ name: bucket }],
+  });
   await s3.run();
   s3Url = `http://127.0.0.1:${s3Port}`;
   mongo = await startMongoWireServer();
@@ -108,19 +109,32 @@ interface Started {
 async function startWithComposeEnv(service: string): Promise<Started> {
   const env = composeEnvironment(compose, service);
   const { rewritten, changed } = localEnv(env, { health: await freePort() });
-  expect(changed.filter((k) => !REWRITTEN.includes(k)), service).toEqual([]);
+  expect(
+    changed.filter((k) => !REWRITTEN.includes(k)),
+    service,
+  ).toEqual([]);
   // Exactly the compose environment; PATH finds ffmpeg as it does in the image, NODE_ENV as the image sets it.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', service, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { ...rewritten, PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', HOME: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'services', service, 'src', 'main.ts')],
+    {
+      cwd: ROOT,
+      env: { ...rewritten, PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', HOME: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { service, child, exited, healthPort: Number(rewritten.HEALTH_PORT), output: () => out.slice(-3000) };
+  return {
+    service,
+    child,
+    exited,
+    healthPort: Number(rewritten.HEALTH_PORT),
+    output: () => out.slice(-3000),
+  };
 }
 
 /** Polls /readyz until 200 (no event crosses the process boundary), failing fast if the process exits. */
@@ -140,7 +154,10 @@ async function waitReady(s: Started, deadline: number): Promise<void> {
 function scaledConsumers(service: string): string[] {
   const so = loadK8sObjects().find((o) => o.kind === 'ScaledObject' && o.metadata.name === service);
   const triggers = (so?.spec?.triggers ?? []) as Array<{ type: string; metadata: { consumer?: string } }>;
-  return triggers.filter((t) => t.type === 'nats-jetstream').map((t) => t.metadata.consumer!).sort();
+  return triggers
+    .filter((t) => t.type === 'nats-jetstream')
+    .map((t) => t.metadata.consumer!)
+    .sort();
 }
 
 async function consumersOf(service: string): Promise<string[]> {
@@ -162,32 +179,42 @@ describe('services started with the docker compose environment', () => {
   // Seven cold tsx starts on 2 cores take ~30 s; the deadline leaves room for a loaded machine.
   it.each(services)('%s turns ready on /readyz', { timeout: 100_000 }, async (service) => {
     await waitReady(started.get(service)!, Date.now() + 90_000);
-    const body = (await (await fetch(`http://127.0.0.1:${started.get(service)!.healthPort}/readyz`)).json()) as Record<string, unknown>;
+    const body = (await (
+      await fetch(`http://127.0.0.1:${started.get(service)!.healthPort}/readyz`)
+    ).json()) as Record<string, unknown>;
     expect(JSON.stringify(body)).toContain('nats');
   });
 
   it('creates the streams with the replicas compose sets, in the namespace the manifests name', async () => {
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(names(composeEnvironment(compose, 'ingest').REELBUS_NAMESPACE).eventsStream);
+    const info = await jsm.streams.info(
+      names(composeEnvironment(compose, 'ingest').REELBUS_NAMESPACE).eventsStream,
+    );
     expect(info.config.num_replicas).toBe(Number(composeEnvironment(compose, 'ingest').STREAM_REPLICAS));
   });
 
-  it.each(services)("%s reads through exactly the durable consumers its KEDA ScaledObject scales on", { timeout: 100_000 }, async (service) => {
-    await waitReady(started.get(service)!, Date.now() + 90_000);
-    const expected = scaledConsumers(service);
-    // consume() creates the consumers after readiness: poll until they match, with a deadline.
-    const deadline = Date.now() + 15_000;
-    let actual = await consumersOf(service);
-    while (JSON.stringify(actual) !== JSON.stringify(expected) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      actual = await consumersOf(service);
-    }
-    expect(actual).toEqual(expected);
-  });
+  it.each(services)(
+    '%s reads through exactly the durable consumers its KEDA ScaledObject scales on',
+    { timeout: 100_000 },
+    async (service) => {
+      await waitReady(started.get(service)!, Date.now() + 90_000);
+      const expected = scaledConsumers(service);
+      // consume() creates the consumers after readiness: poll until they match, with a deadline.
+      const deadline = Date.now() + 15_000;
+      let actual = await consumersOf(service);
+      while (JSON.stringify(actual) !== JSON.stringify(expected) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        actual = await consumersOf(service);
+      }
+      expect(actual).toEqual(expected);
+    },
+  );
 
   it('stops every service cleanly on SIGTERM, as `docker compose stop` sends it', async () => {
     for (const s of started.values()) s.child.kill('SIGTERM');
-    const codes = await Promise.all([...started.values()].map(async (s) => [s.service, await s.exited] as const));
+    const codes = await Promise.all(
+      [...started.values()].map(async (s) => [s.service, await s.exited] as const),
+    );
     expect(Object.fromEntries(codes)).toEqual(Object.fromEntries(services.map((s) => [s, 0])));
   });
 });

@@ -124,7 +124,9 @@ describe('docker-compose.yml', () => {
     const sdk = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']);
     for (const name of services) {
       const read = new Set((await serviceEnvVars(name)).map((v) => v.name));
-      const unknown = Object.keys(composeEnvironment(compose, name)).filter((k) => !read.has(k) && !sdk.has(k));
+      const unknown = Object.keys(composeEnvironment(compose, name)).filter(
+        (k) => !read.has(k) && !sdk.has(k),
+      );
       expect(unknown, name).toEqual([]);
     }
   });
@@ -133,7 +135,10 @@ describe('docker-compose.yml', () => {
     for (const name of services) {
       const schemas = await serviceEnvSchemas(name);
       for (const schema of schemas.length ? schemas : [undefined]) {
-        expect(() => parseServiceConfig({ env: composeEnvironment(compose, name), schema }), name).not.toThrow();
+        expect(
+          () => parseServiceConfig({ env: composeEnvironment(compose, name), schema }),
+          name,
+        ).not.toThrow();
       }
     }
   });
@@ -146,7 +151,15 @@ describe('docker-compose.yml', () => {
       [...example.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!] as const),
     );
     expect([...used].filter((v) => !documented.has(v))).toEqual([]);
-    for (const secret of ['API_KEY_HASHES', 'LINK_SIGNING_SECRET', 'WEBHOOK_SECRET', 'MINIO_ROOT_PASSWORD', 'MONGO_ROOT_PASSWORD', 'FAL_KEY', 'TWILIO_AUTH_TOKEN'])
+    for (const secret of [
+      'API_KEY_HASHES',
+      'LINK_SIGNING_SECRET',
+      'WEBHOOK_SECRET',
+      'MINIO_ROOT_PASSWORD',
+      'MONGO_ROOT_PASSWORD',
+      'FAL_KEY',
+      'TWILIO_AUTH_TOKEN',
+    ])
       expect(documented.get(secret), secret).toBe('');
   });
 

@@ -42,7 +42,11 @@ describe('infra/k8s', () => {
     expect([...k.resources].sort()).toEqual(manifests.sort());
     expect(k.namespace).toBe('reelbus');
     expect(k.configMapGenerator?.find((g) => g.name === 'nats-config')?.files).toEqual(['nats/nats.conf']);
-    for (const s of services) expect(k.images?.map((i) => i.name), s).toContain(`reelbus/${s}`);
+    for (const s of services)
+      expect(
+        k.images?.map((i) => i.name),
+        s,
+      ).toContain(`reelbus/${s}`);
   });
 
   it('runs a 3-node NATS JetStream cluster with sync_interval always and routes to each pod', () => {
@@ -57,13 +61,16 @@ describe('infra/k8s', () => {
     const conf = readFileSync(join(K8S_DIR, 'nats', 'nats.conf'), 'utf8');
     expect(conf).toMatch(/jetstream\s*\{[^}]*sync_interval:\s*always/);
     expect(conf).toMatch(/server_name:\s*\$POD_NAME/);
-    for (const i of [0, 1, 2]) expect(conf).toContain(`nats://nats-${i}.nats-headless.reelbus.svc.cluster.local:6222`);
+    for (const i of [0, 1, 2])
+      expect(conf).toContain(`nats://nats-${i}.nats-headless.reelbus.svc.cluster.local:6222`);
   });
 
   it('creates streams with 3 replicas (STREAM_REPLICAS) and connects services to the NATS Service', () => {
     expect(configMap.data?.STREAM_REPLICAS).toBe('3');
     expect(configMap.data?.NATS_URL).toBe('nats://nats:4222');
-    const cluster = JSON.parse(readFileSync(join(K8S_DIR, '..', 'streams', 'cluster', 'events.stream.json'), 'utf8')) as { num_replicas: number };
+    const cluster = JSON.parse(
+      readFileSync(join(K8S_DIR, '..', 'streams', 'cluster', 'events.stream.json'), 'utf8'),
+    ) as { num_replicas: number };
     expect(cluster.num_replicas).toBe(3);
   });
 });
@@ -94,8 +101,8 @@ describe.each(services)('infra/k8s for %s', (service) => {
   it('has a PodDisruptionBudget selecting its pods', () => {
     const pdb = find('PodDisruptionBudget', service)!;
     expect(pdb).toBeDefined();
-    const podLabels = (deployment!.spec as { template: { metadata: { labels: Record<string, string> } } }).template
-      .metadata.labels;
+    const podLabels = (deployment!.spec as { template: { metadata: { labels: Record<string, string> } } })
+      .template.metadata.labels;
     const sel = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
     for (const [k, v] of Object.entries(sel)) expect(podLabels[k]).toBe(v);
   });
@@ -103,7 +110,8 @@ describe.each(services)('infra/k8s for %s', (service) => {
   it('scales with a KEDA ScaledObject on nats-jetstream lag of its consumers, named as the kit names them', () => {
     const so = find('ScaledObject', service)!;
     expect((so.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name).toBe(service);
-    const triggers = (so.spec as { triggers: Array<{ type: string; metadata: Record<string, string> }> }).triggers;
+    const triggers = (so.spec as { triggers: Array<{ type: string; metadata: Record<string, string> }> })
+      .triggers;
     expect(triggers.length).toBeGreaterThan(0);
     const n = names(configMap.data!.REELBUS_NAMESPACE);
     for (const t of triggers.filter((t) => t.type === 'nats-jetstream')) {
@@ -118,12 +126,17 @@ describe.each(services)('infra/k8s for %s', (service) => {
 
   it('sets every variable the service requires (ConfigMap, env or Secret)', async () => {
     const set = new Set([...Object.keys(configMap.data ?? {}), ...(c.env ?? []).map((e) => e.name)]);
-    const missing = (await serviceEnvVars(service)).filter((v) => v.required && !set.has(v.name)).map((v) => v.name);
+    const missing = (await serviceEnvVars(service))
+      .filter((v) => v.required && !set.has(v.name))
+      .map((v) => v.name);
     expect(missing).toEqual([]);
     const secretKeys = readFileSync(join(K8S_DIR, 'secrets.env.example'), 'utf8');
     for (const e of c.env ?? []) {
       const ref = e.valueFrom?.secretKeyRef;
-      if (ref) expect(secretKeys, `${e.name} documented in secrets.env.example`).toMatch(new RegExp(`^${ref.key}=`, 'm'));
+      if (ref)
+        expect(secretKeys, `${e.name} documented in secrets.env.example`).toMatch(
+          new RegExp(`^${ref.key}=`, 'm'),
+        );
     }
   });
 });

@@ -29,7 +29,13 @@ describe('call recording → split-screen video, end to end', () => {
 
     const facts = probeFacts(file);
     expect(Math.abs(facts.durationSec - sample.durationSec)).toBeLessThan(0.1);
-    expect(facts.video).toMatchObject({ codec: 'h264', profile: 'High', pixFmt: 'yuv420p', width: 1280, height: 720 });
+    expect(facts.video).toMatchObject({
+      codec: 'h264',
+      profile: 'High',
+      pixFmt: 'yuv420p',
+      width: 1280,
+      height: 720,
+    });
     expect(facts.audio).toMatchObject({ codec: 'aac', profile: 'LC', sampleRate: 48000, channels: 2 });
     expect(isFaststart(file)).toBe(true);
 
@@ -38,7 +44,10 @@ describe('call recording → split-screen video, end to end', () => {
     const right = { x: 640, y: 0, width: 640, height: 720 };
     const callerTurn = sample.turns.find((t) => t.side === 'caller')!;
     const calleeTurn = sample.turns.find((t) => t.side === 'callee')!;
-    const during = (t: { start: number; end: number }) => ({ start: t.start + 0.5, duration: Math.min(2, t.end - t.start - 1) });
+    const during = (t: { start: number; end: number }) => ({
+      start: t.start + 0.5,
+      duration: Math.min(2, t.end - t.start - 1),
+    });
     const leftWhileCaller = motionEnergy({ file, rect: left, ...during(callerTurn) });
     const rightWhileCaller = motionEnergy({ file, rect: right, ...during(callerTurn) });
     const leftWhileCallee = motionEnergy({ file, rect: left, ...during(calleeTurn) });
@@ -58,10 +67,14 @@ describe('call recording → split-screen video, end to end', () => {
     const key = `jobs/${jobId}/input/recording.wav`;
     mkdirSync(join(e2e.stack.blobDir, dirname(key)), { recursive: true });
     const sample = makeSampleCall({ file: join(e2e.stack.blobDir, key) });
-    const out = execFileSync(process.execPath, [join(ROOT, 'tools/examples/publish-recording.mjs'), jobId, key], {
-      env: { ...process.env, NATS_URL: e2e.stack.natsUrl, REELBUS_NAMESPACE: e2e.stack.namespace },
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      [join(ROOT, 'tools/examples/publish-recording.mjs'), jobId, key],
+      {
+        env: { ...process.env, NATS_URL: e2e.stack.natsUrl, REELBUS_NAMESPACE: e2e.stack.namespace },
+        encoding: 'utf8',
+      },
+    );
     expect(out).toContain(`published recording.received for job ${jobId}`);
     const job = await waitForJob(e2e, jobId);
     expect(job.status, JSON.stringify(job.error)).toBe('completed');

@@ -3,14 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore, SAMPLE_TRACKS, probe, seedSampleLibrary } from '@reelbus/kit';
-import { isFaststart, makeSpeech, meanLuma, motionEnergy, probeFacts, volumeStats } from '@reelbus/kit/testing';
+import {
+  isFaststart,
+  makeSpeech,
+  meanLuma,
+  motionEnergy,
+  probeFacts,
+  volumeStats,
+} from '@reelbus/kit/testing';
 import { makePicture } from '../sample.ts';
 import { submitStory } from '../story.ts';
 import { ROOT, startE2E, type E2E } from './harness.ts';
 
 // The story flow needs the image-converter and the audio-splitter's story handler (issue 4).
 const ready = existsSync(join(ROOT, 'services/image-converter/src/main.ts'));
-if (!ready) console.warn('story e2e skipped: services/image-converter/src/main.ts is missing (the image-converter is not there yet)');
+if (!ready)
+  console.warn(
+    'story e2e skipped: services/image-converter/src/main.ts is missing (the image-converter is not there yet)',
+  );
 
 /** The corner logo's box (services/compositor/src/story/timeline.ts `cornerLogoRect`). */
 const CORNER = { x: 1640, y: 904, width: 240, height: 136 };
@@ -69,14 +79,26 @@ describe.skipIf(!ready)('spoken story → branded slideshow video, end to end', 
       brand: { introSeconds: INTRO, outroSeconds: OUTRO },
     });
     const job = await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
-    if (job.status !== 'completed') console.error(logs.filter((l) => /warn|error/i.test(l)).slice(-30).join('\n'));
+    if (job.status !== 'completed')
+      console.error(
+        logs
+          .filter((l) => /warn|error/i.test(l))
+          .slice(-30)
+          .join('\n'),
+      );
     expect(job.status, JSON.stringify(job.error)).toBe('completed');
     expect(job.kind).toBe('story');
     const file = join(blobDir, job.outputs.video!.key);
 
     // iOS-ready MP4.
     const facts = probeFacts(file);
-    expect(facts.video).toMatchObject({ codec: 'h264', profile: 'High', pixFmt: 'yuv420p', width: 1920, height: 1080 });
+    expect(facts.video).toMatchObject({
+      codec: 'h264',
+      profile: 'High',
+      pixFmt: 'yuv420p',
+      width: 1920,
+      height: 1080,
+    });
     expect(facts.video!.fps).toBeCloseTo(30, 3);
     expect(facts.audio).toMatchObject({ codec: 'aac', profile: 'LC', sampleRate: 48000, channels: 2 });
     expect(isFaststart(file)).toBe(true);
@@ -90,7 +112,8 @@ describe.skipIf(!ready)('spoken story → branded slideshow video, end to end', 
     const outroCorner = meanLuma({ file, rect: CORNER, at: total - 1 });
     const slot = voiceSec / 3;
     const mids = [0, 1, 2].map((i) => INTRO + (i + 0.5) * slot);
-    for (const at of mids) expect(meanLuma({ file, rect: CORNER, at })).toBeLessThan(Math.min(introCorner, outroCorner) - 40);
+    for (const at of mids)
+      expect(meanLuma({ file, rect: CORNER, at })).toBeLessThan(Math.min(introCorner, outroCorner) - 40);
     expect(Math.abs(introCorner - outroCorner)).toBeLessThan(8);
 
     // Ken Burns: each picture moves within its own span (away from the crossfades); the intro logo holds still.

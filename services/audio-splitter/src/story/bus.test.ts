@@ -22,7 +22,11 @@ let blobs: FsBlobStore;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelbus-story-bus-'));
   server = await startNatsServer();
-  bus = await Bus.connect({ servers: server.url, namespace: randomNamespace(), name: 'audio-splitter-story-test' });
+  bus = await Bus.connect({
+    servers: server.url,
+    namespace: randomNamespace(),
+    name: 'audio-splitter-story-test',
+  });
   await bus.ensureStreams();
   blobs = new FsBlobStore({ root: join(dir, 'blobs') });
   consumer = await bus.consume({
@@ -32,7 +36,16 @@ beforeAll(async () => {
       'recording.received': {
         step: 'split',
         handle: (event, ctx) =>
-          handleRecording({ event, ctx, blobs, settings: { download: { timeoutMs: 1000, attempts: 1, backoffMs: 0 }, silenceThresholdDb: -50, tmpDir: dir } }),
+          handleRecording({
+            event,
+            ctx,
+            blobs,
+            settings: {
+              download: { timeoutMs: 1000, attempts: 1, backoffMs: 0 },
+              silenceThresholdDb: -50,
+              tmpDir: dir,
+            },
+          }),
       },
       'story.received': {
         step: 'normalize',
@@ -41,7 +54,11 @@ beforeAll(async () => {
             event,
             ctx,
             blobs,
-            settings: { fetch: { allowPrivate: false, timeoutMs: 2000, maxBytes: 1e8 }, loudness: DEFAULT_LOUDNESS_TARGET, tmpDir: dir },
+            settings: {
+              fetch: { allowPrivate: false, timeoutMs: 2000, maxBytes: 1e8 },
+              loudness: DEFAULT_LOUDNESS_TARGET,
+              tmpDir: dir,
+            },
           }),
       },
     },

@@ -19,11 +19,23 @@ export const StoryAudioEnv = z.object({
 export type StoryAudioEnv = z.infer<typeof StoryAudioEnv>;
 
 /** Turns parsed environment values into the story handler's settings. */
-export function toStoryAudioSettings(opts: { env: StoryAudioEnv; tmpDir: string; stallTimeoutMs?: number }): StoryAudioSettings {
+export function toStoryAudioSettings(opts: {
+  env: StoryAudioEnv;
+  tmpDir: string;
+  stallTimeoutMs?: number;
+}): StoryAudioSettings {
   const { env: e, tmpDir, stallTimeoutMs } = opts;
   return {
-    fetch: { allowPrivate: e.STORY_ALLOW_PRIVATE_URLS, timeoutMs: e.FETCH_TIMEOUT_MS, maxBytes: e.STORY_AUDIO_MAX_BYTES },
-    loudness: { integratedLufs: e.LOUDNESS_TARGET_LUFS, truePeakDb: e.LOUDNESS_TRUE_PEAK_DB, lra: e.LOUDNESS_LRA },
+    fetch: {
+      allowPrivate: e.STORY_ALLOW_PRIVATE_URLS,
+      timeoutMs: e.FETCH_TIMEOUT_MS,
+      maxBytes: e.STORY_AUDIO_MAX_BYTES,
+    },
+    loudness: {
+      integratedLufs: e.LOUDNESS_TARGET_LUFS,
+      truePeakDb: e.LOUDNESS_TRUE_PEAK_DB,
+      lra: e.LOUDNESS_LRA,
+    },
     tmpDir,
     ...(stallTimeoutMs !== undefined ? { stallTimeoutMs } : {}),
   };

@@ -1,6 +1,13 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isPermanent, PermanentError, redactUrl, safeFetch, TransientError, type BlobStore } from '@reelbus/kit';
+import {
+  isPermanent,
+  PermanentError,
+  redactUrl,
+  safeFetch,
+  TransientError,
+  type BlobStore,
+} from '@reelbus/kit';
 
 export interface StoryFetchSettings {
   /** Allow http and private-network URLs (tests, the embedded stack). */
@@ -9,7 +16,23 @@ export interface StoryFetchSettings {
   maxBytes: number;
 }
 
-const AUDIO_EXTENSIONS = ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'oga', 'opus', 'flac', 'webm', 'mp4', 'caf', 'amr', '3gp', 'aif', 'aiff'];
+const AUDIO_EXTENSIONS = [
+  'wav',
+  'mp3',
+  'm4a',
+  'aac',
+  'ogg',
+  'oga',
+  'opus',
+  'flac',
+  'webm',
+  'mp4',
+  'caf',
+  'amr',
+  '3gp',
+  'aif',
+  'aiff',
+];
 const BY_CONTENT_TYPE: Record<string, string> = {
   'audio/wav': 'wav',
   'audio/x-wav': 'wav',
@@ -62,7 +85,9 @@ export async function fetchStoryAudio(opts: {
     const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
     const retry = res.status >= 500 || res.status === 408 || res.status === 429;
     const message = `download of the story audio failed: ${shown} answered ${status}`;
-    throw retry ? new TransientError(message, { step: 'download' }) : new PermanentError(message, { step: 'download' });
+    throw retry
+      ? new TransientError(message, { step: 'download' })
+      : new PermanentError(message, { step: 'download' });
   }
   const key = keyFor(audioExtension({ url: res.url, contentType: res.headers.get('content-type') }));
   try {
@@ -71,7 +96,11 @@ export async function fetchStoryAudio(opts: {
     });
     return { key, size: info.size };
   } catch (err) {
-    if (isPermanent(err)) throw new PermanentError(`download of the story audio failed: ${(err as Error).message}`, { step: 'download', cause: err });
+    if (isPermanent(err))
+      throw new PermanentError(`download of the story audio failed: ${(err as Error).message}`, {
+        step: 'download',
+        cause: err,
+      });
     throw err;
   }
 }

@@ -49,36 +49,83 @@ afterAll(async () => {
 
 async function run(jobId: string, data: unknown, allowPrivate = true) {
   const rec = recordingContext();
-  const outcome = await handleStoryAudio({ event: storyReceived({ jobId, data }), ctx: rec.ctx, blobs, settings: settings(allowPrivate) });
-  return { outcome, rec, event: rec.published.find((e) => e.type === 'audio.normalized') as EventOf<'audio.normalized'> | undefined };
+  const outcome = await handleStoryAudio({
+    event: storyReceived({ jobId, data }),
+    ctx: rec.ctx,
+    blobs,
+    settings: settings(allowPrivate),
+  });
+  return {
+    outcome,
+    rec,
+    event: rec.published.find((e) => e.type === 'audio.normalized') as
+      EventOf<'audio.normalized'> | undefined,
+  };
 }
 
 describe('loudnorm arguments', () => {
   it('measures in a first pass and applies the measured values in a second, into 48 kHz FLAC', () => {
     expect(buildMeasureArgs({ input: 'in.wav' })).toEqual([
-      '-i', 'in.wav', '-map', '0:a:0', '-af', 'loudnorm=I=-16:TP=-1.5:LRA=11:print_format=json', '-f', 'null', '-',
+      '-i',
+      'in.wav',
+      '-map',
+      '0:a:0',
+      '-af',
+      'loudnorm=I=-16:TP=-1.5:LRA=11:print_format=json',
+      '-f',
+      'null',
+      '-',
     ]);
     const measured = { inputI: -30.2, inputTp: -12.1, inputLra: 4.5, inputThresh: -40.7, targetOffset: 0.3 };
     expect(buildApplyArgs({ input: 'in.wav', output: 'voice.flac', measured, channels: 6 })).toEqual([
-      '-i', 'in.wav', '-map', '0:a:0',
+      '-i',
+      'in.wav',
+      '-map',
+      '0:a:0',
       '-af',
       'loudnorm=I=-16:TP=-1.5:LRA=11:measured_I=-30.2:measured_TP=-12.1:measured_LRA=4.5:measured_thresh=-40.7:offset=0.3:linear=true:print_format=json,aresample=48000',
-      '-ar', '48000', '-ac', '2', '-c:a', 'flac', '-sample_fmt', 's32', 'voice.flac',
+      '-ar',
+      '48000',
+      '-ac',
+      '2',
+      '-c:a',
+      'flac',
+      '-sample_fmt',
+      's32',
+      'voice.flac',
     ]);
   });
 
   it('reads loudnorm’s JSON report, silence included', () => {
-    const lines = ['[Parsed_loudnorm_0 @ 0x55] ', '{', '\t"input_i" : "-inf",', '\t"input_tp" : "-inf",', '\t"input_lra" : "0.00",',
-      '\t"input_thresh" : "-70.00",', '\t"output_i" : "-16.02",', '\t"target_offset" : "inf",', '\t"normalization_type" : "dynamic"', '}'];
+    const lines = [
+      '[Parsed_loudnorm_0 @ 0x55] ',
+      '{',
+      '\t"input_i" : "-inf",',
+      '\t"input_tp" : "-inf",',
+      '\t"input_lra" : "0.00",',
+      '\t"input_thresh" : "-70.00",',
+      '\t"output_i" : "-16.02",',
+      '\t"target_offset" : "inf",',
+      '\t"normalization_type" : "dynamic"',
+      '}',
+    ];
     expect(parseLoudnormJson({ lines })).toEqual({
-      inputI: -Infinity, inputTp: -Infinity, inputLra: 0, inputThresh: -70, targetOffset: Infinity, outputI: -16.02, normalizationType: 'dynamic',
+      inputI: -Infinity,
+      inputTp: -Infinity,
+      inputLra: 0,
+      inputThresh: -70,
+      targetOffset: Infinity,
+      outputI: -16.02,
+      normalizationType: 'dynamic',
     });
     expect(parseLoudnormJson({ lines: ['no json here'] })).toBeUndefined();
   });
 
   it('names the stored input after the URL’s extension, else its content type', () => {
     expect(audioExtension({ url: 'https://cdn.example/a/story.MP3?sig=1' })).toBe('.mp3');
-    expect(audioExtension({ url: 'https://cdn.example/a/recording', contentType: 'audio/wav; codecs=1' })).toBe('.wav');
+    expect(
+      audioExtension({ url: 'https://cdn.example/a/recording', contentType: 'audio/wav; codecs=1' }),
+    ).toBe('.wav');
     expect(audioExtension({ url: 'https://cdn.example/a/recording' })).toBe('.audio');
   });
 });
@@ -92,14 +139,22 @@ describe('handleStoryAudio', () => {
     const { outcome, event } = await run(jobId, { audio: { key: `uploads/${jobId}/story.wav` } });
     expect(outcome).toEqual({ outcome: 'ok' });
     expect(event?.id).toBe(`audio.normalized:${jobId}`);
-    expect(event?.data).toMatchObject({ sourceKey: `uploads/${jobId}/story.wav`, key: storyKeys.voice(jobId), sampleRate: 48000, channels: 1, startSec: 0 });
+    expect(event?.data).toMatchObject({
+      sourceKey: `uploads/${jobId}/story.wav`,
+      key: storyKeys.voice(jobId),
+      sampleRate: 48000,
+      channels: 1,
+      startSec: 0,
+    });
 
     const voice = blobs.localPath(storyKeys.voice(jobId))!;
     const out = await probe(voice);
     expect(out.audio).toMatchObject({ codec: 'flac', sampleRate: 48000, channels: 1 });
     const after = await integratedLoudness(voice);
-    console.log(`story loudness ${before.toFixed(1)} LUFS → ${after.toFixed(1)} LUFS (event: ${event?.data.integratedLufs}); ` +
-      `duration ${source.durationSec.toFixed(3)} s → ${out.durationSec.toFixed(3)} s`);
+    console.log(
+      `story loudness ${before.toFixed(1)} LUFS → ${after.toFixed(1)} LUFS (event: ${event?.data.integratedLufs}); ` +
+        `duration ${source.durationSec.toFixed(3)} s → ${out.durationSec.toFixed(3)} s`,
+    );
     expect(before).toBeLessThan(-25); // the fixture really is quiet
     expect(Math.abs(after - -16)).toBeLessThanOrEqual(1);
     expect(Math.abs((event?.data.integratedLufs ?? NaN) - after)).toBeLessThanOrEqual(1);
@@ -116,7 +171,11 @@ describe('handleStoryAudio', () => {
   });
 
   it('refuses a private-address URL unless private URLs are allowed', async () => {
-    const { outcome } = await run('story-ssrf', { audio: { url: 'https://169.254.169.254/latest/meta-data/' } }, false);
+    const { outcome } = await run(
+      'story-ssrf',
+      { audio: { url: 'https://169.254.169.254/latest/meta-data/' } },
+      false,
+    );
     expect(outcome).toEqual({
       outcome: 'fail',
       step: 'download',
@@ -126,12 +185,24 @@ describe('handleStoryAudio', () => {
 
   it('fails a 404 story-audio URL with the status', async () => {
     const { outcome } = await run('story-404', { audio: { url: `${base}/nothing.mp3` } });
-    expect(outcome).toEqual({ outcome: 'fail', step: 'download', reason: `download of the story audio failed: ${base}/nothing.mp3 answered HTTP 404 Not Found` });
+    expect(outcome).toEqual({
+      outcome: 'fail',
+      step: 'download',
+      reason: `download of the story audio failed: ${base}/nothing.mp3 answered HTTP 404 Not Found`,
+    });
   });
 
   it.each([
-    ['random bytes', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)), /^the story audio is not an audio file \(ffprobe: /],
-    ['a text file', Buffer.from('this is not audio\n'.repeat(40)), /^the story audio is not an audio file \(ffprobe: /],
+    [
+      'random bytes',
+      Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)),
+      /^the story audio is not an audio file \(ffprobe: /,
+    ],
+    [
+      'a text file',
+      Buffer.from('this is not audio\n'.repeat(40)),
+      /^the story audio is not an audio file \(ffprobe: /,
+    ],
     ['an empty file', Buffer.alloc(0), /^the story audio is empty \(0 bytes\)$/],
   ])('fails corrupt story audio (%s) with a clear reason', async (_name, bytes, reason) => {
     const jobId = `story-bad-${_name.replace(/\W+/g, '-')}`;
@@ -160,11 +231,19 @@ describe('handleStoryAudio', () => {
     const silent = await makeSilence({ file: join(dir, 'silent.wav'), seconds: 3 });
     await blobs.put(`uploads/${jobId}/story.wav`, await readFile(silent));
     const { outcome } = await run(jobId, { audio: { key: `uploads/${jobId}/story.wav` } });
-    expect(outcome).toEqual({ outcome: 'fail', step: 'normalize', reason: 'the story audio is silent (no measurable loudness); record it again' });
+    expect(outcome).toEqual({
+      outcome: 'fail',
+      step: 'normalize',
+      reason: 'the story audio is silent (no measurable loudness); record it again',
+    });
   });
 
   it('fails a missing blob key naming it', async () => {
     const { outcome } = await run('story-missing', { audio: { key: 'uploads/none/story.wav' } });
-    expect(outcome).toEqual({ outcome: 'fail', step: 'normalize', reason: 'the story audio was not found in blob storage (key uploads/none/story.wav)' });
+    expect(outcome).toEqual({
+      outcome: 'fail',
+      step: 'normalize',
+      reason: 'the story audio was not found in blob storage (key uploads/none/story.wav)',
+    });
   });
 });

@@ -85,7 +85,8 @@ export async function handleStoryAudio(opts: {
       normalizeLocal({ input, inputKey, jobId, ctx, blobs, settings }),
     );
   } catch (err) {
-    if (isBlobNotFound(err)) return fail('normalize', `the story audio was not found in blob storage (key ${inputKey})`);
+    if (isBlobNotFound(err))
+      return fail('normalize', `the story audio was not found in blob storage (key ${inputKey})`);
     throw err;
   }
 }
@@ -109,7 +110,10 @@ async function normalizeLocal(opts: {
   }
   const audio = info.audio;
   if (!audio) {
-    return fail('normalize', `the story audio has no audio stream (${info.formatName}${info.video ? ', video only' : ''})`);
+    return fail(
+      'normalize',
+      `the story audio has no audio stream (${info.formatName}${info.video ? ', video only' : ''})`,
+    );
   }
   // the real duration, from the media: never a default
   const sourceDurationSec = audio.durationSec ?? info.durationSec;
@@ -139,7 +143,8 @@ async function normalizeLocal(opts: {
           ...common,
           onProgress: (p) => {
             ctx.working();
-            if (p.percent !== undefined) void ctx.progress('normalize', 'running', Math.round(p.percent / 2)).catch(() => undefined);
+            if (p.percent !== undefined)
+              void ctx.progress('normalize', 'running', Math.round(p.percent / 2)).catch(() => undefined);
           },
         });
       } catch (err) {
@@ -161,7 +166,10 @@ async function normalizeLocal(opts: {
           ...common,
           onProgress: (p) => {
             ctx.working();
-            if (p.percent !== undefined) void ctx.progress('normalize', 'running', 50 + Math.round(p.percent / 2)).catch(() => undefined);
+            if (p.percent !== undefined)
+              void ctx
+                .progress('normalize', 'running', 50 + Math.round(p.percent / 2))
+                .catch(() => undefined);
           },
         });
       } catch (err) {

@@ -35,7 +35,17 @@ function target(t: LoudnessTarget): string {
 /** Pure: pass 1, measure the input's loudness (no output file). */
 export function buildMeasureArgs(opts: { input: string; loudness?: LoudnessTarget }): string[] {
   const { input, loudness = DEFAULT_LOUDNESS_TARGET } = opts;
-  return ['-i', input, '-map', '0:a:0', '-af', `loudnorm=${target(loudness)}:print_format=json`, '-f', 'null', '-'];
+  return [
+    '-i',
+    input,
+    '-map',
+    '0:a:0',
+    '-af',
+    `loudnorm=${target(loudness)}:print_format=json`,
+    '-f',
+    'null',
+    '-',
+  ];
 }
 
 /**
@@ -92,7 +102,8 @@ export function parseLoudnormJson(opts: { lines: string[] }): LoudnessMeasuremen
   } catch {
     return undefined;
   }
-  const num = (v: string | undefined) => (v === undefined ? NaN : v.trim() === '-inf' ? -Infinity : v.trim() === 'inf' ? Infinity : Number(v));
+  const num = (v: string | undefined) =>
+    v === undefined ? NaN : v.trim() === '-inf' ? -Infinity : v.trim() === 'inf' ? Infinity : Number(v);
   const m: LoudnessMeasurement = {
     inputI: num(raw.input_i),
     inputTp: num(raw.input_tp),

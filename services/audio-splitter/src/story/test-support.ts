@@ -26,15 +26,24 @@ export async function makeQuietStory(opts: { dir: string; gainDb?: number; ext?:
   const { dir, gainDb = -14, ext = 'wav' } = opts;
   const raw = await makeSpeech({ text: STORY_TEXT, file: `${dir}/story-raw.wav`, sampleRate: 44_100 });
   const file = `${dir}/story-quiet.${ext}`;
-  await runFfmpeg({ step: 'fixture', args: ['-i', raw, '-af', `volume=${gainDb}dB`, ...(ext === 'wav' ? ['-c:a', 'pcm_s16le'] : []), file] });
+  await runFfmpeg({
+    step: 'fixture',
+    args: ['-i', raw, '-af', `volume=${gainDb}dB`, ...(ext === 'wav' ? ['-c:a', 'pcm_s16le'] : []), file],
+  });
   return file;
 }
 
 /** Integrated loudness (LUFS) of a file, measured with ffmpeg's ebur128 filter (independent of loudnorm). */
 export async function integratedLoudness(file: string): Promise<number> {
   const lines: string[] = [];
-  await runFfmpeg({ step: 'measure', args: ['-i', file, '-af', 'ebur128=framelog=verbose', '-f', 'null', '-'], onStderrLine: (l) => lines.push(l) });
-  const values = lines.map((l) => /^\s*I:\s+(-?[\d.]+) LUFS/.exec(l)?.[1]).filter((v): v is string => v !== undefined);
+  await runFfmpeg({
+    step: 'measure',
+    args: ['-i', file, '-af', 'ebur128=framelog=verbose', '-f', 'null', '-'],
+    onStderrLine: (l) => lines.push(l),
+  });
+  const values = lines
+    .map((l) => /^\s*I:\s+(-?[\d.]+) LUFS/.exec(l)?.[1])
+    .filter((v): v is string => v !== undefined);
   if (!values.length) throw new Error(`no ebur128 summary for ${file}`);
   return Number(values.at(-1));
 }

@@ -22,7 +22,13 @@ export const DEFAULT_LOGO_KEY = 'brand/default-logo.png';
  * ffmpeg arguments (pure) for the default logo: a warm brown rounded badge with "reelbus" in white,
  * on a transparent 800×300 PNG, so it sits on any background and reads at corner size.
  */
-export function defaultLogoArgs({ file, fontFile = DEFAULT_FONT }: { file: string; fontFile?: string }): string[] {
+export function defaultLogoArgs({
+  file,
+  fontFile = DEFAULT_FONT,
+}: {
+  file: string;
+  fontFile?: string;
+}): string[] {
   const w = 800;
   const h = 300;
   const r = 60;
@@ -31,14 +37,21 @@ export function defaultLogoArgs({ file, fontFile = DEFAULT_FONT }: { file: strin
   const dy = `max(max(${r}-Y\\,Y-(H-1-${r}))\\,0)`;
   const alpha = `if(lte(${dx}*${dx}+${dy}*${dy}\\,${r * r})\\,255\\,0)`;
   return [
-    '-f', 'lavfi', '-i', `color=c=0x8a4b2a:s=${w}x${h}:d=1`,
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=0x8a4b2a:s=${w}x${h}:d=1`,
     '-vf',
     [
       'format=rgba',
       `geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='${alpha}'`,
       `drawtext=fontfile=${fontFile}:text=reelbus:fontsize=150:fontcolor=0xfff4e6:x=(w-text_w)/2:y=(h-text_h)/2`,
     ].join(','),
-    '-frames:v', '1', '-update', '1', file,
+    '-frames:v',
+    '1',
+    '-update',
+    '1',
+    file,
   ];
 }
 
@@ -97,7 +110,13 @@ export async function fetchBrandLogo({
       'reelbus-brand',
       async (dir) => {
         const raw = join(dir, 'logo-source');
-        const res = await safeFetch({ url, allowPrivate, timeoutMs, maxBytes, headers: { accept: 'image/*' } });
+        const res = await safeFetch({
+          url,
+          allowPrivate,
+          timeoutMs,
+          maxBytes,
+          headers: { accept: 'image/*' },
+        });
         if (!res.ok) {
           await res.body.cancel().catch(() => undefined);
           return { reason: `brand.logo ${redactUrl(url)} answered HTTP ${res.status}` };

@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { newJob, StoryReceivedV1, type EventDataInput, type EventOf, type Timeline } from '@reelbus/contracts';
+import {
+  newJob,
+  StoryReceivedV1,
+  type EventDataInput,
+  type EventOf,
+  type Timeline,
+} from '@reelbus/contracts';
 import { FsBlobStore, TransientError, musicVariantKey, probe } from '@reelbus/kit';
 import { fakeHandlerContext, MemoryJobStore, type Published } from '../testing.ts';
 import { DEFAULT_LOGO_KEY } from './brand.ts';
@@ -17,7 +23,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // A library with two family tracks (content does not matter to the choice).
 for (const track of ['Porch-Light', 'Sunday-Table'])
-  for (const seconds of [30, 60, 240]) await blobs.put(musicVariantKey({ mood: 'family', track, seconds }), 'mp3');
+  for (const seconds of [30, 60, 240])
+    await blobs.put(musicVariantKey({ mood: 'family', track, seconds }), 'mp3');
 await blobs.put('brand/acme.png', 'png');
 
 function audioNormalized(jobId: string, durationSec = 8.2): EventOf<'audio.normalized'> {
@@ -27,7 +34,14 @@ function audioNormalized(jobId: string, durationSec = 8.2): EventOf<'audio.norma
     version: 1,
     jobId,
     occurredAt: new Date().toISOString(),
-    data: { sourceKey: `jobs/${jobId}/input/audio.wav`, key: `jobs/${jobId}/normalize/voice.wav`, durationSec, sampleRate: 48000, channels: 1, startSec: 0 },
+    data: {
+      sourceKey: `jobs/${jobId}/input/audio.wav`,
+      key: `jobs/${jobId}/normalize/voice.wav`,
+      durationSec,
+      sampleRate: 48000,
+      channels: 1,
+      startSec: 0,
+    },
   };
 }
 
@@ -71,7 +85,10 @@ beforeEach(() => {
 
 describe('story fan-in', () => {
   it('publishes one timeline.ready once both the voice and the images are in, whichever comes first', async () => {
-    for (const order of [['audio', 'images'], ['images', 'audio']] as const) {
+    for (const order of [
+      ['audio', 'images'],
+      ['images', 'audio'],
+    ] as const) {
       const jobId = `story_${order[0]}_first`;
       await makeJob(jobId, { brand: { logo: { key: 'brand/acme.png' } }, backend: 'mediaconvert' });
       for (const part of order) {
@@ -81,13 +98,20 @@ describe('story fan-in', () => {
       }
       const mine = timelines().filter((p) => p.jobId === jobId);
       expect(mine).toHaveLength(1);
-      expect(mine[0]).toMatchObject({ id: `timeline.ready:${jobId}`, data: { kind: 'story', backend: 'mediaconvert' } });
+      expect(mine[0]).toMatchObject({
+        id: `timeline.ready:${jobId}`,
+        data: { kind: 'story', backend: 'mediaconvert' },
+      });
       const t = timelineOf(mine[0]!);
       expect(t.duration).toBeCloseTo(3 + 8.2 + 2, 3);
       expect(t.tracks.find((tr) => tr.name === 'images')!.clips).toHaveLength(3);
       expect(t.audio.find((a) => a.name === 'music')).toMatchObject({ gainDb: -25 });
-      expect(t.audio.find((a) => a.name === 'music')!.source.key).toMatch(/^music\/family\/[^/]+\/[^/]+-30s\.mp3$/);
-      expect(t.tracks.find((tr) => tr.name === 'corner-logo')!.clips[0]).toMatchObject({ source: { key: 'brand/acme.png' } });
+      expect(t.audio.find((a) => a.name === 'music')!.source.key).toMatch(
+        /^music\/family\/[^/]+\/[^/]+-30s\.mp3$/,
+      );
+      expect(t.tracks.find((tr) => tr.name === 'corner-logo')!.clips[0]).toMatchObject({
+        source: { key: 'brand/acme.png' },
+      });
     }
   });
 
@@ -101,8 +125,16 @@ describe('story fan-in', () => {
     deps = { jobs, blobs };
     await makeJob('story_race');
     await Promise.all([
-      collectStoryAudio({ event: audioNormalized('story_race'), ctx: fakeHandlerContext({ published }), deps }),
-      collectStoryImages({ event: imagesConverted('story_race', 2), ctx: fakeHandlerContext({ published }), deps }),
+      collectStoryAudio({
+        event: audioNormalized('story_race'),
+        ctx: fakeHandlerContext({ published }),
+        deps,
+      }),
+      collectStoryImages({
+        event: imagesConverted('story_race', 2),
+        ctx: fakeHandlerContext({ published }),
+        deps,
+      }),
     ]);
     expect(jobs.conflicts).toBeGreaterThan(0);
     expect(timelines()).toHaveLength(1);
@@ -112,8 +144,16 @@ describe('story fan-in', () => {
     const claim = (await jobs.get('story_race'))!.state.timeline as { by: string };
     const redeliver = (which: 'audio' | 'images') =>
       which === 'audio'
-        ? collectStoryAudio({ event: audioNormalized('story_race'), ctx: fakeHandlerContext({ published }), deps })
-        : collectStoryImages({ event: imagesConverted('story_race', 2), ctx: fakeHandlerContext({ published }), deps });
+        ? collectStoryAudio({
+            event: audioNormalized('story_race'),
+            ctx: fakeHandlerContext({ published }),
+            deps,
+          })
+        : collectStoryImages({
+            event: imagesConverted('story_race', 2),
+            ctx: fakeHandlerContext({ published }),
+            deps,
+          });
     const claimantPart = claim.by.startsWith('audio') ? 'audio' : 'images';
     expect(await redeliver(claimantPart)).toEqual({ outcome: 'ok' });
     expect(await redeliver(claimantPart === 'audio' ? 'images' : 'audio')).toMatchObject({ outcome: 'skip' });
@@ -128,8 +168,16 @@ describe('story fan-in', () => {
       published = [];
       deps = { jobs, blobs };
       await makeJob('story_same_music');
-      await collectStoryAudio({ event: audioNormalized('story_same_music', 100), ctx: fakeHandlerContext({ published }), deps });
-      await collectStoryImages({ event: imagesConverted('story_same_music', 1), ctx: fakeHandlerContext({ published }), deps });
+      await collectStoryAudio({
+        event: audioNormalized('story_same_music', 100),
+        ctx: fakeHandlerContext({ published }),
+        deps,
+      });
+      await collectStoryImages({
+        event: imagesConverted('story_same_music', 1),
+        ctx: fakeHandlerContext({ published }),
+        deps,
+      });
       keys.push(timelineOf(timelines()[0]!).audio.find((a) => a.name === 'music')!.source.key);
     }
     expect(keys[0]).toMatch(/-240s\.mp3$/);
@@ -138,7 +186,11 @@ describe('story fan-in', () => {
 
   it('retries while the job document does not exist yet', async () => {
     await expect(
-      collectStoryAudio({ event: audioNormalized('story_unknown'), ctx: fakeHandlerContext({ published }), deps }),
+      collectStoryAudio({
+        event: audioNormalized('story_unknown'),
+        ctx: fakeHandlerContext({ published }),
+        deps,
+      }),
     ).rejects.toBeInstanceOf(TransientError);
   });
 
@@ -155,7 +207,9 @@ describe('story fan-in', () => {
     await collectStoryAudio({ event: audioNormalized('story_silent'), ctx: ctx2, deps });
     await collectStoryImages({ event: imagesConverted('story_silent', 1), ctx: ctx2, deps });
     expect(ctx2.warnings).toEqual([]);
-    expect(timelineOf(timelines().find((p) => p.jobId === 'story_silent')!).audio.map((a) => a.name)).toEqual(['voice']);
+    expect(timelineOf(timelines().find((p) => p.jobId === 'story_silent')!).audio.map((a) => a.name)).toEqual(
+      ['voice'],
+    );
   });
 
   it('shows the logo-only fallback when no image survived conversion, with the default logo made on demand', async () => {
@@ -165,13 +219,26 @@ describe('story fan-in', () => {
     await collectStoryImages({ event: imagesConverted('story_fallback', 1, true), ctx, deps });
     const t = timelineOf(timelines()[0]!);
     expect(t.tracks.find((tr) => tr.name === 'images')).toBeUndefined();
-    expect(t.tracks.find((tr) => tr.name === 'logo-fallback')!.clips[0]).toMatchObject({ source: { key: DEFAULT_LOGO_KEY } });
+    expect(t.tracks.find((tr) => tr.name === 'logo-fallback')!.clips[0]).toMatchObject({
+      source: { key: DEFAULT_LOGO_KEY },
+    });
     expect(await blobs.stat(DEFAULT_LOGO_KEY)).toMatchObject({ key: DEFAULT_LOGO_KEY });
   });
 
   it('fetches a brand logo given as a URL, keeps its transparency, and falls back to the default logo when the host is private', async () => {
     const png = join(dir, 'served-logo.png');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=red@0.5:s=64x32,format=rgba', '-frames:v', '1', '-y', png]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=red@0.5:s=64x32,format=rgba',
+      '-frames:v',
+      '1',
+      '-y',
+      png,
+    ]);
     const server = createServer((req, res) => {
       if (req.url === '/logo.png') {
         res.writeHead(200, { 'content-type': 'image/png' });
@@ -197,7 +264,9 @@ describe('story fan-in', () => {
           expect(ctx.warnings).toEqual([]);
         } else {
           expect(corner).toMatchObject({ source: { key: DEFAULT_LOGO_KEY } });
-          expect(ctx.warnings.join(' ')).toMatch(/brand\.logo .*127\.0\.0\.1.*the video uses the default logo/);
+          expect(ctx.warnings.join(' ')).toMatch(
+            /brand\.logo .*127\.0\.0\.1.*the video uses the default logo/,
+          );
         }
       }
     } finally {

@@ -96,7 +96,13 @@ export function collectStoryAudio({
   deps: StoryDeps;
 }): Promise<HandlerOutcome> {
   const { key, durationSec } = event.data;
-  return storePart({ jobId: event.jobId, eventId: event.id, part: { audio: { key, durationSec, eventId: event.id } }, ctx, deps });
+  return storePart({
+    jobId: event.jobId,
+    eventId: event.id,
+    part: { audio: { key, durationSec, eventId: event.id } },
+    ctx,
+    deps,
+  });
 }
 
 export function collectStoryImages({
@@ -112,7 +118,9 @@ export function collectStoryImages({
   return storePart({
     jobId: event.jobId,
     eventId: event.id,
-    part: { images: { list: images.map(({ key, origin }) => ({ key, origin })), usedFallback, eventId: event.id } },
+    part: {
+      images: { list: images.map(({ key, origin }) => ({ key, origin })), usedFallback, eventId: event.id },
+    },
     ctx,
     deps,
   });
@@ -133,11 +141,16 @@ export async function publishStoryIfClaimed({
   const claim = readClaim(job);
   const story = readStoryState(job);
   if (!claim || !story.audio || !story.images) return { outcome: 'ok' }; // still waiting for the other part
-  if (claim.by !== claimant) return { outcome: 'skip', reason: `timeline.ready of job ${job.id} was claimed by ${claim.by}` };
+  if (claim.by !== claimant)
+    return { outcome: 'skip', reason: `timeline.ready of job ${job.id} was claimed by ${claim.by}` };
 
   const parsed = StoryReceivedV1.data.safeParse(job.input);
   if (!parsed.success) {
-    return { outcome: 'fail', step: 'compose', reason: `job ${job.id} has no story input (story.received data): ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+    return {
+      outcome: 'fail',
+      step: 'compose',
+      reason: `job ${job.id} has no story input (story.received data): ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    };
   }
   const input = parsed.data;
   await deps.assetsReady?.();
@@ -158,17 +171,30 @@ export async function publishStoryIfClaimed({
     else await ctx.warn('compose', `${fetched.reason}: the video uses the default logo`);
   }
   if (logoKey && !(await deps.blobs.stat(logoKey))) {
-    await ctx.warn('compose', `brand.logo "${logoKey}" is not in blob storage: the video uses the default logo`);
+    await ctx.warn(
+      'compose',
+      `brand.logo "${logoKey}" is not in blob storage: the video uses the default logo`,
+    );
     logoKey = undefined;
   }
-  logoKey ??= await ensureDefaultLogo({ blobs: deps.blobs, logger: ctx.logger, ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}) });
+  logoKey ??= await ensureDefaultLogo({
+    blobs: deps.blobs,
+    logger: ctx.logger,
+    ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}),
+  });
 
   const { introSeconds, outroSeconds } = input.brand;
   const total = introSeconds + story.audio.durationSec + outroSeconds;
   const mood = input.music.mood;
-  const music = mood === 'none' ? undefined : await chooseMusic({ blobs: deps.blobs, mood, durationSec: total, seed: job.id });
+  const music =
+    mood === 'none'
+      ? undefined
+      : await chooseMusic({ blobs: deps.blobs, mood, durationSec: total, seed: job.id });
   if (mood !== 'none' && !music) {
-    await ctx.warn('compose', `the music library has no tracks for mood "${mood}" (music/${mood}/<Track>/…): the video has the voice only`);
+    await ctx.warn(
+      'compose',
+      `the music library has no tracks for mood "${mood}" (music/${mood}/<Track>/…): the video has the voice only`,
+    );
   }
   // The converter's brand-image fallback means no story image survived: the reference's logo-only content.
   const images = story.images.usedFallback ? [] : story.images.list;
@@ -189,7 +215,11 @@ export async function publishStoryIfClaimed({
     { id: `timeline.ready:${job.id}` },
   );
   ctx.logger.info(
-    { images: images.length, music: music ? { key: music.key, loop: music.loop } : 'none', durationSec: total },
+    {
+      images: images.length,
+      music: music ? { key: music.key, loop: music.loop } : 'none',
+      durationSec: total,
+    },
     'story timeline ready',
   );
   await ctx.progress('compose', 'completed', 100);

@@ -24,5 +24,7 @@ export function seedStoryAssets({
       const r = await seedSampleLibrary({ blobs, logger, ...t });
       if (!r.seeded) logger.info('music library present: not seeding the samples');
     }
-  })().catch((err: unknown) => logger.error({ err }, 'seeding the story assets failed; stories may have no music'));
+  })().catch((err: unknown) =>
+    logger.error({ err }, 'seeding the story assets failed; stories may have no music'),
+  );
 }

@@ -1,6 +1,12 @@
 import { timelineDuration, type Timeline } from '@reelbus/contracts';
 import { describe, expect, it } from 'vitest';
-import { buildStoryTimeline, cornerLogoRect, imageSpans, musicTracks, type BuildStoryTimelineOptions } from './timeline.ts';
+import {
+  buildStoryTimeline,
+  cornerLogoRect,
+  imageSpans,
+  musicTracks,
+  type BuildStoryTimelineOptions,
+} from './timeline.ts';
 
 const LOGO = 'brand/default-logo.png';
 const brand = { background: '#f3e9dc', introSeconds: 3, outroSeconds: 2 };
@@ -27,7 +33,11 @@ describe('buildStoryTimeline', () => {
   it('shows 3 images for a user photo + 2 AI images, user photo first', () => {
     const t = story({ images: [{ key: 'user.png' }, { key: 'ai-1.png' }, { key: 'ai-2.png' }] });
     const shown = contentImages(t);
-    expect(shown.map((c) => c.type === 'image' && c.source.key)).toEqual(['user.png', 'ai-1.png', 'ai-2.png']);
+    expect(shown.map((c) => c.type === 'image' && c.source.key)).toEqual([
+      'user.png',
+      'ai-1.png',
+      'ai-2.png',
+    ]);
   });
 
   it('shows 3 images for no user photo + 3 AI images, spread evenly over the story', () => {
@@ -59,7 +69,13 @@ describe('buildStoryTimeline', () => {
     const t = story({ images: [] });
     expect(track(t, 'images')).toBeUndefined();
     const [fallback] = track(t, 'logo-fallback')!.clips;
-    expect(fallback).toMatchObject({ type: 'image', source: { key: LOGO }, start: 3, duration: 115, fit: 'contain' });
+    expect(fallback).toMatchObject({
+      type: 'image',
+      source: { key: LOGO },
+      start: 3,
+      duration: 115,
+      fit: 'contain',
+    });
     const p = fallback!.position!;
     expect(p.x + p.width / 2).toBe(960);
     expect(p.y + p.height / 2).toBe(540);
@@ -118,7 +134,12 @@ describe('buildStoryTimeline', () => {
 
 describe('musicTracks', () => {
   it('repeats a variant shorter than the video as overlapping copies that crossfade at each loop point', () => {
-    const tracks = musicTracks({ music: { key: 'm.mp3', variantSec: 240, loop: true }, total: 600, gainDb: -25, duck: true });
+    const tracks = musicTracks({
+      music: { key: 'm.mp3', variantSec: 240, loop: true },
+      total: 600,
+      gainDb: -25,
+      duck: true,
+    });
     expect(tracks.map((t) => t.name)).toEqual(['music', 'music-2', 'music-3']);
     for (let k = 1; k < tracks.length; k++) {
       const prev = tracks[k - 1]!;
@@ -133,14 +154,21 @@ describe('musicTracks', () => {
   });
 
   it('plays a long-enough variant once, cut to the video', () => {
-    expect(musicTracks({ music: { key: 'm.mp3', variantSec: 60, loop: false }, total: 45, gainDb: -20, duck: false })).toEqual([
-      expect.objectContaining({ name: 'music', start: 0, duration: 45, loop: false }),
-    ]);
+    expect(
+      musicTracks({
+        music: { key: 'm.mp3', variantSec: 60, loop: false },
+        total: 45,
+        gainDb: -20,
+        duck: false,
+      }),
+    ).toEqual([expect.objectContaining({ name: 'music', start: 0, duration: 45, loop: false })]);
   });
 });
 
 describe('imageSpans', () => {
   it('covers the story exactly with one image', () => {
-    expect(imageSpans({ count: 1, start: 3, duration: 10 })).toEqual([{ start: 3, duration: 10, fadeIn: 0.5, fadeOut: 0.5 }]);
+    expect(imageSpans({ count: 1, start: 3, duration: 10 })).toEqual([
+      { start: 3, duration: 10, fadeIn: 0.5, fadeOut: 0.5 },
+    ]);
   });
 });

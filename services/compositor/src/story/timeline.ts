@@ -1,4 +1,10 @@
-import { Timeline, type AudioTrack, type ClipInput, type KenBurns, type TimelineInput } from '@reelbus/contracts';
+import {
+  Timeline,
+  type AudioTrack,
+  type ClipInput,
+  type KenBurns,
+  type TimelineInput,
+} from '@reelbus/contracts';
 
 /**
  * The story slideshow as a Timeline (pure): the reference's `buildComprehensiveImageSequence` plus
@@ -89,7 +95,12 @@ export function imageSpans({ count, start, duration }: { count: number; start: n
     const from = start + i * slot - (i > 0 ? x / 2 : 0);
     const to = start + (i + 1) * slot + (i < count - 1 ? x / 2 : 0);
     // The incoming image (drawn on top) fades in over the outgoing one, which stays opaque: a crossfade.
-    return { start: r3(from), duration: r3(to - from), fadeIn: r3(i > 0 ? x : edgeFade), fadeOut: r3(i === count - 1 ? edgeFade : 0) };
+    return {
+      start: r3(from),
+      duration: r3(to - from),
+      fadeIn: r3(i > 0 ? x : edgeFade),
+      fadeOut: r3(i === count - 1 ? edgeFade : 0),
+    };
   });
 }
 
@@ -111,9 +122,24 @@ export function musicTracks({
   duck: boolean;
 }): AudioTrack[] {
   const edge = Math.min(MUSIC_EDGE_FADE_SEC, total / 4);
-  const common = { source: { key: music.key }, gainDb, trimStart: 0, ...(duck ? { duck: { under: 'voice', amountDb: 10, attackMs: 50, releaseMs: 600 } } : {}) };
+  const common = {
+    source: { key: music.key },
+    gainDb,
+    trimStart: 0,
+    ...(duck ? { duck: { under: 'voice', amountDb: 10, attackMs: 50, releaseMs: 600 } } : {}),
+  };
   if (!music.loop || music.variantSec >= total) {
-    return [{ name: 'music', ...common, start: 0, duration: r3(total), loop: false, fadeIn: r3(edge), fadeOut: r3(edge) }];
+    return [
+      {
+        name: 'music',
+        ...common,
+        start: 0,
+        duration: r3(total),
+        loop: false,
+        fadeIn: r3(edge),
+        fadeOut: r3(edge),
+      },
+    ];
   }
   const xf = Math.min(MUSIC_LOOP_CROSSFADE_SEC, music.variantSec / 4);
   const step = music.variantSec - xf;
@@ -146,17 +172,18 @@ export function buildStoryTimeline(opts: BuildStoryTimelineOptions): Timeline {
   const T = r3(I + D + O);
   const logoFade = (len: number) => r3(Math.min(0.5, len / 4));
   const centre = centredRect(CENTRE_LOGO_BOX);
-  const logo = (start: number, duration: number, extra: Partial<ClipInput> = {}): ClipInput => ({
-    type: 'image',
-    source: { key: logoKey },
-    start: r3(start),
-    duration: r3(duration),
-    position: centre,
-    fit: 'contain',
-    fadeIn: logoFade(duration),
-    fadeOut: logoFade(duration),
-    ...extra,
-  } as ClipInput);
+  const logo = (start: number, duration: number, extra: Partial<ClipInput> = {}): ClipInput =>
+    ({
+      type: 'image',
+      source: { key: logoKey },
+      start: r3(start),
+      duration: r3(duration),
+      position: centre,
+      fit: 'contain',
+      fadeIn: logoFade(duration),
+      fadeOut: logoFade(duration),
+      ...extra,
+    }) as ClipInput;
 
   const tracks: TimelineInput['tracks'] = [];
   if (I > 0) tracks.push({ name: 'intro', clips: [logo(0, I)] });

@@ -178,7 +178,13 @@ export async function recordingRoutes(app: FastifyInstance, { ctx }: { ctx: Rout
       }
 
       await jobs.create(
-        newJob({ id: jobId, kind: 'call', traceId: currentTraceId(), input: data, ...(callbackUrl ? { callbackUrl } : {}) }),
+        newJob({
+          id: jobId,
+          kind: 'call',
+          traceId: currentTraceId(),
+          input: data,
+          ...(callbackUrl ? { callbackUrl } : {}),
+        }),
       );
       try {
         await bus.publish('recording.received', jobId, data, { id: `recording.received:${jobId}` });

@@ -17,7 +17,13 @@ async function start(over: Partial<IngestConfig> = {}) {
   bus = new MemoryBus();
   jobs = new MemoryJobStore();
   blobs = new MemoryBlobStore();
-  app = buildApp({ config: testConfig({ uploadMaxBytes: 1024 * 1024, ...over }), bus, jobs, blobs, logger: silentLogger() });
+  app = buildApp({
+    config: testConfig({ uploadMaxBytes: 1024 * 1024, ...over }),
+    bus,
+    jobs,
+    blobs,
+    logger: silentLogger(),
+  });
   await blobs.put('in/story.wav', makeStereoWav());
   await blobs.put('in/me.jpg', 'jpeg');
   await blobs.put('in/ai-1.png', 'png');
@@ -143,7 +149,10 @@ describe('POST /v1/stories (JSON)', () => {
   });
 
   it('accepts public https media URLs, and private ones only with ALLOW_PRIVATE_URLS', async () => {
-    expect((await post({ audio: 'https://cdn.example.com/story.mp3', images: ['https://cdn.example.com/a.jpg'] })).statusCode).toBe(202);
+    expect(
+      (await post({ audio: 'https://cdn.example.com/story.mp3', images: ['https://cdn.example.com/a.jpg'] }))
+        .statusCode,
+    ).toBe(202);
     await start({ allowPrivateUrls: true });
     const res = await post({ audio: 'http://127.0.0.1:9000/story.mp3' });
     expect(res.statusCode, res.body).toBe(202);
@@ -167,7 +176,12 @@ describe('POST /v1/stories (multipart)', () => {
       { name: 'images', filename: 'one.png', type: 'image/png', bytes: Buffer.from('png1') },
       { name: 'images', filename: 'two.webp', type: 'application/octet-stream', bytes: Buffer.from('webp') },
     ]);
-    const res = await app.inject({ method: 'POST', url: '/v1/stories', headers: { ...auth, ...headers }, payload });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...auth, ...headers },
+      payload,
+    });
     expect(res.statusCode, res.body).toBe(202);
     expect(res.json()).toMatchObject({ jobId: 'story_upload-7' });
     const p = 'jobs/story_upload-7/input/';
@@ -187,7 +201,12 @@ describe('POST /v1/stories (multipart)', () => {
     const { payload, headers } = await multipartBody([
       { name: 'audio', filename: 'story.txt', type: 'text/plain', bytes: Buffer.from('hello') },
     ]);
-    const res = await app.inject({ method: 'POST', url: '/v1/stories', headers: { ...auth, ...headers }, payload });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...auth, ...headers },
+      payload,
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({ error: { field: 'audio' } });
     expect(await blobs.list('jobs/')).toHaveLength(0);
@@ -198,7 +217,12 @@ describe('POST /v1/stories (multipart)', () => {
       { name: 'audio', filename: 'story.wav', type: 'audio/wav', bytes: makeStereoWav() },
       { name: 'mood', value: 'jazz' },
     ]);
-    const res = await app.inject({ method: 'POST', url: '/v1/stories', headers: { ...auth, ...headers }, payload });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/stories',
+      headers: { ...auth, ...headers },
+      payload,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { field: 'mood' } });
     expect(await blobs.list('jobs/')).toHaveLength(0);
@@ -207,10 +231,20 @@ describe('POST /v1/stories (multipart)', () => {
 
 describe('extractStory', () => {
   it('reads a comma list or a single key as the image list', () => {
-    expect(extractStory({ body: { audio: 'a.wav', image_keys: 'x.png, y.png' } }).data.images).toEqual([{ key: 'x.png' }, { key: 'y.png' }]);
-    expect(extractStory({ body: { audio: 'a.wav', generated_images: 'x.png' } }).data.images).toEqual([{ key: 'x.png' }]);
+    expect(extractStory({ body: { audio: 'a.wav', image_keys: 'x.png, y.png' } }).data.images).toEqual([
+      { key: 'x.png' },
+      { key: 'y.png' },
+    ]);
+    expect(extractStory({ body: { audio: 'a.wav', generated_images: 'x.png' } }).data.images).toEqual([
+      { key: 'x.png' },
+    ]);
     expect(
-      extractStory({ body: { audio: 'a.wav', generatedImageKeys: [{ convertedKey: 'c.png' }, { url: 'https://e.com/d.png' }] } }).data.images,
+      extractStory({
+        body: {
+          audio: 'a.wav',
+          generatedImageKeys: [{ convertedKey: 'c.png' }, { url: 'https://e.com/d.png' }],
+        },
+      }).data.images,
     ).toEqual([{ key: 'c.png' }, { url: 'https://e.com/d.png' }]);
   });
 });

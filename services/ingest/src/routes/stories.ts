@@ -25,8 +25,25 @@ import { newJobId } from '../ids.ts';
 export const STORY_FIELD_ALIASES = {
   storyId: ['storyId', 'story_id'],
   audio: ['audio', 'audioKey', 'audio_key', 'audioUrl', 'audio_url'],
-  userPhoto: ['userPhoto', 'userPhotoKey', 'user_photo', 'photo_key', 'photoKey', 'userPhotoUrl', 'photo_url', 'photoUrl'],
-  images: ['images', 'generatedImageKeys', 'generated_image_keys', 'generatedImages', 'generated_images', 'imageKeys', 'image_keys'],
+  userPhoto: [
+    'userPhoto',
+    'userPhotoKey',
+    'user_photo',
+    'photo_key',
+    'photoKey',
+    'userPhotoUrl',
+    'photo_url',
+    'photoUrl',
+  ],
+  images: [
+    'images',
+    'generatedImageKeys',
+    'generated_image_keys',
+    'generatedImages',
+    'generated_images',
+    'imageKeys',
+    'image_keys',
+  ],
   storyteller: ['storyteller', 'storytellerName', 'storyteller_name', 'name'],
   title: ['title', 'prompt', 'storyTitle', 'story_title'],
   music: ['music', 'musicSelection', 'music_selection'],
@@ -70,7 +87,10 @@ function canonicalise(body: Record<string, unknown>): Partial<Record<Canonical, 
     if (IGNORED_FIELDS.has(name)) continue;
     const canon = ALIAS_TO_CANONICAL.get(name.endsWith('[]') ? name.slice(0, -2) : name);
     if (!canon) {
-      throw badRequest(name, `unknown field; expected one of ${Object.keys(STORY_FIELD_ALIASES).join(', ')} (or their aliases, see the ingest README)`);
+      throw badRequest(
+        name,
+        `unknown field; expected one of ${Object.keys(STORY_FIELD_ALIASES).join(', ')} (or their aliases, see the ingest README)`,
+      );
     }
     if (value === undefined || value === null || value === '') continue;
     if (out[canon] !== undefined && JSON.stringify(out[canon]) !== JSON.stringify(value)) {
@@ -90,14 +110,19 @@ function mediaRef(field: string, value: unknown): MediaRef {
     if (typeof inner === 'string') return mediaRef(field, inner);
     throw badRequest(field, 'must be a blob key, an https URL, or { "key": … } / { "url": … }');
   }
-  if (typeof value !== 'string' || value.trim() === '') throw badRequest(field, 'must be a blob key or an https URL');
+  if (typeof value !== 'string' || value.trim() === '')
+    throw badRequest(field, 'must be a blob key or an https URL');
   const v = value.trim();
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
     if (/^https?:\/\//i.test(v)) return { url: v };
-    throw badRequest(field, `"${v.slice(0, 100)}" is not an https URL or a blob key (s3:// URLs: upload the file, or give its key in reelbus's blob storage)`);
+    throw badRequest(
+      field,
+      `"${v.slice(0, 100)}" is not an https URL or a blob key (s3:// URLs: upload the file, or give its key in reelbus's blob storage)`,
+    );
   }
   const key = BlobKey.safeParse(v);
-  if (!key.success) throw badRequest(field, `"${v.slice(0, 100)}" ${key.error.issues[0]?.message ?? 'is not a blob key'}`);
+  if (!key.success)
+    throw badRequest(field, `"${v.slice(0, 100)}" ${key.error.issues[0]?.message ?? 'is not a blob key'}`);
   return { key: v };
 }
 
@@ -110,9 +135,19 @@ function mediaList(field: string, value: unknown): MediaRef[] {
       try {
         list = JSON.parse(t);
       } catch {
-        throw badRequest(field, 'looks like a JSON list but does not parse; send a list of blob keys or https URLs');
+        throw badRequest(
+          field,
+          'looks like a JSON list but does not parse; send a list of blob keys or https URLs',
+        );
       }
-    } else list = t.includes(',') && !/^https?:/i.test(t) ? t.split(',').map((s) => s.trim()).filter(Boolean) : [t];
+    } else
+      list =
+        t.includes(',') && !/^https?:/i.test(t)
+          ? t
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : [t];
   }
   if (!Array.isArray(list)) throw badRequest(field, 'must be a list of blob keys or https URLs');
   if (list.length > 100) throw badRequest(field, `has ${list.length} images; at most 100`);
@@ -135,7 +170,8 @@ function objectField(field: string, value: unknown): Record<string, unknown> {
 
 function numberField(field: string, value: unknown): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw badRequest(field, `must be a number (got ${JSON.stringify(value)})`);
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw badRequest(field, `must be a number (got ${JSON.stringify(value)})`);
   return n;
 }
 
@@ -154,7 +190,8 @@ function stringField(field: string, value: unknown): string {
 function moodField(field: string, value: unknown): EventData<'story.received'>['music']['mood'] {
   const raw = typeof value === 'string' ? value.trim().toLowerCase() : value;
   const m = MusicMood.safeParse(raw === 'no music' || raw === 'off' ? 'none' : raw);
-  if (!m.success) throw badRequest(field, `must be one of ${MusicMood.options.join(', ')} (got ${JSON.stringify(value)})`);
+  if (!m.success)
+    throw badRequest(field, `must be one of ${MusicMood.options.join(', ')} (got ${JSON.stringify(value)})`);
   return m.data;
 }
 
@@ -174,12 +211,19 @@ export function extractStory({
   let storyId: string | undefined;
   if (f.storyId !== undefined) {
     storyId = typeof f.storyId === 'number' ? String(f.storyId) : stringField('storyId', f.storyId);
-    if (!/^[A-Za-z0-9_-]{1,100}$/.test(storyId)) throw badRequest('storyId', 'must be 1-100 letters, digits, "-" or "_"');
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(storyId))
+      throw badRequest('storyId', 'must be 1-100 letters, digits, "-" or "_"');
   }
 
-  if (uploads.audio && f.audio !== undefined) throw badRequest('audio', 'send the audio as a file or as a key/URL, not both');
-  const audio: MediaRef | undefined = uploads.audio ? { key: uploads.audio } : f.audio !== undefined ? mediaRef('audio', f.audio) : undefined;
-  if (!audio) throw badRequest('audio', 'is required: the story recording (a file, a blob key or an https URL)');
+  if (uploads.audio && f.audio !== undefined)
+    throw badRequest('audio', 'send the audio as a file or as a key/URL, not both');
+  const audio: MediaRef | undefined = uploads.audio
+    ? { key: uploads.audio }
+    : f.audio !== undefined
+      ? mediaRef('audio', f.audio)
+      : undefined;
+  if (!audio)
+    throw badRequest('audio', 'is required: the story recording (a file, a blob key or an https URL)');
 
   let userPhoto: MediaRef | undefined;
   if (uploads.userPhoto) userPhoto = { key: uploads.userPhoto };
@@ -196,11 +240,13 @@ export function extractStory({
 
   const music: Record<string, unknown> = {};
   if (f.music !== undefined) {
-    if (typeof f.music === 'string' && !f.music.trim().startsWith('{')) music.mood = moodField('music', f.music);
+    if (typeof f.music === 'string' && !f.music.trim().startsWith('{'))
+      music.mood = moodField('music', f.music);
     else {
       const m = objectField('music', f.music);
       for (const k of Object.keys(m)) {
-        if (!['mood', 'gainDb', 'duck'].includes(k)) throw badRequest(`music.${k}`, 'unknown field; expected mood, gainDb, duck');
+        if (!['mood', 'gainDb', 'duck'].includes(k))
+          throw badRequest(`music.${k}`, 'unknown field; expected mood, gainDb, duck');
       }
       if (m.mood !== undefined) music.mood = moodField('music.mood', m.mood);
       if (m.gainDb !== undefined) music.gainDb = numberField('music.gainDb', m.gainDb);
@@ -211,7 +257,10 @@ export function extractStory({
   if (f.gainDb !== undefined) music.gainDb = numberField('gainDb', f.gainDb);
   if (f.duck !== undefined) music.duck = boolField('duck', f.duck);
   if (typeof music.gainDb === 'number' && (music.gainDb < -60 || music.gainDb > 0)) {
-    throw badRequest('music.gainDb', `must be between -60 and 0 dB (music sits under the voice; got ${music.gainDb})`);
+    throw badRequest(
+      'music.gainDb',
+      `must be between -60 and 0 dB (music sits under the voice; got ${music.gainDb})`,
+    );
   }
 
   const brand: Record<string, unknown> = {};
@@ -219,7 +268,10 @@ export function extractStory({
     const b = objectField('brand', f.brand);
     for (const k of Object.keys(b)) {
       if (!['logo', 'background', 'introSeconds', 'outroSeconds'].includes(k)) {
-        throw badRequest(`brand.${k}`, 'unknown field; expected logo, background, introSeconds, outroSeconds');
+        throw badRequest(
+          `brand.${k}`,
+          'unknown field; expected logo, background, introSeconds, outroSeconds',
+        );
       }
     }
     if (b.logo !== undefined) brand.logo = mediaRef('brand.logo', b.logo);
@@ -242,7 +294,9 @@ export function extractStory({
     music: music as StoryData['music'],
     brand: brand as StoryData['brand'],
     ...(f.backend !== undefined ? { backend: stringField('backend', f.backend) as 'ffmpeg' } : {}),
-    ...(f.allowDegradation !== undefined ? { allowDegradation: boolField('allowDegradation', f.allowDegradation) } : {}),
+    ...(f.allowDegradation !== undefined
+      ? { allowDegradation: boolField('allowDegradation', f.allowDegradation) }
+      : {}),
     ...(f.callbackUrl !== undefined ? { callbackUrl: stringField('callbackUrl', f.callbackUrl) } : {}),
   };
   const check = StoryReceivedV1.data.safeParse(data);
@@ -268,7 +322,15 @@ function mediaFields(data: StoryData): Array<{ field: string; ref: MediaRef }> {
 }
 
 /** https only and a public host, unless ALLOW_PRIVATE_URLS (then http and private hosts too: local development). */
-export function checkMediaUrl({ field, value, allowPrivate }: { field: string; value: string; allowPrivate: boolean }): void {
+export function checkMediaUrl({
+  field,
+  value,
+  allowPrivate,
+}: {
+  field: string;
+  value: string;
+  allowPrivate: boolean;
+}): void {
   let url: URL;
   try {
     url = new URL(value);
@@ -280,12 +342,26 @@ export function checkMediaUrl({ field, value, allowPrivate }: { field: string; v
     throw badRequest(field, `must be an https URL (got "${url.protocol}")`);
   }
   if (!allowPrivate && isPrivateHost(url.hostname)) {
-    throw badRequest(field, `host "${url.hostname}" is private or loopback; use a public https URL (or set ALLOW_PRIVATE_URLS=true for local development)`);
+    throw badRequest(
+      field,
+      `host "${url.hostname}" is private or loopback; use a public https URL (or set ALLOW_PRIVATE_URLS=true for local development)`,
+    );
   }
 }
 
 const AUDIO_EXTS = new Set(['.wav', '.mp3', '.m4a', '.ogg', '.flac', '.webm', '.aac']);
-const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.heic', '.heif', '.gif', '.tif', '.tiff', '.avif']);
+const IMAGE_EXTS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.heic',
+  '.heif',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+]);
 const FILE_FIELDS: Record<string, 'audio' | 'userPhoto' | 'images' | 'logo'> = {
   audio: 'audio',
   userPhoto: 'userPhoto',
@@ -297,13 +373,33 @@ const FILE_FIELDS: Record<string, 'audio' | 'userPhoto' | 'images' | 'logo'> = {
   logo: 'logo',
 };
 
-function fileExtension({ filename, mimetype, kind }: { filename: string; mimetype: string; kind: 'audio' | 'image' }): string | undefined {
+function fileExtension({
+  filename,
+  mimetype,
+  kind,
+}: {
+  filename: string;
+  mimetype: string;
+  kind: 'audio' | 'image';
+}): string | undefined {
   const ext = extname(filename).toLowerCase();
   if ((kind === 'audio' ? AUDIO_EXTS : IMAGE_EXTS).has(ext)) return ext === '.jpeg' ? '.jpg' : ext;
   const type = mimetype.toLowerCase().split(';')[0]?.trim() ?? '';
   if (!type.startsWith(`${kind}/`)) return undefined;
   const sub = type.slice(kind.length + 1).replace(/^x-/, '');
-  const known: Record<string, string> = { mpeg: '.mp3', mp3: '.mp3', wav: '.wav', wave: '.wav', jpeg: '.jpg', png: '.png', webp: '.webp', mp4: '.m4a', ogg: '.ogg', flac: '.flac', heic: '.heic' };
+  const known: Record<string, string> = {
+    mpeg: '.mp3',
+    mp3: '.mp3',
+    wav: '.wav',
+    wave: '.wav',
+    jpeg: '.jpg',
+    png: '.png',
+    webp: '.webp',
+    mp4: '.m4a',
+    ogg: '.ogg',
+    flac: '.flac',
+    heic: '.heic',
+  };
   return known[sub] ?? '';
 }
 
@@ -315,7 +411,12 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
   });
 
   /** Streams the multipart files into `jobs/<id>/input/…`; text fields must come before the files they depend on (storyId). */
-  async function readMultipart(req: FastifyRequest): Promise<{ body: Record<string, unknown>; uploads: NonNullable<Parameters<typeof extractStory>[0]['uploads']>; jobId: string; prefix: string }> {
+  async function readMultipart(req: FastifyRequest): Promise<{
+    body: Record<string, unknown>;
+    uploads: NonNullable<Parameters<typeof extractStory>[0]['uploads']>;
+    jobId: string;
+    prefix: string;
+  }> {
     const body: Record<string, unknown> = {};
     const uploads: { audio?: string; userPhoto?: string; images?: string[]; logo?: string } = {};
     let jobId: string | undefined;
@@ -333,7 +434,10 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
       const what = FILE_FIELDS[part.fieldname];
       if (!what) {
         part.file.resume();
-        throw badRequest(part.fieldname, 'unknown file field; expected audio, userPhoto, images (repeatable) or logo');
+        throw badRequest(
+          part.fieldname,
+          'unknown file field; expected audio, userPhoto, images (repeatable) or logo',
+        );
       }
       if (!jobId) {
         const sid = body.storyId ?? body.story_id;
@@ -364,9 +468,16 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
         uploads[what] = key;
       }
       // Streamed straight into storage: an upload is never held whole in memory.
-      await blobs.put(key, part.file, { contentType: part.mimetype.startsWith(`${kind}/`) ? part.mimetype : 'application/octet-stream' });
+      await blobs.put(key, part.file, {
+        contentType: part.mimetype.startsWith(`${kind}/`) ? part.mimetype : 'application/octet-stream',
+      });
       if (part.file.truncated) {
-        throw new HttpError({ statusCode: 413, code: 'too_large', field: part.fieldname, message: `"${part.filename}" is larger than the limit of ${config.uploadMaxBytes} bytes (UPLOAD_MAX_BYTES)` });
+        throw new HttpError({
+          statusCode: 413,
+          code: 'too_large',
+          field: part.fieldname,
+          message: `"${part.filename}" is larger than the limit of ${config.uploadMaxBytes} bytes (UPLOAD_MAX_BYTES)`,
+        });
       }
     }
     return { body, uploads, jobId: jobId ?? '', prefix: jobId ? prefix() : '' };
@@ -384,12 +495,16 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
         uploadedJobId = mp.jobId;
         extracted = extractStory({ body: mp.body, uploads: mp.uploads });
         const fromId = extracted.storyId ? storyJobId(extracted.storyId) : undefined;
-        if (mp.jobId && fromId && mp.jobId !== fromId) throw badRequest('storyId', 'send it before the files in the multipart body');
+        if (mp.jobId && fromId && mp.jobId !== fromId)
+          throw badRequest('storyId', 'send it before the files in the multipart body');
         jobId = mp.jobId || fromId || newJobId();
       } else {
         const body = req.body;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-          throw badRequest('body', 'send a JSON object (Content-Type: application/json) or multipart/form-data');
+          throw badRequest(
+            'body',
+            'send a JSON object (Content-Type: application/json) or multipart/form-data',
+          );
         }
         extracted = extractStory({ body: body as Record<string, unknown> });
         jobId = extracted.storyId ? storyJobId(extracted.storyId) : newJobId();
@@ -399,9 +514,16 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
       // Where the media is: https URLs on public hosts (no server-side request forgery), keys that exist.
       for (const { field, ref } of mediaFields(data)) {
         if ('url' in ref) checkMediaUrl({ field, value: ref.url, allowPrivate: allowPrivateUrls });
-        else if (!(await blobs.stat(ref.key))) throw badRequest(field, `blob "${ref.key}" is not in storage; upload it first or give an https URL`);
+        else if (!(await blobs.stat(ref.key)))
+          throw badRequest(
+            field,
+            `blob "${ref.key}" is not in storage; upload it first or give an https URL`,
+          );
       }
-      const callbackUrl = checkCallbackUrl({ value: data.callbackUrl, allowPrivate: config.allowPrivateCallbacks });
+      const callbackUrl = checkCallbackUrl({
+        value: data.callbackUrl,
+        allowPrivate: config.allowPrivateCallbacks,
+      });
       const input = StoryReceivedV1.data.parse({ ...data, ...(callbackUrl ? { callbackUrl } : {}) });
 
       const { created, job } = await jobs.create(
@@ -415,11 +537,19 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
         } catch (err) {
           req.log.error({ err, jobId }, 'publishing story.received failed');
           if (created) await jobs.delete(jobId).catch(() => undefined);
-          throw new HttpError({ statusCode: 503, code: 'bus_unavailable', message: 'cannot queue the story right now; try again shortly', cause: err });
+          throw new HttpError({
+            statusCode: 503,
+            code: 'bus_unavailable',
+            message: 'cannot queue the story right now; try again shortly',
+            cause: err,
+          });
         }
       }
       uploadedPrefix = '';
-      req.log.info({ jobId, created, images: input.images.length }, created ? 'story job created' : 'retry of a known story');
+      req.log.info(
+        { jobId, created, images: input.images.length },
+        created ? 'story job created' : 'retry of a known story',
+      );
       const statusUrl = `${config.publicBaseUrl}/v1/jobs/${jobId}`;
       return reply.code(202).send({ jobId, statusUrl, eventsUrl: `${statusUrl}/events`, created });
     } catch (err) {
@@ -429,7 +559,11 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
         await Promise.all(found.map((b) => blobs.delete(b.key).catch(() => undefined)));
       }
       if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-        throw new HttpError({ statusCode: 413, code: 'too_large', message: `an upload is larger than the limit of ${config.uploadMaxBytes} bytes (UPLOAD_MAX_BYTES)` });
+        throw new HttpError({
+          statusCode: 413,
+          code: 'too_large',
+          message: `an upload is larger than the limit of ${config.uploadMaxBytes} bytes (UPLOAD_MAX_BYTES)`,
+        });
       }
       throw err;
     }

@@ -84,9 +84,12 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
       const p = prefix();
       const data = randomBytes(10_000);
       await store.put(`${p}/ranged.bin`, data);
-      const read = async (range: { start: number; end?: number }) => readAll(await store.get(`${p}/ranged.bin`, { range }));
+      const read = async (range: { start: number; end?: number }) =>
+        readAll(await store.get(`${p}/ranged.bin`, { range }));
       expect((await read({ start: 0, end: 9 })).toString('hex')).toBe(data.subarray(0, 10).toString('hex'));
-      expect((await read({ start: 4000, end: 4999 })).toString('hex')).toBe(data.subarray(4000, 5000).toString('hex'));
+      expect((await read({ start: 4000, end: 4999 })).toString('hex')).toBe(
+        data.subarray(4000, 5000).toString('hex'),
+      );
       expect((await read({ start: 9950 })).toString('hex')).toBe(data.subarray(9950).toString('hex'));
     });
 
@@ -102,10 +105,16 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
 
     it('lists every blob under a prefix, recursively', async () => {
       const p = prefix();
-      for (const k of ['a/1.wav', 'a/2.wav', 'a/sub/3.wav', 'ab/4.wav', 'b/5.wav']) await store.put(`${p}/${k}`, k);
+      for (const k of ['a/1.wav', 'a/2.wav', 'a/sub/3.wav', 'ab/4.wav', 'b/5.wav'])
+        await store.put(`${p}/${k}`, k);
       const keys = async (pre: string) => (await store.list(pre)).map((b) => b.key).sort();
       expect(await keys(`${p}/a/`)).toEqual([`${p}/a/1.wav`, `${p}/a/2.wav`, `${p}/a/sub/3.wav`]);
-      expect(await keys(`${p}/a`)).toEqual([`${p}/a/1.wav`, `${p}/a/2.wav`, `${p}/a/sub/3.wav`, `${p}/ab/4.wav`]);
+      expect(await keys(`${p}/a`)).toEqual([
+        `${p}/a/1.wav`,
+        `${p}/a/2.wav`,
+        `${p}/a/sub/3.wav`,
+        `${p}/ab/4.wav`,
+      ]);
       expect((await store.list(`${p}/a/sub/`))[0]).toMatchObject({ key: `${p}/a/sub/3.wav`, size: 11 });
       expect(await keys(`${p}/nothing/`)).toEqual([]);
     });
@@ -133,7 +142,11 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
       expect(isBlobNotFound(err)).toBe(true);
       expect(isPermanent(err)).toBe(true);
       expect((err as Error).message).toContain(`${p}/missing.wav`);
-      expect(isBlobNotFound(await store.download(`${p}/missing.wav`, join(work, 'x.wav')).catch((e: unknown) => e))).toBe(true);
+      expect(
+        isBlobNotFound(
+          await store.download(`${p}/missing.wav`, join(work, 'x.wav')).catch((e: unknown) => e),
+        ),
+      ).toBe(true);
     });
 
     it('refuses keys that try to escape the root, naming the key', async () => {
@@ -194,9 +207,13 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         expect(existsSync(seen)).toBe(false);
         expect(await readdir(tmp)).toEqual([]);
       }
-      expect(isBlobNotFound(await withLocalFile({ blobs: store, key: `${p}/nope.wav`, tmpDir: tmp }, () => 1).catch((e: unknown) => e))).toBe(
-        true,
-      );
+      expect(
+        isBlobNotFound(
+          await withLocalFile({ blobs: store, key: `${p}/nope.wav`, tmpDir: tmp }, () => 1).catch(
+            (e: unknown) => e,
+          ),
+        ),
+      ).toBe(true);
     });
   });
 }

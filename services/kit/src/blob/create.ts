@@ -6,7 +6,7 @@ import { FsBlobStore } from './fs.ts';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3.ts';
 import type { BlobStore } from './types.ts';
 
-export type CreateBlobStoreOptions = ({ kind: 'fs'; root: string }) | ({ kind: 's3' } & S3BlobStoreOptions);
+export type CreateBlobStoreOptions = { kind: 'fs'; root: string } | ({ kind: 's3' } & S3BlobStoreOptions);
 
 /** The blob store a service's config asks for (`BLOB_STORE=fs|s3`). */
 export function createBlobStore(opts: CreateBlobStoreOptions): BlobStore {

@@ -39,7 +39,9 @@ export function assertBlobKey(key: string): void {
                   ? 'it has an empty segment'
                   : undefined;
   if (why) {
-    throw new PermanentError(`invalid blob key "${key}": ${why}; use a relative key like jobs/<jobId>/<step>/<file>`);
+    throw new PermanentError(
+      `invalid blob key "${key}": ${why}; use a relative key like jobs/<jobId>/<step>/<file>`,
+    );
   }
 }
 

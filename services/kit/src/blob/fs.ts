@@ -34,7 +34,9 @@ export class FsBlobStore implements BlobStore {
   localPath(key: string): string {
     assertBlobKey(key);
     if (key.split('/')[0] === META_DIR || basename(key).includes(TMP_MARK)) {
-      throw new PermanentError(`invalid blob key "${key}": names starting with ${META_DIR} or containing ${TMP_MARK} are reserved`);
+      throw new PermanentError(
+        `invalid blob key "${key}": names starting with ${META_DIR} or containing ${TMP_MARK} are reserved`,
+      );
     }
     const path = join(this.root, ...key.split('/'));
     const rel = relative(this.root, path);
@@ -53,7 +55,11 @@ export class FsBlobStore implements BlobStore {
     return join(dirname(path), `${TMP_MARK}${basename(path)}-${randomBytes(6).toString('hex')}`);
   }
 
-  async put(key: string, body: Readable | Uint8Array | string, opts: { contentType?: string } = {}): Promise<BlobInfo> {
+  async put(
+    key: string,
+    body: Readable | Uint8Array | string,
+    opts: { contentType?: string } = {},
+  ): Promise<BlobInfo> {
     const path = this.localPath(key);
     await mkdir(dirname(path), { recursive: true });
     const tmp = this.tmpPathBeside(path);
@@ -83,7 +89,10 @@ export class FsBlobStore implements BlobStore {
     try {
       await stat(src);
     } catch (err) {
-      throw new PermanentError(`fs blob putFile "${key}": cannot read ${filePath}: ${(err as Error).message}`, { cause: err });
+      throw new PermanentError(
+        `fs blob putFile "${key}": cannot read ${filePath}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     await mkdir(dirname(path), { recursive: true });
     const insideRoot = !relative(this.root, src).startsWith('..') && !isAbsolute(relative(this.root, src));
@@ -94,7 +103,10 @@ export class FsBlobStore implements BlobStore {
         moved = true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EXDEV') {
-          throw new PermanentError(`fs blob putFile "${key}" from ${filePath} failed: ${(err as Error).message}`, { cause: err });
+          throw new PermanentError(
+            `fs blob putFile "${key}" from ${filePath} failed: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       }
     }
@@ -106,7 +118,10 @@ export class FsBlobStore implements BlobStore {
         await rename(tmp, path);
       } catch (err) {
         await rm(tmp, { force: true });
-        throw new PermanentError(`fs blob putFile "${key}" from ${filePath} failed: ${(err as Error).message}`, { cause: err });
+        throw new PermanentError(
+          `fs blob putFile "${key}" from ${filePath} failed: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
     await this.writeMeta(key, opts.contentType);
@@ -242,6 +257,8 @@ export function checkRange(key: string, range: ByteRange, size: number): void {
     Number.isInteger(start) && start >= 0 && (end === undefined || (Number.isInteger(end) && end >= start));
   if (!ok) throw new PermanentError(`invalid byte range ${start}-${end ?? ''} for blob "${key}"`);
   if (start >= size && size > 0) {
-    throw new PermanentError(`byte range ${start}-${end ?? ''} starts past the end of blob "${key}" (${size} bytes)`);
+    throw new PermanentError(
+      `byte range ${start}-${end ?? ''} starts past the end of blob "${key}" (${size} bytes)`,
+    );
   }
 }

@@ -18,7 +18,13 @@ let endpoint: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelbus-s3rver-'));
   const port = await freePort();
-  server = new S3rver({ address: '127.0.0.1', port, silent: true, directory: dir, configureBuckets: [{ name: BUCKET }] });
+  server = new S3rver({
+    address: '127.0.0.1',
+    port,
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: BUCKET }],
+  });
   await server.run();
   endpoint = `http://127.0.0.1:${port}`;
 });
@@ -45,7 +51,9 @@ describe.skipIf(!process.env.S3_TEST_BUCKET)('real S3 (S3_TEST_BUCKET)', () => {
       kind: 's3',
       bucket: process.env.S3_TEST_BUCKET!,
       region: process.env.S3_TEST_REGION ?? process.env.AWS_REGION ?? 'us-east-1',
-      ...(process.env.S3_TEST_ENDPOINT ? { endpoint: process.env.S3_TEST_ENDPOINT, forcePathStyle: true } : {}),
+      ...(process.env.S3_TEST_ENDPOINT
+        ? { endpoint: process.env.S3_TEST_ENDPOINT, forcePathStyle: true }
+        : {}),
     }),
   );
 });

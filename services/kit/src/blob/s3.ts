@@ -74,7 +74,9 @@ export class S3BlobStore implements BlobStore {
       ...(credentials ? { credentials } : {}),
       // S3-compatible servers (older MinIO, s3rver) reject the SDK's default trailing CRC checksums
       // (aws-chunked uploads); send checksums only where the API requires them.
-      ...(endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+      ...(endpoint
+        ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+        : {}),
     };
     this.client = new S3Client(config);
   }
@@ -83,14 +85,24 @@ export class S3BlobStore implements BlobStore {
     return undefined;
   }
 
-  async put(key: string, body: Readable | Uint8Array | string, opts: { contentType?: string } = {}): Promise<BlobInfo> {
+  async put(
+    key: string,
+    body: Readable | Uint8Array | string,
+    opts: { contentType?: string } = {},
+  ): Promise<BlobInfo> {
     assertBlobKey(key);
     const contentType = opts.contentType ?? contentTypeFor(key);
     if (typeof body === 'string' || body instanceof Uint8Array) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       await this.call('put', key, () =>
         this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.byteLength }),
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: bytes,
+            ContentType: contentType,
+            ContentLength: bytes.byteLength,
+          }),
         ),
       );
       return { key, size: bytes.byteLength, modifiedAt: new Date(), ...(contentType ? { contentType } : {}) };
@@ -130,7 +142,9 @@ export class S3BlobStore implements BlobStore {
     try {
       size = (await stat(filePath)).size;
     } catch (err) {
-      throw new PermanentError(`s3 putFile "${key}": cannot read ${filePath}: ${(err as Error).message}`, { cause: err });
+      throw new PermanentError(`s3 putFile "${key}": cannot read ${filePath}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const contentType = opts.contentType ?? contentTypeFor(key);
     if (size <= this.partSize) {
@@ -168,7 +182,8 @@ export class S3BlobStore implements BlobStore {
         Number.isInteger(range.start) &&
         range.start >= 0 &&
         (range.end === undefined || (Number.isInteger(range.end) && range.end >= range.start));
-      if (!ok) throw new PermanentError(`invalid byte range ${range.start}-${range.end ?? ''} for blob "${key}"`);
+      if (!ok)
+        throw new PermanentError(`invalid byte range ${range.start}-${range.end ?? ''} for blob "${key}"`);
     }
     const res = await this.call('get', key, () =>
       this.client.send(
@@ -191,16 +206,21 @@ export class S3BlobStore implements BlobStore {
       await pipeline(stream, createWriteStream(filePath));
     } catch (err) {
       await rm(filePath, { force: true });
-      throw new TransientError(`s3 download of "${key}" from bucket ${this.bucket} to ${filePath} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new TransientError(
+        `s3 download of "${key}" from bucket ${this.bucket} to ${filePath} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
   async stat(key: string): Promise<BlobInfo | undefined> {
     assertBlobKey(key);
     try {
-      const res = await this.call('stat', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      const res = await this.call('stat', key, () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
       return {
         key,
         size: res.ContentLength ?? 0,
@@ -216,7 +236,9 @@ export class S3BlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     assertBlobKey(key);
     try {
-      await this.call('delete', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+      await this.call('delete', key, () =>
+        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
     } catch (err) {
       if (!(err instanceof BlobNotFoundError)) throw err;
     }
@@ -238,7 +260,11 @@ export class S3BlobStore implements BlobStore {
       );
       for (const o of res.Contents ?? []) {
         if (!o.Key) continue;
-        out.push({ key: o.Key, size: o.Size ?? 0, ...(o.LastModified ? { modifiedAt: o.LastModified } : {}) });
+        out.push({
+          key: o.Key,
+          size: o.Size ?? 0,
+          ...(o.LastModified ? { modifiedAt: o.LastModified } : {}),
+        });
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -252,7 +278,11 @@ export class S3BlobStore implements BlobStore {
     return this.call('presign', key, () =>
       getSignedUrl(
         this.client,
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(contentType ? { ResponseContentType: contentType } : {}) }),
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(contentType ? { ResponseContentType: contentType } : {}),
+        }),
         { expiresIn: expiresInSec },
       ),
     );
@@ -266,7 +296,13 @@ export class S3BlobStore implements BlobStore {
   private async call<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
     return withSpan(
       `s3 ${op}`,
-      { 'rpc.system': 'aws-api', 'rpc.service': 'S3', 'rpc.method': op, 'aws.s3.bucket': this.bucket, 'aws.s3.key': key },
+      {
+        'rpc.system': 'aws-api',
+        'rpc.service': 'S3',
+        'rpc.method': op,
+        'aws.s3.bucket': this.bucket,
+        'aws.s3.key': key,
+      },
       async () => {
         try {
           return await fn();
@@ -280,9 +316,25 @@ export class S3BlobStore implements BlobStore {
 }
 
 /** Missing → BlobNotFoundError; network, timeouts, throttling, 5xx → TransientError; other 4xx → PermanentError. */
-export function classifyS3Error({ err, op, key, bucket }: { err: unknown; op: string; key: string; bucket: string }): Error {
-  if (err instanceof BlobNotFoundError || err instanceof PermanentError || err instanceof TransientError) return err;
-  const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+export function classifyS3Error({
+  err,
+  op,
+  key,
+  bucket,
+}: {
+  err: unknown;
+  op: string;
+  key: string;
+  bucket: string;
+}): Error {
+  if (err instanceof BlobNotFoundError || err instanceof PermanentError || err instanceof TransientError)
+    return err;
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? 'Error';
   const detail = `${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
@@ -290,11 +342,21 @@ export function classifyS3Error({ err, op, key, bucket }: { err: unknown; op: st
   if (name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket')) {
     return new BlobNotFoundError(key, { store: `s3 bucket ${bucket}`, cause: err });
   }
-  if (status === undefined || status >= 500 || status === 408 || status === 429 || name === 'TimeoutError' || name === 'RequestTimeout' || name === 'SlowDown') {
+  if (
+    status === undefined ||
+    status >= 500 ||
+    status === 408 ||
+    status === 429 ||
+    name === 'TimeoutError' ||
+    name === 'RequestTimeout' ||
+    name === 'SlowDown'
+  ) {
     return new TransientError(`${what}: ${detail}`, { cause: err });
   }
   if (name === 'InvalidRange' || status === 416) {
     return new PermanentError(`${what}: the byte range lies outside the blob`, { cause: err });
   }
-  return new PermanentError(`${what}: ${detail}; check the bucket name, region and credentials`, { cause: err });
+  return new PermanentError(`${what}: ${detail}; check the bucket name, region and credentials`, {
+    cause: err,
+  });
 }

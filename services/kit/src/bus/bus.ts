@@ -199,7 +199,8 @@ export class Bus implements BusHandle {
           'messaging.destination.name': subject,
           'messaging.message.id': event.id,
           'messaging.message.body.size': Buffer.byteLength(body),
-          'messaging.client.id': this.nc.info?.client_id !== undefined ? `${this.name}#${this.nc.info.client_id}` : this.name,
+          'messaging.client.id':
+            this.nc.info?.client_id !== undefined ? `${this.name}#${this.nc.info.client_id}` : this.name,
           'reelbus.event.type': type,
           'reelbus.job_id': jobId,
         },

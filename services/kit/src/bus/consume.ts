@@ -330,7 +330,10 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
     // the attempts apart.
     const span = tracer().startSpan(
       `process ${msg.subject}`,
-      { kind: SpanKind.CONSUMER, attributes: consumerSpanAttributes({ msg, service, consumer: loop.consumerName }) },
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: consumerSpanAttributes({ msg, service, consumer: loop.consumerName }),
+      },
       parent,
     );
     const ctx = trace.setSpan(parent, span);

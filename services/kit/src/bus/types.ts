@@ -41,14 +41,22 @@ export interface HandlerContext extends Publisher {
   /** Aborted when the service shuts down past its grace period. */
   signal: AbortSignal;
   /** Publishes `job.progress` for `step` (rate-limited to one per second unless `status` changes). */
-  progress(step: string, status: 'started' | 'running' | 'completed' | 'skipped', percent?: number, message?: string): Promise<void>;
+  progress(
+    step: string,
+    status: 'started' | 'running' | 'completed' | 'skipped',
+    percent?: number,
+    message?: string,
+  ): Promise<void>;
   /** Publishes `job.warning`. */
   warn(step: string, message: string): Promise<void>;
   /** The W3C trace id of this message's trace. */
   traceId: string | undefined;
 }
 
-export type Handler<T extends EventType> = (event: EventOf<T>, ctx: HandlerContext) => Promise<HandlerOutcome>;
+export type Handler<T extends EventType> = (
+  event: EventOf<T>,
+  ctx: HandlerContext,
+) => Promise<HandlerOutcome>;
 
 export type HandlerMap = { [T in EventType]?: { step: string; handle: Handler<T> } };
 

@@ -128,7 +128,9 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<FfmpegRunResult
   const started = Date.now();
   const observe = (status: string) => {
     const wallSec = (Date.now() - started) / 1000;
-    metrics.observe(METRIC.ffmpegSeconds, { step, status }, wallSec, { help: METRIC_HELP[METRIC.ffmpegSeconds] });
+    metrics.observe(METRIC.ffmpegSeconds, { step, status }, wallSec, {
+      help: METRIC_HELP[METRIC.ffmpegSeconds],
+    });
     if (status !== 'ok' || mediaSec <= 0 || wallSec <= 0) return undefined;
     const rtf = mediaSec / wallSec;
     metrics.observe(METRIC.ffmpegRealTimeFactor, { step }, rtf, {

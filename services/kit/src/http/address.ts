@@ -76,7 +76,7 @@ export function parseIPv6(address: string): number[] | undefined {
 function inV4(n: number, network: string, prefix: number): boolean {
   if (prefix === 0) return true;
   const mask = prefix === 32 ? 0xffffffff : (~0 << (32 - prefix)) >>> 0;
-  return ((n & mask) >>> 0) === ((v4ToInt(network) & mask) >>> 0);
+  return (n & mask) >>> 0 === (v4ToInt(network) & mask) >>> 0;
 }
 
 function inV6(h: number[], network: string, prefix: number): boolean {

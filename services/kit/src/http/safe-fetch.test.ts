@@ -94,7 +94,12 @@ describe('safeFetch against a local server (allowPrivate)', () => {
   });
 
   it('refuses a body over maxBytes while it streams', async () => {
-    const res = await safeFetch({ url: `${base}/big`, allowPrivate: true, timeoutMs: 2000, maxBytes: 100_000 });
+    const res = await safeFetch({
+      url: `${base}/big`,
+      allowPrivate: true,
+      timeoutMs: 2000,
+      maxBytes: 100_000,
+    });
     const err = await refusal(res.arrayBuffer());
     expect(isPermanent(err)).toBe(true);
     expect(err.message).toMatch(/larger than 100000 bytes/);
@@ -112,7 +117,9 @@ describe('safeFetch against a local server (allowPrivate)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const err = await refusal(safeFetch({ url: `http://127.0.0.1:${closedPort}/x`, allowPrivate: true, timeoutMs: 2000 }));
+    const err = await refusal(
+      safeFetch({ url: `http://127.0.0.1:${closedPort}/x`, allowPrivate: true, timeoutMs: 2000 }),
+    );
     expect(isPermanent(err)).toBe(false);
     expect(err.message).toMatch(/request failed \(ECONNREFUSED\)/);
   });

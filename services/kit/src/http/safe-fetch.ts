@@ -63,7 +63,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 async function defaultResolve(hostname: string): Promise<LookupAddress[]> {
   return new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) =>
+      err ? reject(err) : resolve(addresses),
+    ),
   );
 }
 
@@ -168,7 +170,17 @@ export async function safeFetch(opts: SafeFetchOptions): Promise<SafeResponse> {
       target = next;
       continue;
     }
-    return toSafeResponse({ res, target, redirected: hop > 0, address: pinned.address, maxBytes, shown, abort, timeoutMs, signal });
+    return toSafeResponse({
+      res,
+      target,
+      redirected: hop > 0,
+      address: pinned.address,
+      maxBytes,
+      shown,
+      abort,
+      timeoutMs,
+      signal,
+    });
   }
 }
 
@@ -181,12 +193,15 @@ async function withAbort<T>(
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortReason(why));
     abort.addEventListener('abort', onAbort, { once: true });
-    fn().then(resolve, reject).finally(() => abort.removeEventListener('abort', onAbort));
+    fn()
+      .then(resolve, reject)
+      .finally(() => abort.removeEventListener('abort', onAbort));
   });
 }
 
 function abortReason(why: { shown: string; timeoutMs: number; signal: AbortSignal | undefined }): Error {
-  if (why.signal?.aborted) return why.signal.reason instanceof Error ? why.signal.reason : new Error('aborted');
+  if (why.signal?.aborted)
+    return why.signal.reason instanceof Error ? why.signal.reason : new Error('aborted');
   return new TransientError(`${why.shown}: timed out after ${why.timeoutMs} ms`);
 }
 
@@ -231,7 +246,8 @@ function request(opts: {
     });
     req.once('error', (err) => {
       abort.removeEventListener('abort', onAbort);
-      if (err instanceof PermanentError || err instanceof TransientError || err.name === 'AbortError') return reject(err);
+      if (err instanceof PermanentError || err instanceof TransientError || err.name === 'AbortError')
+        return reject(err);
       const code = (err as { code?: string }).code;
       reject(new TransientError(`${shown}: request failed (${code ?? err.message})`, { cause: err }));
     });

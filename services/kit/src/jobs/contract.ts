@@ -22,7 +22,12 @@ export function jobStoreContract(name: string, makeStore: () => Promise<JobStore
     });
 
     it('gets back exactly the job it created', async () => {
-      const job = newJob({ id: jobId(), kind: 'call', input: { recordingUrl: 'https://x/r.wav' }, callbackUrl: 'https://cb' });
+      const job = newJob({
+        id: jobId(),
+        kind: 'call',
+        input: { recordingUrl: 'https://x/r.wav' },
+        callbackUrl: 'https://cb',
+      });
       const res = await store.create(job);
       expect(res.created).toBe(true);
       expect(res.job).toEqual(job);
@@ -112,7 +117,11 @@ export function jobStoreContract(name: string, makeStore: () => Promise<JobStore
       const made: Job[] = [];
       for (let i = 0; i < 6; i++) {
         const job = newJob(
-          { id: jobId(`l${i}`), kind: i % 3 === 0 ? 'story' : 'call', status: i % 2 === 0 ? 'completed' : 'queued' },
+          {
+            id: jobId(`l${i}`),
+            kind: i % 3 === 0 ? 'story' : 'call',
+            status: i % 2 === 0 ? 'completed' : 'queued',
+          },
           new Date(t0 + i * 1000),
         );
         made.push(job);
@@ -121,11 +130,15 @@ export function jobStoreContract(name: string, makeStore: () => Promise<JobStore
       const ids = (jobs: Job[]) => jobs.map((j) => j.id);
       const newestFirst = [...made].reverse();
       expect(ids(await store.list())).toEqual(ids(newestFirst));
-      expect(ids(await store.list({ status: 'completed' }))).toEqual(ids(newestFirst.filter((j) => j.status === 'completed')));
+      expect(ids(await store.list({ status: 'completed' }))).toEqual(
+        ids(newestFirst.filter((j) => j.status === 'completed')),
+      );
       expect(ids(await store.list({ status: 'queued', limit: 2 }))).toEqual(
         ids(newestFirst.filter((j) => j.status === 'queued').slice(0, 2)),
       );
-      expect(ids(await store.list({ kind: 'story' }))).toEqual(ids(newestFirst.filter((j) => j.kind === 'story')));
+      expect(ids(await store.list({ kind: 'story' }))).toEqual(
+        ids(newestFirst.filter((j) => j.kind === 'story')),
+      );
       expect(await store.list({ limit: 3 })).toHaveLength(3);
     });
 

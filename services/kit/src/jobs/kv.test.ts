@@ -20,7 +20,9 @@ afterAll(async () => {
 });
 
 // A fresh bucket per test keeps the list assertions exact.
-jobStoreContract('KvJobStore on nats-server', () => KvJobStore.open({ nc, bucket: `${randomNamespace()}_jobs` }));
+jobStoreContract('KvJobStore on nats-server', () =>
+  KvJobStore.open({ nc, bucket: `${randomNamespace()}_jobs` }),
+);
 
 describe('KvJobStore', () => {
   it('takes over a dedupe claim whose job never appeared (its creator crashed between the two writes)', async () => {

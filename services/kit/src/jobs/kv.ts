@@ -37,7 +37,8 @@ export function dedupeIndexKey(dedupeKey: string): string {
 function isWrongLastSequence(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
 }
 
@@ -69,7 +70,9 @@ export class KvJobStore implements JobStore {
       });
       return new KvJobStore(kv, bucket);
     } catch (err) {
-      throw new TransientError(`cannot open the job store KV bucket "${bucket}": ${(err as Error).message}`, { cause: err });
+      throw new TransientError(`cannot open the job store KV bucket "${bucket}": ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -210,7 +213,8 @@ export class KvJobStore implements JobStore {
       const key = dedupeIndexKey(cur.job.dedupeKey);
       const entry = await this.kv.get(key);
       // Only drop the index entry if it still points at this job.
-      if (live(entry) && entry.string() === id) await this.kv.delete(key, { previousSeq: entry.revision }).catch(() => {});
+      if (live(entry) && entry.string() === id)
+        await this.kv.delete(key, { previousSeq: entry.revision }).catch(() => {});
     }
   }
 

@@ -31,7 +31,9 @@ describe(`MongoJobStore (${realUri ? 'MONGODB_URI' : 'wire-protocol test server'
   });
 
   // A fresh collection per test keeps the list assertions exact.
-  jobStoreContract('MongoJobStore', () => MongoJobStore.open({ uri, db, collection: `jobs_${randomBytes(4).toString('hex')}` }));
+  jobStoreContract('MongoJobStore', () =>
+    MongoJobStore.open({ uri, db, collection: `jobs_${randomBytes(4).toString('hex')}` }),
+  );
 
   it('creates a unique partial index on dedupeKey', async () => {
     const collection = `jobs_${randomBytes(4).toString('hex')}`;

@@ -38,7 +38,8 @@ function fromDoc(doc: JobDoc, where: string): Job {
   return parseStoredJob(_id, { id: _id, ...rest }, where);
 }
 
-const isDuplicateKey = (err: unknown): err is MongoServerError => err instanceof MongoServerError && err.code === 11000;
+const isDuplicateKey = (err: unknown): err is MongoServerError =>
+  err instanceof MongoServerError && err.code === 11000;
 
 /**
  * Jobs in a MongoDB collection (the production store). `dedupeKey` is unique through a partial index;
@@ -108,7 +109,10 @@ export class MongoJobStore implements JobStore {
         (job.dedupeKey !== undefined ? await this.findByDedupeKey(job.dedupeKey) : undefined) ??
         (await this.get(job.id));
       if (existing) return { created: false, job: existing };
-      throw new TransientError(`job "${job.id}": duplicate key on create but the existing job vanished; retry`, { cause: err });
+      throw new TransientError(
+        `job "${job.id}": duplicate key on create but the existing job vanished; retry`,
+        { cause: err },
+      );
     }
   }
 

@@ -8,7 +8,9 @@ export const MAX_CAS_ATTEMPTS = 50;
 export function parseStoredJob(id: string, raw: unknown, store: string): Job {
   const res = Job.safeParse(raw);
   if (!res.success) {
-    throw new PermanentError(`job "${id}" in the ${store} job store is not a valid job document: ${res.error.message}`);
+    throw new PermanentError(
+      `job "${id}" in the ${store} job store is not a valid job document: ${res.error.message}`,
+    );
   }
   return res.data;
 }
@@ -24,10 +26,15 @@ export function parseNewJob(job: Job, what: string): Job {
  * Applies `mutate` to a copy of `current` and returns the document to write, or undefined to leave it.
  * The store owns `id`, `dedupeKey` and `updatedAt` (always later than the previous one).
  */
-export function applyMutation(current: Job, mutate: (job: Job) => Job | undefined, now = new Date()): Job | undefined {
+export function applyMutation(
+  current: Job,
+  mutate: (job: Job) => Job | undefined,
+  now = new Date(),
+): Job | undefined {
   const next = mutate(structuredClone(current));
   if (next === undefined) return undefined;
-  if (next.id !== current.id) throw new PermanentError(`job "${current.id}": an update cannot change the id (got "${next.id}")`);
+  if (next.id !== current.id)
+    throw new PermanentError(`job "${current.id}": an update cannot change the id (got "${next.id}")`);
   if (next.dedupeKey !== current.dedupeKey) {
     throw new PermanentError(`job "${current.id}": an update cannot change the dedupeKey`);
   }
@@ -43,7 +50,9 @@ export function casBackoff(attempt: number): Promise<void> {
 }
 
 export function casExhausted(id: string, store: string): TransientError {
-  return new TransientError(`job "${id}": update lost ${MAX_CAS_ATTEMPTS} compare-and-set races in the ${store} job store; retry later`);
+  return new TransientError(
+    `job "${id}": update lost ${MAX_CAS_ATTEMPTS} compare-and-set races in the ${store} job store; retry later`,
+  );
 }
 
 /** Newest first; ties broken by id so the order is stable. */

@@ -104,7 +104,13 @@ export function pickMusic({
   const track = usable[seedIndex({ seed, n: usable.length })]!;
   const longEnough = track.variants.find((v) => v.seconds >= durationSec);
   const variant = longEnough ?? track.variants[track.variants.length - 1]!;
-  return { mood: track.mood, track: track.name, key: variant.key, variantSec: variant.seconds, loop: !longEnough };
+  return {
+    mood: track.mood,
+    track: track.name,
+    key: variant.key,
+    variantSec: variant.seconds,
+    loop: !longEnough,
+  };
 }
 
 /**

@@ -47,6 +47,8 @@ describe('seedSampleLibrary (real ffmpeg)', () => {
     expect(baseLoopSeconds([30, 60, 240])).toBe(30);
     expect(baseLoopSeconds([10, 25])).toBe(5);
     // Four chords over a 20 s loop: 5 s each, this one morphing into the next.
-    expect(sampleTrackExpression({ spec: tracks[0]!, loopSec: 20, amplitude: 0.5 })).toMatch(/^st\(0,mod\(floor\(t\/5\),4\)\);.*0\.5\*\(cos/);
+    expect(sampleTrackExpression({ spec: tracks[0]!, loopSec: 20, amplitude: 0.5 })).toMatch(
+      /^st\(0,mod\(floor\(t\/5\),4\)\);.*0\.5\*\(cos/,
+    );
   });
 });

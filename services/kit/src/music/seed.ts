@@ -20,14 +20,92 @@ export interface SampleTrackSpec {
 }
 
 export const SAMPLE_TRACKS: SampleTrackSpec[] = [
-  { mood: 'adventurous', name: 'Easy-Day', chords: [[2, 6, 9], [9, 13, 16], [-1, 2, 6], [7, 11, 14], [2, 6, 9], [9, 13, 16], [7, 11, 14], [9, 13, 16]] },
-  { mood: 'adventurous', name: 'Open-Road', chords: [[4, 8, 11], [-1, 3, 6], [1, 4, 8], [-3, 1, 4], [4, 8, 11], [-1, 3, 6], [-3, 1, 4], [-1, 3, 6]] },
-  { mood: 'family', name: 'Sunday-Table', chords: [[0, 4, 7], [-3, 0, 4], [-7, -3, 0], [-5, -1, 2]] },
-  { mood: 'family', name: 'Porch-Light', chords: [[-5, -1, 2], [0, 4, 7], [2, 6, 9], [-5, -1, 2]] },
-  { mood: 'nostalgic', name: 'Old-Photographs', chords: [[-3, 0, 4], [-7, -3, 0], [0, 4, 7], [-5, -1, 2]] },
-  { mood: 'nostalgic', name: 'Yard-Sale', chords: [[4, 7, 11], [0, 4, 7], [-5, -1, 2], [2, 6, 9]] },
-  { mood: 'reflective', name: 'Still-Water', chords: [[2, 5, 9], [-2, 2, 5], [5, 9, 12]] },
-  { mood: 'reflective', name: 'Evening-Walk', chords: [[0, 3, 7], [-4, 0, 3], [3, 7, 10]] },
+  {
+    mood: 'adventurous',
+    name: 'Easy-Day',
+    chords: [
+      [2, 6, 9],
+      [9, 13, 16],
+      [-1, 2, 6],
+      [7, 11, 14],
+      [2, 6, 9],
+      [9, 13, 16],
+      [7, 11, 14],
+      [9, 13, 16],
+    ],
+  },
+  {
+    mood: 'adventurous',
+    name: 'Open-Road',
+    chords: [
+      [4, 8, 11],
+      [-1, 3, 6],
+      [1, 4, 8],
+      [-3, 1, 4],
+      [4, 8, 11],
+      [-1, 3, 6],
+      [-3, 1, 4],
+      [-1, 3, 6],
+    ],
+  },
+  {
+    mood: 'family',
+    name: 'Sunday-Table',
+    chords: [
+      [0, 4, 7],
+      [-3, 0, 4],
+      [-7, -3, 0],
+      [-5, -1, 2],
+    ],
+  },
+  {
+    mood: 'family',
+    name: 'Porch-Light',
+    chords: [
+      [-5, -1, 2],
+      [0, 4, 7],
+      [2, 6, 9],
+      [-5, -1, 2],
+    ],
+  },
+  {
+    mood: 'nostalgic',
+    name: 'Old-Photographs',
+    chords: [
+      [-3, 0, 4],
+      [-7, -3, 0],
+      [0, 4, 7],
+      [-5, -1, 2],
+    ],
+  },
+  {
+    mood: 'nostalgic',
+    name: 'Yard-Sale',
+    chords: [
+      [4, 7, 11],
+      [0, 4, 7],
+      [-5, -1, 2],
+      [2, 6, 9],
+    ],
+  },
+  {
+    mood: 'reflective',
+    name: 'Still-Water',
+    chords: [
+      [2, 5, 9],
+      [-2, 2, 5],
+      [5, 9, 12],
+    ],
+  },
+  {
+    mood: 'reflective',
+    name: 'Evening-Walk',
+    chords: [
+      [0, 3, 7],
+      [-4, 0, 3],
+      [3, 7, 10],
+    ],
+  },
 ];
 
 export const SAMPLE_VARIANTS_SEC = [30, 60, 240] as const;
@@ -99,12 +177,26 @@ export function sampleTrackArgs({
 }): { synth: string[]; encodes: string[][] } {
   const base = baseLoopSeconds(outputs.map((o) => o.seconds));
   const synth = [
-    '-f', 'lavfi', '-i', `aevalsrc='${sampleTrackExpression({ spec, loopSec: base })}':s=44100:c=mono:d=${base}`,
-    '-c:a', 'pcm_s16le', baseFile,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='${sampleTrackExpression({ spec, loopSec: base })}':s=44100:c=mono:d=${base}`,
+    '-c:a',
+    'pcm_s16le',
+    baseFile,
   ];
   const encodes = outputs.map((o) => [
-    '-stream_loop', String(Math.round(o.seconds / base) - 1), '-i', baseFile,
-    '-t', String(o.seconds), '-c:a', 'libmp3lame', '-b:a', '128k', o.file,
+    '-stream_loop',
+    String(Math.round(o.seconds / base) - 1),
+    '-i',
+    baseFile,
+    '-t',
+    String(o.seconds),
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '128k',
+    o.file,
   ]);
   return { synth, encodes };
 }
@@ -147,7 +239,12 @@ export async function seedSampleLibrary({
           const baseFile = join(dir, `${spec.name}-base.wav`);
           const { synth, encodes } = sampleTrackArgs({ spec, baseFile, outputs });
           const run = (args: string[]) =>
-            runFfmpeg({ step: 'seed-music', args, ...(signal ? { signal } : {}), ...(logger ? { logger } : {}) });
+            runFfmpeg({
+              step: 'seed-music',
+              args,
+              ...(signal ? { signal } : {}),
+              ...(logger ? { logger } : {}),
+            });
           await run(synth);
           for (const args of encodes) await run(args);
           for (const o of outputs) {
@@ -160,6 +257,9 @@ export async function seedSampleLibrary({
     },
     tmpDir ? { tmpDir } : {},
   );
-  logger?.info({ tracks: tracks.length, files: keys.length, ms: Date.now() - started }, 'seeded the sample music library');
+  logger?.info(
+    { tracks: tracks.length, files: keys.length, ms: Date.now() - started },
+    'seeded the sample music library',
+  );
   return { seeded: true, keys: keys.sort() };
 }

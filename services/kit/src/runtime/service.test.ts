@@ -185,7 +185,10 @@ describe('startService', () => {
       });
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { nats: { ok: true }, consuming: { ok: true } } });
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        checks: { nats: { ok: true }, consuming: { ok: true } },
+      });
       let storeOk = false;
       rt.addReadinessCheck('store', () => storeOk);
       const notReady = await fetch(`${base}/readyz`);

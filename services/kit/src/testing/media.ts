@@ -11,9 +11,13 @@ export interface ProbeFacts {
 
 /** ffprobe's view of a file, reduced to what a web player cares about. */
 export function probeFacts(file: string): ProbeFacts {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'ffprobe',
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+    {
+      encoding: 'utf8',
+    },
+  );
   const j = JSON.parse(out) as {
     format: { duration: string; format_name: string };
     streams: Array<Record<string, string | number>>;
@@ -89,9 +93,20 @@ export function frameDifferences(opts: {
   const raw = execFileSync(
     'ffmpeg',
     [
-      '-v', 'error', '-ss', String(start), '-t', String(duration), '-i', file, '-an',
-      '-vf', `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},format=gray`,
-      '-f', 'rawvideo', '-',
+      '-v',
+      'error',
+      '-ss',
+      String(start),
+      '-t',
+      String(duration),
+      '-i',
+      file,
+      '-an',
+      '-vf',
+      `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},format=gray`,
+      '-f',
+      'rawvideo',
+      '-',
     ],
     { maxBuffer: 1024 * 1024 * 1024 },
   );
@@ -116,14 +131,28 @@ export function motionEnergy(opts: Parameters<typeof frameDifferences>[0]): numb
 }
 
 /** Mean luma (0-255) of `rect` in the frame at `at` seconds. */
-export function meanLuma(opts: { file: string; rect: { x: number; y: number; width: number; height: number }; at: number }): number {
+export function meanLuma(opts: {
+  file: string;
+  rect: { x: number; y: number; width: number; height: number };
+  at: number;
+}): number {
   const { file, rect, at } = opts;
   const out = execFileSync(
     'ffmpeg',
     [
-      '-v', 'error', '-ss', String(at), '-i', file, '-frames:v', '1',
-      '-vf', `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`,
-      '-f', 'null', '-',
+      '-v',
+      'error',
+      '-ss',
+      String(at),
+      '-i',
+      file,
+      '-frames:v',
+      '1',
+      '-vf',
+      `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`,
+      '-f',
+      'null',
+      '-',
     ],
     { encoding: 'utf8' },
   );
@@ -138,8 +167,24 @@ export function volumeStats(opts: { file: string; start?: number; duration?: num
   maxDb: number;
 } {
   const { file, start = 0, duration, channel } = opts;
-  const af = [channel === undefined ? '' : `pan=mono|c0=c${channel}`, 'volumedetect'].filter(Boolean).join(',');
-  const args = ['-hide_banner', '-nostats', '-ss', String(start), ...(duration ? ['-t', String(duration)] : []), '-i', file, '-vn', '-af', af, '-f', 'null', '-'];
+  const af = [channel === undefined ? '' : `pan=mono|c0=c${channel}`, 'volumedetect']
+    .filter(Boolean)
+    .join(',');
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    '-ss',
+    String(start),
+    ...(duration ? ['-t', String(duration)] : []),
+    '-i',
+    file,
+    '-vn',
+    '-af',
+    af,
+    '-f',
+    'null',
+    '-',
+  ];
   const res = spawnSync('ffmpeg', args, { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`volumedetect failed on ${file}: ${String(res.stderr).slice(-500)}`);
   const err = String(res.stderr);
@@ -148,4 +193,3 @@ export function volumeStats(opts: { file: string; start?: number; duration?: num
   const num = (s: string | undefined) => (s === undefined || s === '-inf' ? -Infinity : Number(s));
   return { meanDb: num(mean?.[1]), maxDb: num(max?.[1]) };
 }
-

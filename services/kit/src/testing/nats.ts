@@ -68,7 +68,9 @@ export async function startNatsServer(
     };
     child.stderr?.on('data', onData);
     child.once('error', (err) =>
-      reject(new Error(`cannot start nats-server (${natsServerBinary()}): ${err.message}; run "npm run setup"`)),
+      reject(
+        new Error(`cannot start nats-server (${natsServerBinary()}): ${err.message}; run "npm run setup"`),
+      ),
     );
     child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log.slice(-2000)}`)));
   });
