@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, runFfmpeg, type Logger } from '@reelbus/kit';
-import { sec } from './filters.ts';
+import { clipOutputArgs, sec } from './filters.ts';
 import type { AvatarProvider, GenerateRequest, GeneratedClip } from './providers/types.ts';
 
 export interface Silence {
@@ -152,29 +152,7 @@ export function buildJoinArgs(opts: {
     '[v]',
     '-map',
     `${videos.length}:a:0`,
-    '-t',
-    sec(durationSec),
-    '-r',
-    String(fps),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-profile:v',
-    'high',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-ar',
-    '48000',
-    '-ac',
-    '2',
-    '-movflags',
-    '+faststart',
-    outFile,
+    ...clipOutputArgs({ durationSec, fps, outFile }),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, runFfmpeg } from '@reelbus/kit';
-import { filterPath, sec } from '../filters.ts';
+import { clipOutputArgs, filterPath } from '../filters.ts';
 import type { AvatarProvider, GenerateRequest, GeneratedClip, SpeakerRole } from './types.ts';
 
 export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -93,29 +93,7 @@ export function buildSpeakerCardArgs(opts: SpeakerCardArgsOptions): string[] {
     '[v]',
     '-map',
     '1:a:0',
-    '-t',
-    sec(durationSec),
-    '-r',
-    String(fps),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-profile:v',
-    'high',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-ar',
-    '48000',
-    '-ac',
-    '2',
-    '-movflags',
-    '+faststart',
-    outFile,
+    ...clipOutputArgs({ durationSec, fps, outFile }),
   ];
 }
 
