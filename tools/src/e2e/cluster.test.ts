@@ -1,16 +1,16 @@
 // reelbus beyond one machine, on loopback: three clustered nats-server processes, streams and the job
 // bucket at 3 replicas, every service as its own process (the encoder twice). A NATS node dies
 // mid-job, then an encoder replica dies mid-encode: each time the job completes, exactly once.
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADERS, type EventType, type Job } from '@reelbus/contracts';
+import type { EventType } from '@reelbus/contracts';
 import { Bus } from '@reelbus/kit';
 import { probeFacts, startNatsCluster, type NatsCluster } from '@reelbus/kit/testing';
 import { makeSampleCall, SAMPLE_DIALOG, type SampleCall } from '../sample.ts';
-import type { ServiceProcess } from '../stack.ts';
 import { startE2E, type E2E } from './harness.ts';
+import { countJobEvents, followToEnd, isEncodeStart, logRecorder, procName } from './observe.ts';
 
 /** Every pipeline event a call job has, and how many of each: none lost, none duplicated. */
 const CALL_EVENTS: Partial<Record<EventType, number>> = {
@@ -23,79 +23,13 @@ const CALL_EVENTS: Partial<Record<EventType, number>> = {
   'job.completed': 1,
 };
 
-/** Counts a job's events by type, reading the whole events stream (it is small in a test). */
-async function countJobEvents(bus: Bus, jobId: string): Promise<Record<string, number>> {
-  const stream = bus.names.eventsStream;
-  const { state } = await bus.jsm.streams.info(stream);
-  const counts: Record<string, number> = {};
-  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-    const m = await bus.jsm.streams.getMessage(stream, { seq });
-    if (!m || m.header?.get(HEADERS.jobId) !== jobId) continue;
-    const type = m.subject.slice(`${bus.names.namespace}.evt.`.length);
-    counts[type] = (counts[type] ?? 0) + 1;
-  }
-  return counts;
-}
-
-interface LogRecord {
-  proc: string;
-  rec: Record<string, unknown>;
-}
-
-/** Splits a raw stack log line (`[encoder#1]   {json}`) into the process name and its record. */
-function parseLogLine(line: string): LogRecord | undefined {
-  const m = /^\[([^\]]+)\]\s+(\{.*\})\s*$/.exec(line);
-  if (!m) return undefined;
-  try {
-    return { proc: m[1]!, rec: JSON.parse(m[2]!) as Record<string, unknown> };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The name a process logs under: `encoder`, `encoder#1`, … */
-const procName = (p: ServiceProcess) => (p.replica > 0 ? `${p.service}#${p.replica}` : p.service);
-
-const isEncodeStart = (jobId: string) => (l: LogRecord) =>
-  l.rec.msg === 'ffmpeg starting' && l.rec.step === 'encode' && l.rec.jobId === jobId;
-
 describe('reelbus on a 3-node NATS JetStream cluster', () => {
   let cluster: NatsCluster;
   let e2e: E2E;
   let bus: Bus;
   let sample: SampleCall;
   let tmp: string;
-  const logs: LogRecord[] = [];
-  const logWatchers = new Set<(l: LogRecord) => void>();
-
-  /** Resolves with the first log record (past or future) that matches. */
-  const waitForLog = (match: (l: LogRecord) => boolean): Promise<LogRecord> => {
-    const seen = logs.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => {
-      const w = (l: LogRecord) => {
-        if (!match(l)) return;
-        logWatchers.delete(w);
-        resolve(l);
-      };
-      logWatchers.add(w);
-    });
-  };
-
-  /** Follows a job to its end, failing at once if a service process dies that the test did not kill. */
-  const followToEnd = (jobId: string, killed: ServiceProcess[] = []): Promise<Job> => {
-    const crashed = e2e.stack.processes
-      .filter((p) => !killed.includes(p))
-      .map((p) =>
-        p.exited.then((code) => {
-          throw new Error(`${procName(p)} exited (code ${code}) while job ${jobId} ran`);
-        }),
-      );
-    return Promise.race([
-      e2e.client.follow(jobId, () => {}, { pollMs: 250, signal: AbortSignal.timeout(150_000) }),
-      ...crashed,
-    ]);
-  };
+  const { logs, onLine, waitForLog } = logRecorder();
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'reelbus-cluster-test-'));
@@ -106,13 +40,7 @@ describe('reelbus on a 3-node NATS JetStream cluster', () => {
       env: { STREAM_REPLICAS: '3', TMP_DIR: join(tmp, 'work'), CONSUMER_ACK_WAIT_MS: '6000' },
       // R3 consumers are Raft groups: the notifier's 13 take a while on a busy 2-core machine
       readyTimeoutMs: 120_000,
-      log: (line) => {
-        if (process.env.REELBUS_TEST_LOG) appendFileSync(process.env.REELBUS_TEST_LOG, line + '\n');
-        const l = parseLogLine(line);
-        if (!l) return;
-        logs.push(l);
-        for (const w of [...logWatchers]) w(l);
-      },
+      log: onLine,
     });
     // /readyz includes "consuming"; the log line is a second witness that every consumer exists before
     // a node is killed, so the kill cannot hit their creation.
@@ -169,7 +97,7 @@ describe('reelbus on a 3-node NATS JetStream cluster', () => {
             .catch(reject);
         });
       });
-      const job = await followToEnd(jobId);
+      const job = await followToEnd({ e2e, jobId });
       const killedName = await killed;
       expect(job.status, JSON.stringify(job.error)).toBe('completed');
       // Another node took over the stream.
@@ -210,7 +138,7 @@ describe('reelbus on a 3-node NATS JetStream cluster', () => {
     await e2e.stack.kill(victim!);
 
     // After AckWait the other replica gets the message again and renders it.
-    const job = await followToEnd(jobId, [victim!]);
+    const job = await followToEnd({ e2e, jobId, killed: [victim!] });
     expect(job.status, JSON.stringify(job.error)).toBe('completed');
     expect(job.steps.encode?.status).toBe('completed');
     const starts = logs.filter(isEncodeStart(jobId));

@@ -1,59 +1,25 @@
 // The call pipeline on one nats-server, every service as its own process: the encoder crashes
 // mid-encode and comes back (redelivery finishes the job, once), and bad input goes through the whole
 // system (each ends as a user would expect, dead letters are kept, the services stay up).
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADERS, parseEnvelope, type EventOf, type EventType, type Job } from '@reelbus/contracts';
+import type { EventOf, EventType, Job } from '@reelbus/contracts';
 import { Bus, listDeadLetters } from '@reelbus/kit';
 import { makeMono, makeStereoCall, makeTone, motionEnergy, probeFacts } from '@reelbus/kit/testing';
 import { ApiError } from '../client.ts';
 import { makeSampleCall, SAMPLE_DIALOG, type SampleCall } from '../sample.ts';
 import type { ServiceProcess } from '../stack.ts';
 import { startE2E, type E2E } from './harness.ts';
+import { followToEnd, isEncodeStart, jobEvents, logRecorder, procName } from './observe.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
 /** Small enough that a 2 MB upload is refused, large enough for the ~0.6 MB sample call. */
 const UPLOAD_MAX_BYTES = 1_500_000;
 
-/** A job's events in stream order, read from the whole events stream (it is small in a test). */
-async function jobEvents(bus: Bus, jobId: string): Promise<Array<EventOf<EventType>>> {
-  const stream = bus.names.eventsStream;
-  const { state } = await bus.jsm.streams.info(stream);
-  const out: Array<EventOf<EventType>> = [];
-  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-    const m = await bus.jsm.streams.getMessage(stream, { seq });
-    if (!m || m.header?.get(HEADERS.jobId) !== jobId) continue;
-    const parsed = parseEnvelope(m.data);
-    if (parsed.ok) out.push(parsed.event);
-  }
-  return out;
-}
-
 const countOf = (events: Array<{ type: string }>, type: EventType) =>
   events.filter((e) => e.type === type).length;
-
-interface LogRecord {
-  proc: string;
-  rec: Record<string, unknown>;
-}
-
-/** Splits a raw stack log line (`[encoder#1]   {json}`) into the process name and its record. */
-function parseLogLine(line: string): LogRecord | undefined {
-  const m = /^\[([^\]]+)\]\s+(\{.*\})\s*$/.exec(line);
-  if (!m) return undefined;
-  try {
-    return { proc: m[1]!, rec: JSON.parse(m[2]!) as Record<string, unknown> };
-  } catch {
-    return undefined;
-  }
-}
-
-const procName = (p: ServiceProcess) => (p.replica > 0 ? `${p.service}#${p.replica}` : p.service);
-
-const isEncodeStart = (jobId: string) => (l: LogRecord) =>
-  l.rec.msg === 'ffmpeg starting' && l.rec.step === 'encode' && l.rec.jobId === jobId;
 
 describe('crashes and bad input through the whole system', () => {
   let e2e: E2E;
@@ -61,38 +27,9 @@ describe('crashes and bad input through the whole system', () => {
   let receiver: WebhookReceiver;
   let sample: SampleCall;
   let tmp: string;
-  const logs: LogRecord[] = [];
-  const logWatchers = new Set<(l: LogRecord) => void>();
+  const { onLine, waitForLog } = logRecorder();
   const killed: ServiceProcess[] = [];
   let crashJobId: string | undefined;
-
-  const waitForLog = (match: (l: LogRecord) => boolean): Promise<LogRecord> => {
-    const seen = logs.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => {
-      const w = (l: LogRecord) => {
-        if (!match(l)) return;
-        logWatchers.delete(w);
-        resolve(l);
-      };
-      logWatchers.add(w);
-    });
-  };
-
-  /** Follows a job to its end, failing at once if a service process dies that the test did not kill. */
-  const followToEnd = (jobId: string): Promise<Job> => {
-    const crashed = e2e.stack.processes
-      .filter((p) => !killed.includes(p))
-      .map((p) =>
-        p.exited.then((code) => {
-          throw new Error(`${procName(p)} exited (code ${code}) while job ${jobId} ran`);
-        }),
-      );
-    return Promise.race([
-      e2e.client.follow(jobId, () => {}, { pollMs: 250, signal: AbortSignal.timeout(150_000) }),
-      ...crashed,
-    ]);
-  };
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'reelbus-crash-test-'));
@@ -101,13 +38,7 @@ describe('crashes and bad input through the whole system', () => {
       env: { TMP_DIR: join(tmp, 'work'), CONSUMER_ACK_WAIT_MS: '6000' },
       serviceEnv: { ingest: { UPLOAD_MAX_BYTES: String(UPLOAD_MAX_BYTES) } },
       readyTimeoutMs: 120_000,
-      log: (line) => {
-        if (process.env.REELBUS_TEST_LOG) appendFileSync(process.env.REELBUS_TEST_LOG, line + '\n');
-        const l = parseLogLine(line);
-        if (!l) return;
-        logs.push(l);
-        for (const w of [...logWatchers]) w(l);
-      },
+      log: onLine,
     });
     receiver = await startWebhookReceiver({ secret: e2e.stack.secrets.webhookSecret });
     bus = await Bus.connect({
@@ -138,7 +69,7 @@ describe('crashes and bad input through the whole system', () => {
     expect(existsSync(finalFile)).toBe(false);
 
     const restarted = await e2e.stack.startService('encoder');
-    const job = await followToEnd(jobId);
+    const job = await followToEnd({ e2e, jobId, killed });
     expect(job.status, JSON.stringify(job.error)).toBe('completed');
 
     // The restarted encoder rendered the redelivered timeline.ready.
@@ -194,7 +125,7 @@ describe('crashes and bad input through the whole system', () => {
       for (const [name, file] of Object.entries({ empty, text, mono: monoFile, oneSided: oneSided.file })) {
         const { jobId } = await e2e.client.submitRecording({ file });
         ids[name] = jobId;
-        jobs[name] = followToEnd(jobId);
+        jobs[name] = followToEnd({ e2e, jobId, killed });
         jobs[name].catch(() => undefined); // awaited by its test
       }
     }, 60_000);
