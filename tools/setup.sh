@@ -34,3 +34,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "reelbus setup: installing npm packages"
   npm install --no-audit --no-fund --loglevel=error
 fi
+
+# The cluster tests (3 clustered nats-servers, streams and the job bucket at 3 replicas) and the checks
+# of the deployment NATS configs need nats-server ≥ 2.10: older ones lose concurrent compare-and-set
+# updates on replicated streams and know no `sync_interval`. When the installed one is older (Debian
+# bookworm: 2.9.10), fetch Debian trixie's into .reelbus/bin; everything else runs on the installed
+# one. Without it only those tests fail, saying so.
+bash tools/fetch-nats-server.sh ||
+  echo "reelbus setup: WARNING: no nats-server ≥ 2.10 for the cluster tests (see above); they will fail" >&2

@@ -194,10 +194,14 @@ export function loadK8sObjects(dir = K8S_DIR): K8sObject[] {
 export interface Container {
   name: string;
   image: string;
+  args?: string[];
   env?: Array<{
     name: string;
     value?: string;
-    valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
+    valueFrom?: {
+      secretKeyRef?: { name: string; key: string; optional?: boolean };
+      fieldRef?: { fieldPath: string };
+    };
   }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   ports?: Array<{ name?: string; containerPort: number }>;

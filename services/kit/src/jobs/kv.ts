@@ -3,7 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { Job, JobKind, JobStatus } from '@reelbus/contracts';
 import { JobId } from '@reelbus/contracts';
-import { TransientError } from '../errors.ts';
+import { ConfigError, TransientError } from '../errors.ts';
 import { JobNotFoundError } from './errors.ts';
 import {
   applyMutation,
@@ -27,6 +27,34 @@ export interface KvJobStoreOptions {
   bucket: string;
   /** Stream replicas (1 embedded, 3 in a cluster). */
   replicas?: number;
+}
+
+/**
+ * True when nats-server `version` keeps compare-and-set atomic on a replicated stream. Before 2.9.21
+ * the expected-last-subject-sequence check ran only before the Raft proposal, so two concurrent
+ * updates of one key could both succeed and one was silently lost (nats-io/nats-server#4320): on a
+ * 3-node cluster of Debian bookworm's 2.9.10, 140 of 200 racing pairs both "won". One server (R1)
+ * is not affected.
+ */
+export function replicatedCasIsAtomic(version: string): boolean {
+  const [major = 0, minor = 0, patch = 0] = version.split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
+  if (major !== 2) return major > 2;
+  return minor > 9 || (minor === 9 && patch >= 21);
+}
+
+/**
+ * Throws a ConfigError when a job bucket at `replicas` > 1 would live on a nats-server that loses
+ * concurrent compare-and-set updates (see `replicatedCasIsAtomic`).
+ */
+export function assertReplicatedCasIsAtomic(nc: NatsConnection, replicas: number): void {
+  const version = nc.info?.version ?? '0.0.0';
+  if (replicas <= 1 || replicatedCasIsAtomic(version)) return;
+  throw new ConfigError([
+    `STREAM_REPLICAS: ${replicas} replicas with JOB_STORE=kv need nats-server ≥ 2.9.21; ${nc.getServer()} ` +
+      `runs ${version}, whose compare-and-set is not atomic on replicated streams (nats-io/nats-server#4320) ` +
+      `and would lose concurrent job updates. Upgrade nats-server (bash tools/fetch-nats-server.sh gets ` +
+      `one from Debian), or use JOB_STORE=mongo.`,
+  ]);
 }
 
 /** KV key of the dedupe index entry: base64url keeps any dedupe key (`twilio:RE…`) within KV key rules. */
@@ -59,6 +87,7 @@ export class KvJobStore implements JobStore {
   /** Opens (creating when missing) the bucket. The connection stays the caller's to close. */
   static async open(opts: KvJobStoreOptions): Promise<KvJobStore> {
     const { nc, bucket, replicas = 1 } = opts;
+    assertReplicatedCasIsAtomic(nc, replicas);
     try {
       // No direct gets: on a replicated bucket they may be answered by a lagging follower, and the
       // compare-and-set logic of fan-in and projections wants to read the latest revision (the leader's).

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../bus/bus.ts';
 import { deferred, waitFor } from '../bus/test-helpers.ts';
-import { randomNamespace, startNatsServer, type NatsServerHandle } from '../testing/nats.ts';
+import { replicatedCasIsAtomic } from '../jobs/kv.ts';
+import {
+  natsServerBinary,
+  randomNamespace,
+  startNatsServer,
+  type NatsServerHandle,
+} from '../testing/nats.ts';
 import { startService } from './service.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,6 +30,10 @@ afterAll(async () => {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+function natsVersion(): string {
+  return /v(\d+\.\d+\.\d+)/.exec(execFileSync(natsServerBinary(), ['--version'], { encoding: 'utf8' }))![1]!;
+}
 
 /** Runs the slow worker as a real process; resolves `started` when its handler runs. */
 function runWorker(env: Record<string, string>) {
@@ -156,6 +166,27 @@ describe('startService', () => {
       '  TEST_WORK_MS: must be at least 0 (got "-1")',
     ]);
   });
+
+  // Debian bookworm's nats-server (2.9.10) is such a server; a newer one cannot show this refusal.
+  it.runIf(!replicatedCasIsAtomic(natsVersion()))(
+    'exits 78 when STREAM_REPLICAS > 1 meets a nats-server that would lose job updates',
+    async () => {
+      const version = natsVersion();
+      expect(replicatedCasIsAtomic(version), `nats-server ${version} on this machine`).toBe(false);
+      const w = runWorker({
+        NATS_URL: server.url,
+        REELBUS_NAMESPACE: randomNamespace(),
+        STREAM_REPLICAS: '3',
+        TEST_NEEDS_JOBS: '1',
+        TEST_WORK_MS: '0',
+      });
+      const { code, stderr } = await w.exited;
+      expect(code, stderr).toBe(78);
+      expect(stderr).toContain('slow-worker: invalid configuration:');
+      expect(stderr).toContain(`STREAM_REPLICAS: 3 replicas with JOB_STORE=kv need nats-server ≥ 2.9.21`);
+      expect(stderr).toContain(`runs ${version}`);
+    },
+  );
 
   it('serves liveness, readiness with its checks, and the consume loop counters', async () => {
     const ns = randomNamespace();

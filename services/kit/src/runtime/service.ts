@@ -6,7 +6,7 @@ import { Bus } from '../bus/bus.ts';
 import type { ConsumeOptions, Consumer } from '../bus/types.ts';
 import { ConfigError, describeError } from '../errors.ts';
 import { startHealthServer, type HealthServer, type ReadinessCheck } from '../health/server.ts';
-import { KvJobStore } from '../jobs/kv.ts';
+import { assertReplicatedCasIsAtomic, KvJobStore } from '../jobs/kv.ts';
 import { MongoJobStore } from '../jobs/mongo.ts';
 import type { JobStore } from '../jobs/types.ts';
 import { createLogger } from '../logger.ts';
@@ -38,6 +38,15 @@ export interface StartedService<C> extends ServiceRuntime<C> {
   health: HealthServer;
   /** Stops consumers (within the grace period), runs onShutdown hooks, drains NATS. Idempotent. */
   shutdown(): Promise<void>;
+}
+
+/** Prints a ConfigError one line per problem and exits 78; rethrows anything else. */
+function exitOnConfigError(name: string, err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${name}: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
+    process.exit(EXIT_CONFIG);
+  }
+  throw err;
 }
 
 function missing<T extends object>(what: string, flag: string): T {
@@ -82,13 +91,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
   try {
     parsed = parseServiceConfig({ env, schema: configSchema });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(
-        `${name}: invalid configuration:\n${err.problems.map((p) => `  ${p}\n`).join('')}`,
-      );
-      process.exit(EXIT_CONFIG);
-    }
-    throw err;
+    exitOnConfigError(name, err);
   }
   const { base, config } = parsed;
   const logger = createLogger({ service: name, level: base.logLevel });
@@ -101,6 +104,15 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
     logger,
     replicas: base.streamReplicas,
   });
+  // A setting only the server can judge (STREAM_REPLICAS against its version) is a config error too.
+  if (needJobs && base.jobStore === 'kv') {
+    try {
+      assertReplicatedCasIsAtomic(bus.nc, base.streamReplicas);
+    } catch (err) {
+      await bus.close();
+      exitOnConfigError(name, err);
+    }
+  }
   await bus.ensureStreams();
 
   const blobs = needBlobs ? openBlobStore(base) : missing<BlobStore>('blob storage', 'blobs');

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startNatsServer, type NatsServerHandle } from './nats.ts';
+import { freePort, recentNatsServerBinary, startNatsServer, type NatsServerHandle } from './nats.ts';
 
 /** One server of a test cluster; `kill`/`stop` keep its store so `restart` rejoins with its data. */
 export interface ClusterServer {
@@ -65,7 +65,7 @@ async function metaLeader(monitorUrl: string): Promise<string | undefined> {
 }
 
 /** Polls (there is no event across the process boundary) until every given server names a meta leader. */
-async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number): Promise<void> {
+export async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const leaders = await Promise.all(monitorUrls.map(metaLeader));
@@ -85,9 +85,16 @@ async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number): Prom
  * has a meta leader, so R3 streams can be created at once.
  */
 export async function startNatsCluster(
-  opts: { size?: number; name?: string; readyTimeoutMs?: number } = {},
+  opts: {
+    size?: number;
+    name?: string;
+    readyTimeoutMs?: number;
+    /** The nats-server binary; default `recentNatsServerBinary()` (≥ 2.10). */
+    bin?: string;
+  } = {},
 ): Promise<NatsCluster> {
   const { size = 3, name: clusterName = 'reelbus', readyTimeoutMs = 30_000 } = opts;
+  const bin = opts.bin ?? recentNatsServerBinary();
   const root = mkdtempSync(join(tmpdir(), 'reelbus-nats-cluster-'));
   const all: Ports[] = [];
   for (let i = 0; i < size; i++)
@@ -103,6 +110,7 @@ export async function startNatsCluster(
       port: ports.client,
       storeDir,
       name,
+      bin,
       config: clusterConfig({ name, ports, all, clusterName }),
     });
   };

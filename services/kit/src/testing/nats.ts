@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { replicatedCasIsAtomic } from '../jobs/kv.ts';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -40,23 +42,83 @@ export function natsServerBinary(): string {
   return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
 }
 
+/** Where `tools/fetch-nats-server.sh` (run by `npm test`) puts a nats-server fit for replicated streams. */
+export const FETCHED_NATS_SERVER = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../../.reelbus/bin/nats-server',
+);
+
+function binaryVersion(bin: string): string | undefined {
+  try {
+    return /v?(\d+\.\d+\.\d+)/.exec(execFileSync(bin, ['--version'], { encoding: 'utf8' }))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for nats-server ≥ 2.10.0. */
+function atLeast210(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
+/**
+ * A nats-server ≥ 2.10, for the cluster tests (compare-and-set stays atomic on replicated streams,
+ * see `replicatedCasIsAtomic`) and the deployment configs (`sync_interval: always`): `NATS_SERVER_BIN`
+ * or the installed one when new enough, else the one `tools/fetch-nats-server.sh` fetched from
+ * Debian's archive. Throws saying what to run.
+ */
+export function recentNatsServerBinary(): string {
+  const seen: string[] = [];
+  for (const bin of [natsServerBinary(), FETCHED_NATS_SERVER]) {
+    const version = binaryVersion(bin);
+    if (version && atLeast210(version) && replicatedCasIsAtomic(version)) return bin;
+    seen.push(`${bin}: ${version ?? 'not found'}`);
+  }
+  throw new Error(
+    `no nats-server ≥ 2.10 (older ones lose concurrent compare-and-set updates on replicated streams, ` +
+      `nats-io/nats-server#4320, and know no sync_interval). Found ${seen.join('; ')}. ` +
+      `Run: bash tools/fetch-nats-server.sh`,
+  );
+}
+
 /**
  * Starts a real nats-server with JetStream on a free port and a temporary store,
  * and resolves once it accepts clients.
  */
 export async function startNatsServer(
-  opts: { port?: number; storeDir?: string; config?: string; args?: string[]; name?: string } = {},
+  opts: {
+    port?: number;
+    storeDir?: string;
+    config?: string;
+    args?: string[];
+    name?: string;
+    /** The nats-server binary (default `natsServerBinary()`). */
+    bin?: string;
+    /** Extra environment for the server (e.g. variables its config refers to). */
+    env?: Record<string, string>;
+    /**
+     * The config enables JetStream with its own `store_dir` (pointing at `storeDir`): no `-js -sd`
+     * flags, which nats-server ≥ 2.10 refuses next to a `store_dir` ("Duplicate 'store_dir'").
+     */
+    storeInConfig?: boolean;
+  } = {},
 ): Promise<NatsServerHandle> {
   const port = opts.port ?? (await freePort());
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'reelbus-nats-'));
-  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...(opts.args ?? [])];
+  const bin = opts.bin ?? natsServerBinary();
+  const store = opts.storeInConfig ? [] : ['-js', '-sd', storeDir];
+  const args = ['-a', '127.0.0.1', '-p', String(port), ...store, ...(opts.args ?? [])];
   if (opts.config) {
     const file = join(storeDir, 'nats.conf');
     writeFileSync(file, opts.config);
     args.push('-c', file);
   }
   if (opts.name) args.push('-n', opts.name);
-  const child = spawn(natsServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (b: Buffer) => {
@@ -68,9 +130,7 @@ export async function startNatsServer(
     };
     child.stderr?.on('data', onData);
     child.once('error', (err) =>
-      reject(
-        new Error(`cannot start nats-server (${natsServerBinary()}): ${err.message}; run "npm run setup"`),
-      ),
+      reject(new Error(`cannot start nats-server (${bin}): ${err.message}; run "npm run setup"`)),
     );
     child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log.slice(-2000)}`)));
   });
