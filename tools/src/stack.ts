@@ -38,6 +38,8 @@ export interface StackOptions {
   natsPort?: number;
   /** Use this NATS instead of starting one. */
   natsUrl?: string;
+  /** The nats-server binary to start (default `natsServerBinary()`: `NATS_SERVER_BIN`, then the installed one). */
+  natsBin?: string;
   ingestPort?: number;
   /** Extra environment for every service, then per service. */
   env?: Record<string, string>;
@@ -100,8 +102,8 @@ export function loadSecrets(dataDir: string): Secrets & { created: boolean } {
 }
 
 /** nats-server's version, e.g. [2, 9, 10]. */
-export function natsServerVersion(): [number, number, number] {
-  const out = execFileSync(natsServerBinary(), ['--version'], { encoding: 'utf8' });
+export function natsServerVersion(bin: string = natsServerBinary()): [number, number, number] {
+  const out = execFileSync(bin, ['--version'], { encoding: 'utf8' });
   const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
 }
@@ -179,8 +181,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let nats: NatsServerHandle | undefined;
   let natsUrl = opts.natsUrl;
   if (!natsUrl) {
-    const { config, syncAlways } = jetStreamConfig(natsServerVersion());
+    const bin = opts.natsBin ?? natsServerBinary();
+    const { config, syncAlways } = jetStreamConfig(natsServerVersion(bin));
     nats = await startNatsServer({
+      bin,
       port: opts.natsPort === 0 || opts.natsPort === undefined ? await freePort() : opts.natsPort,
       storeDir: join(dataDir, 'nats'),
       config: config || undefined,

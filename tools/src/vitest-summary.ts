@@ -1,4 +1,5 @@
-// Prints one plain closing line, `N passed, N failed, N skipped`, that any CI can read.
+// Prints one plain closing line, `N passed, N failed, N skipped`, that any CI can read. A test that
+// was meant to run but did not because its file or suite failed (a beforeAll threw) counts as failed.
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
@@ -12,6 +13,7 @@ export default class SummaryReporter implements Reporter {
         const s = t.result().state;
         if (s === 'passed') passed++;
         else if (s === 'failed') failed++;
+        else if (m.state() === 'failed' && t.options.mode === 'run') failed++;
         else skipped++;
       }
     }

@@ -2,12 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recentNatsServerBinary } from '@reelbus/kit/testing';
 import { makeSampleCall } from '../sample.ts';
 import { jaegerLink } from '../trace.ts';
 import { startE2E, type E2E } from './harness.ts';
 
 // The whole stack exports spans over OTLP/HTTP (JSON) to a local receiver while a call runs end to
-// end; the test checks that the job is one trace, hop after hop.
+// end; the test checks that the job is one trace, hop after hop. Its NATS is a nats-server ≥ 2.10, as
+// with docker compose and Kubernetes (the other e2e tests run the installed one, 2.9 on Debian bookworm).
 
 /** OTLP JSON span kinds. */
 const KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
@@ -132,6 +134,7 @@ describe('tracing across the call pipeline', () => {
     otlp = await startOtlpReceiver();
     hook = await startCallbackReceiver();
     e2e = await startE2E({
+      natsBin: recentNatsServerBinary(),
       env: {
         LOG_LEVEL: 'info',
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
@@ -145,6 +148,10 @@ describe('tracing across the call pipeline', () => {
     await e2e?.close();
     await hook?.close();
     await otlp?.close();
+  });
+
+  it('runs the embedded NATS (nats-server ≥ 2.10) with fsync on every write', () => {
+    expect(e2e.logs.some((l) => l.includes('nats-server ready (JetStream fsync on every write)'))).toBe(true);
   });
 
   it('makes one job one trace, from the upload request to the webhook delivery, with every bus hop linked', async () => {

@@ -52,27 +52,50 @@ function clusterConfig(opts: { name: string; ports: Ports; all: Ports[]; cluster
   ].join('\n');
 }
 
-/** JetStream as one server's monitoring endpoint sees it: the meta leader and cluster size, when known. */
-async function metaLeader(monitorUrl: string): Promise<string | undefined> {
+function isRunning(h: NatsServerHandle | undefined): boolean {
+  return !!h && h.process.exitCode === null && h.process.signalCode === null;
+}
+
+interface MetaCluster {
+  leader?: string;
+  cluster_size?: number;
+  /** Only on the leader: its followers. */
+  replicas?: Array<{ name: string; current?: boolean }>;
+}
+
+/** JetStream's meta group as one server's monitoring endpoint sees it, when it answers. */
+async function metaCluster(monitorUrl: string): Promise<MetaCluster | undefined> {
   try {
     const res = await fetch(`${monitorUrl}/jsz`, { signal: AbortSignal.timeout(1_000) });
     if (!res.ok) return undefined;
-    const jsz = (await res.json()) as { meta_cluster?: { leader?: string } };
-    return jsz.meta_cluster?.leader || undefined;
+    return ((await res.json()) as { meta_cluster?: MetaCluster }).meta_cluster;
   } catch {
     return undefined;
   }
 }
 
-/** Polls (there is no event across the process boundary) until every given server names a meta leader. */
+/**
+ * Polls (there is no event across the process boundary) until every given server names the same
+ * JetStream meta leader and that leader (one of them) has the others as current followers: before
+ * that, an R3 stream can fail with "no suitable peers for placement".
+ */
 export async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const leaders = await Promise.all(monitorUrls.map(metaLeader));
-    if (leaders.every((l) => l !== undefined)) return;
+    const metas = await Promise.all(monitorUrls.map(metaCluster));
+    const leaders = new Set(metas.map((m) => m?.leader));
+    // The leader's view of its followers (a stopped server stays listed, not current).
+    const followers = metas.find((m) => m?.replicas)?.replicas ?? [];
+    const settled =
+      leaders.size === 1 &&
+      !leaders.has(undefined) &&
+      !leaders.has('') &&
+      followers.filter((f) => f.current).length >= monitorUrls.length - 1;
+    if (settled) return;
     if (Date.now() > deadline) {
       throw new Error(
-        `NATS cluster: no JetStream meta leader within ${timeoutMs} ms (${monitorUrls.join(', ')})`,
+        `NATS cluster: no JetStream meta leader with every peer current within ${timeoutMs} ms ` +
+          `(${monitorUrls.join(', ')}): ${JSON.stringify(metas)}`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -138,16 +161,16 @@ export async function startNatsCluster(
       url: `nats://127.0.0.1:${ports.client}`,
       name: `n${i + 1}`,
       monitorUrl,
-      running: () => {
-        const p = handles[i]?.process;
-        return !!p && p.exitCode === null && p.signalCode === null;
-      },
+      running: () => isRunning(handles[i]),
       kill: async () => handles[i]?.kill(),
       stop: async () => handles[i]?.stop({ keepStore: true }),
       restart: async () => {
         await handles[i]?.stop({ keepStore: true });
         await launch(i);
-        await waitForMetaLeader([monitorUrl], readyTimeoutMs);
+        await waitForMetaLeader(
+          all.filter((_, j) => isRunning(handles[j])).map((p) => `http://127.0.0.1:${p.monitor}`),
+          readyTimeoutMs,
+        );
       },
     };
   });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,6 +110,7 @@ export async function startNatsServer(
   const store = opts.storeInConfig ? [] : ['-js', '-sd', storeDir];
   const args = ['-a', '127.0.0.1', '-p', String(port), ...store, ...(opts.args ?? [])];
   if (opts.config) {
+    mkdirSync(storeDir, { recursive: true });
     const file = join(storeDir, 'nats.conf');
     writeFileSync(file, opts.config);
     args.push('-c', file);
