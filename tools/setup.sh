@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what reelbus needs on a fresh Debian/Ubuntu machine: system packages (nats-server, ffmpeg,
 # espeak-ng and sox for test fixtures, a font for captions) and the npm workspace. Safe to re-run: it
-# only installs what is missing.
+# only installs what is missing. `--tests` (what npm test passes) also fetches a nats-server ≥ 2.10
+# for the cluster tests when the installed one is older.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,8 @@ fi
 # of the deployment NATS configs need nats-server ≥ 2.10: older ones lose concurrent compare-and-set
 # updates on replicated streams and know no `sync_interval`. When the installed one is older (Debian
 # bookworm: 2.9.10), fetch Debian trixie's into .reelbus/bin; everything else runs on the installed
-# one. Without it only those tests fail, saying so.
-bash tools/fetch-nats-server.sh ||
-  echo "reelbus setup: WARNING: no nats-server ≥ 2.10 for the cluster tests (see above); they will fail" >&2
+# one. Without it only those tests fail, saying so. Only for `--tests` (npm test), not for the demo.
+if [ "${1:-}" = "--tests" ]; then
+  bash tools/fetch-nats-server.sh ||
+    echo "reelbus setup: WARNING: no nats-server ≥ 2.10 for the cluster tests (see above); they will fail" >&2
+fi
