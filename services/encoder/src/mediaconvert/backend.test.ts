@@ -260,6 +260,81 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
     expect(warned[0]).toMatch(/tracks\[1\]\.clips\[0\]\.motion: Ken Burns motion .*dropped/);
   }, 60_000);
 
+  it('follows the job an earlier delivery submitted instead of paying for a second one', async () => {
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+    const created = fake.created.length;
+    const timeline = storyEvent('mc6').data.timeline;
+    // The first delivery submits, then loses the API while following: a transient failure, redelivered.
+    fake.getsUnavailable = true;
+    const lost = (await backend()
+      .render({ jobId: 'mc6', timeline })
+      .catch((e: unknown) => e)) as Error;
+    fake.getsUnavailable = false;
+    expect(isPermanent(lost)).toBe(false);
+    expect(lost.message).toMatch(/^MediaConvert GetJob failed/);
+    expect(fake.created).toHaveLength(created + 1);
+
+    const res = await backend().render({ jobId: 'mc6', timeline });
+    expect(res.key).toBe('jobs/mc6/final.mp4');
+    expect(fake.created).toHaveLength(created + 1); // adopted, not created again
+    expect(res.media.video?.codec).toBe('h264');
+  }, 60_000);
+
+  it('submits anew when the recorded job was cancelled, with a new ClientRequestToken', async () => {
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+    const created = fake.created.length;
+    const timeline = storyEvent('mc7').data.timeline;
+    fake.getsUnavailable = true;
+    await backend()
+      .render({ jobId: 'mc7', timeline })
+      .catch(() => undefined);
+    fake.getsUnavailable = false;
+    const first = fake.created.at(-1)!;
+    // Someone cancels it in the MediaConvert console.
+    await fetch(`${fake.endpoint}/2017-08-29/jobs/${first}`, { method: 'DELETE' });
+
+    const res = await backend().render({ jobId: 'mc7', timeline });
+    expect(res.key).toBe('jobs/mc7/final.mp4');
+    expect(fake.created).toHaveLength(created + 2);
+    const tokens = fake.requests
+      .filter(
+        (r) =>
+          r.method === 'POST' &&
+          (r.body as { userMetadata?: Record<string, string> }).userMetadata?.reelbusJobId === 'mc7',
+      )
+      .map((r) => (r.body as { clientRequestToken: string }).clientRequestToken);
+    expect(tokens).toHaveLength(2);
+    expect(tokens[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(tokens[1]).not.toBe(tokens[0]);
+  }, 60_000);
+
+  it('repeats CreateJob with the same ClientRequestToken after a crash before the record, and MediaConvert answers with the same job', async () => {
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+    const created = fake.created.length;
+    const timeline = storyEvent('mc8').data.timeline;
+    await backend().render({ jobId: 'mc8', timeline });
+    // The crash window: CreateJob answered, the record never written.
+    await blobs.delete('jobs/mc8/encode/mediaconvert/submitted.json');
+    await blobs.delete('jobs/mc8/final.mp4');
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+
+    const res = await backend()
+      .render({ jobId: 'mc8', timeline })
+      .catch((e: unknown) => e);
+    const posts = fake.requests.filter(
+      (r) =>
+        r.method === 'POST' &&
+        (r.body as { userMetadata?: Record<string, string> }).userMetadata?.reelbusJobId === 'mc8',
+    );
+    expect(posts).toHaveLength(2);
+    expect((posts[1]!.body as { clientRequestToken: string }).clientRequestToken).toBe(
+      (posts[0]!.body as { clientRequestToken: string }).clientRequestToken,
+    );
+    expect(fake.created).toHaveLength(created + 1);
+    // The one job had already written its output, which the test removed: the render says so.
+    expect((res as Error).message).toMatch(/completed but "jobs\/mc8\/final\.mp4" is not in the bucket/);
+  }, 60_000);
+
   it('refuses to start on a filesystem blob store', () => {
     expect(
       () =>

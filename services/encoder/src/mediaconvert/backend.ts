@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
 import {
   CancelJobCommand,
   CreateJobCommand,
   GetJobCommand,
   MediaConvertClient,
+  type CreateJobCommandInput,
   type Job,
   type MediaConvertClientConfig,
 } from '@aws-sdk/client-mediaconvert';
@@ -150,12 +153,7 @@ export class MediaConvertBackend implements EncoderBackend {
     });
     for (const w of warnings) await onWarning?.(w);
 
-    const submitted = await this.#send('CreateJob', () =>
-      this.client.send(new CreateJobCommand(job), { abortSignal: signal }),
-    );
-    const id = submitted.Job?.Id;
-    if (!id) throw new TransientError('MediaConvert CreateJob returned no job id', { step: 'encode' });
-    logger?.info({ mediaConvertJobId: id }, 'MediaConvert job submitted');
+    const id = await this.#submitOrAdopt({ jobId, job, ...(signal ? { signal } : {}), logger });
     await this.#follow({ id, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
 
     // Probe what MediaConvert wrote, so video.encoded carries real facts.
@@ -190,6 +188,63 @@ export class MediaConvertBackend implements EncoderBackend {
         rates,
       }),
     };
+  }
+
+  /**
+   * Creates the MediaConvert job, unless an earlier delivery of this render already did (the encoder
+   * crashed or lost the network while following it): then the job recorded at
+   * `jobs/<id>/encode/mediaconvert/submitted.json` is followed instead of paying for a second one,
+   * provided it was made from the same request and has not ended in ERROR/CANCELED. The record is
+   * written right after CreateJob; for a crash in between, CreateJob carries a ClientRequestToken
+   * derived from the request, so MediaConvert answers a repeat within a minute with the first job.
+   */
+  async #submitOrAdopt({
+    jobId,
+    job,
+    signal,
+    logger,
+  }: {
+    jobId: string;
+    job: CreateJobCommandInput;
+    signal?: AbortSignal;
+    logger?: RenderRequest['logger'];
+  }): Promise<string> {
+    const { blobs } = this.#opts;
+    const recordKey = `jobs/${jobId}/encode/mediaconvert/submitted.json`;
+    const requestHash = createHash('sha256').update(JSON.stringify(job)).digest('hex');
+    const record = await readRecord(blobs, recordKey);
+    let previous: string | undefined;
+    if (record) {
+      // A job MediaConvert no longer knows (purged after 90 days) is simply not there.
+      const { Job: earlier } = await this.#send('GetJob', () =>
+        this.client
+          .send(new GetJobCommand({ Id: record.id }), { abortSignal: signal })
+          .catch((err: unknown) => {
+            if (httpStatus(err) === 404) return { Job: undefined };
+            throw err;
+          }),
+      );
+      const ended = earlier?.Status === 'ERROR' || earlier?.Status === 'CANCELED';
+      if (earlier && !ended && record.requestHash === requestHash) {
+        logger?.info({ mediaConvertJobId: record.id, status: earlier.Status }, 'MediaConvert job adopted');
+        return record.id;
+      }
+      previous = record.id;
+    }
+    // Same request (and same earlier job, if any) → same token: MediaConvert's idempotency window.
+    const token = createHash('sha256')
+      .update(`${jobId}\n${requestHash}\n${previous ?? ''}`)
+      .digest('hex')
+      .slice(0, 64);
+    const submitted = await this.#send('CreateJob', () =>
+      this.client.send(new CreateJobCommand({ ...job, ClientRequestToken: token }), { abortSignal: signal }),
+    );
+    const id = submitted.Job?.Id;
+    if (!id) throw new TransientError('MediaConvert CreateJob returned no job id', { step: 'encode' });
+    const next: SubmittedRecord = { id, requestHash, submittedAt: new Date().toISOString() };
+    await blobs.put(recordKey, JSON.stringify(next), { contentType: 'application/json' });
+    logger?.info({ mediaConvertJobId: id }, 'MediaConvert job submitted');
+    return id;
   }
 
   /** Polls GetJob with backoff until COMPLETE; ERROR/CANCELED are permanent with MediaConvert's own message. */
@@ -251,7 +306,7 @@ export class MediaConvertBackend implements EncoderBackend {
     try {
       return await call();
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = httpStatus(err);
       const message = `MediaConvert ${op} failed: ${describeError(err)}`;
       if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
         throw new PermanentError(message, { step: 'encode', cause: err });
@@ -342,4 +397,27 @@ function waitMs(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** What `#submitOrAdopt` records after CreateJob. */
+interface SubmittedRecord {
+  id: string;
+  requestHash: string;
+  submittedAt: string;
+}
+
+async function readRecord(blobs: BlobStore, key: string): Promise<SubmittedRecord | undefined> {
+  if (!(await blobs.stat(key))) return undefined;
+  try {
+    const doc = JSON.parse(await text(await blobs.get(key))) as Partial<SubmittedRecord>;
+    return typeof doc.id === 'string' && typeof doc.requestHash === 'string'
+      ? (doc as SubmittedRecord)
+      : undefined;
+  } catch {
+    return undefined; // unreadable: submit anew
+  }
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }

@@ -12,13 +12,18 @@ export interface RecordedRequest {
 /** How a fake job ends after one PROGRESSING poll. */
 export type FakeOutcome =
   | { status: 'COMPLETE'; produce?: (createBody: Record<string, unknown>) => Promise<void> }
-  | { status: 'ERROR'; errorMessage: string; errorCode: number };
+  | { status: 'ERROR'; errorMessage: string; errorCode: number }
+  | { status: 'CANCELED' };
 
 export interface FakeMediaConvert {
   endpoint: string;
   requests: RecordedRequest[];
   /** The outcome of the next submitted job. */
   nextOutcome: FakeOutcome;
+  /** Ids of the jobs really created (a repeated ClientRequestToken creates none). */
+  created: string[];
+  /** While true, GetJob answers 503 (the SDK retries, then gives up): a network partition. */
+  getsUnavailable: boolean;
   close(): Promise<void>;
 }
 
@@ -32,11 +37,14 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 export async function startFakeMediaConvert(): Promise<FakeMediaConvert> {
   const requests: RecordedRequest[] = [];
   const jobs = new Map<string, { body: Record<string, unknown>; polls: number; outcome: FakeOutcome }>();
+  const tokens = new Map<string, { id: string; at: number }>();
   let n = 0;
   const fake: FakeMediaConvert = {
     endpoint: '',
     requests,
     nextOutcome: { status: 'COMPLETE' },
+    created: [],
+    getsUnavailable: false,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer((req, res) => {
@@ -49,9 +57,18 @@ export async function startFakeMediaConvert(): Promise<FakeMediaConvert> {
       const path = (req.url ?? '').split('?')[0]!;
       requests.push({ method: req.method ?? '', path, body });
       if (req.method === 'POST' && path === '/2017-08-29/jobs') {
-        const id = `${Date.now()}-fake${++n}`;
         const b = body as Record<string, unknown>;
-        jobs.set(id, { body: b, polls: 0, outcome: fake.nextOutcome });
+        // MediaConvert: a token reused within one minute of a successful request returns that job.
+        const token = typeof b.clientRequestToken === 'string' ? b.clientRequestToken : undefined;
+        const seen = token ? tokens.get(token) : undefined;
+        let id: string;
+        if (seen && Date.now() - seen.at < 60_000) id = seen.id;
+        else {
+          id = `${Date.now()}-fake${++n}`;
+          jobs.set(id, { body: b, polls: 0, outcome: fake.nextOutcome });
+          fake.created.push(id);
+          if (token) tokens.set(token, { id, at: Date.now() });
+        }
         return send(201, {
           job: { id, status: 'SUBMITTED', role: b.role, settings: b.settings, createdAt: Date.now() / 1000 },
         });
@@ -60,9 +77,14 @@ export async function startFakeMediaConvert(): Promise<FakeMediaConvert> {
       if (get && (req.method === 'GET' || req.method === 'DELETE')) {
         const job = jobs.get(decodeURIComponent(get[1]!));
         if (!job) return send(404, { message: 'job not found' });
-        if (req.method === 'DELETE') return send(202, {});
-        job.polls++;
+        if (req.method === 'DELETE') {
+          job.outcome = { status: 'CANCELED' };
+          return send(202, {});
+        }
+        if (fake.getsUnavailable) return send(503, { message: 'Service Unavailable' });
         const id = get[1];
+        if (job.outcome.status === 'CANCELED') return send(200, { job: { id, status: 'CANCELED' } });
+        job.polls++;
         if (job.polls === 1) return send(200, { job: { id, status: 'PROGRESSING', jobPercentComplete: 50 } });
         if (job.outcome.status === 'ERROR') {
           const { errorMessage, errorCode } = job.outcome;
