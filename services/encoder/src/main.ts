@@ -1,7 +1,6 @@
 import { EXIT_CONFIG, startService } from '@reelbus/kit';
 import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
 import { renderTimelineEvent } from './handle-timeline.ts';
-import { MediaConvertBackend } from './mediaconvert/backend.ts';
 import { FfmpegBackend, type EncoderBackend } from './render.ts';
 
 const rt = await startService({
@@ -27,6 +26,8 @@ if (mediaConvertEnabled(c)) {
     );
     process.exit(EXIT_CONFIG);
   }
+  // Loaded only when configured: the MediaConvert SDK is ~23 MB resident.
+  const { MediaConvertBackend } = await import('./mediaconvert/backend.ts');
   const mediaconvert = new MediaConvertBackend({
     blobs: rt.blobs,
     tmpDir: rt.base.tmpDir,

@@ -3,17 +3,11 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createRequire } from 'node:module';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
+import type * as Presigner from '@aws-sdk/s3-request-presigner';
 import { PermanentError, TransientError } from '../errors.ts';
 import { withSpan } from '../telemetry/spans.ts';
 import { contentTypeFor } from './content-type.ts';
@@ -40,6 +34,23 @@ export interface S3BlobStoreOptions {
 }
 
 const MiB = 1024 * 1024;
+
+const requireCjs = createRequire(import.meta.url);
+let loaded: { s3: typeof S3Sdk; storage: typeof LibStorage; presigner: typeof Presigner } | undefined;
+
+/**
+ * The AWS SDK (~25 MB resident) is loaded by the first S3BlobStore, not by every service that imports
+ * the kit: the embedded profile (filesystem blobs) never pays for it. Its packages are CommonJS for
+ * Node (`main`, no `exports`), so this require loads the very modules an `import` would.
+ */
+function sdk(): NonNullable<typeof loaded> {
+  loaded ??= {
+    s3: requireCjs('@aws-sdk/client-s3') as typeof S3Sdk,
+    storage: requireCjs('@aws-sdk/lib-storage') as typeof LibStorage,
+    presigner: requireCjs('@aws-sdk/s3-request-presigner') as typeof Presigner,
+  };
+  return loaded;
+}
 
 /**
  * Blobs in an S3 bucket. Streams both ways (multipart upload for puts of unknown length), so a
@@ -78,7 +89,7 @@ export class S3BlobStore implements BlobStore {
         ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
         : {}),
     };
-    this.client = new S3Client(config);
+    this.client = new (sdk().s3.S3Client)(config);
   }
 
   localPath(): undefined {
@@ -96,7 +107,7 @@ export class S3BlobStore implements BlobStore {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       await this.call('put', key, () =>
         this.client.send(
-          new PutObjectCommand({
+          new (sdk().s3.PutObjectCommand)({
             Bucket: this.bucket,
             Key: key,
             Body: bytes,
@@ -117,7 +128,7 @@ export class S3BlobStore implements BlobStore {
     // pipeline() forwards a source error to the counter, which makes the Upload fail and abort.
     const piping = pipeline(body, counter);
     piping.catch(() => {}); // observed below; avoids an unhandled rejection when the upload fails first
-    const upload = new Upload({
+    const upload = new (sdk().storage.Upload)({
       client: this.client,
       params: { Bucket: this.bucket, Key: key, Body: counter, ContentType: contentType },
       partSize: this.partSize,
@@ -154,7 +165,7 @@ export class S3BlobStore implements BlobStore {
         try {
           await this.call('putFile', key, () =>
             this.client.send(
-              new PutObjectCommand({
+              new (sdk().s3.PutObjectCommand)({
                 Bucket: this.bucket,
                 Key: key,
                 Body: createReadStream(filePath),
@@ -187,7 +198,7 @@ export class S3BlobStore implements BlobStore {
     }
     const res = await this.call('get', key, () =>
       this.client.send(
-        new GetObjectCommand({
+        new (sdk().s3.GetObjectCommand)({
           Bucket: this.bucket,
           Key: key,
           ...(range ? { Range: `bytes=${range.start}-${range.end ?? ''}` } : {}),
@@ -219,7 +230,7 @@ export class S3BlobStore implements BlobStore {
     assertBlobKey(key);
     try {
       const res = await this.call('stat', key, () =>
-        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+        this.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: this.bucket, Key: key })),
       );
       return {
         key,
@@ -237,7 +248,7 @@ export class S3BlobStore implements BlobStore {
     assertBlobKey(key);
     try {
       await this.call('delete', key, () =>
-        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+        this.client.send(new (sdk().s3.DeleteObjectCommand)({ Bucket: this.bucket, Key: key })),
       );
     } catch (err) {
       if (!(err instanceof BlobNotFoundError)) throw err;
@@ -251,7 +262,7 @@ export class S3BlobStore implements BlobStore {
     do {
       const res = await this.call('list', prefix, () =>
         this.client.send(
-          new ListObjectsV2Command({
+          new (sdk().s3.ListObjectsV2Command)({
             Bucket: this.bucket,
             Prefix: prefix || undefined,
             ...(token ? { ContinuationToken: token } : {}),
@@ -276,9 +287,9 @@ export class S3BlobStore implements BlobStore {
     assertBlobKey(key);
     const { expiresInSec = 3600, contentType } = opts;
     return this.call('presign', key, () =>
-      getSignedUrl(
+      sdk().presigner.getSignedUrl(
         this.client,
-        new GetObjectCommand({
+        new (sdk().s3.GetObjectCommand)({
           Bucket: this.bucket,
           Key: key,
           ...(contentType ? { ResponseContentType: contentType } : {}),

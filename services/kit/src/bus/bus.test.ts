@@ -15,7 +15,7 @@ const open: Array<{ bus: Bus; consumers: Consumer[] }> = [];
 
 beforeAll(async () => {
   server = await startNatsServer();
-  telemetry = startTelemetry({ serviceName: 'bus-test' });
+  telemetry = await startTelemetry({ serviceName: 'bus-test' });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { tracing } from '@opentelemetry/sdk-node';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../errors.ts';
 import { METRIC, metrics } from '../health/metrics.ts';
@@ -15,13 +15,13 @@ import { deferred, waitFor } from './test-helpers.ts';
 
 let server: NatsServerHandle;
 let telemetry: Telemetry;
-const exporter = new tracing.InMemorySpanExporter();
+const exporter = new InMemorySpanExporter();
 
 beforeAll(async () => {
   server = await startNatsServer();
-  telemetry = startTelemetry({
+  telemetry = await startTelemetry({
     serviceName: 'tracing-test',
-    spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
 });
 

@@ -1,4 +1,4 @@
-import { MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
+import type { Collection, Filter, MongoClient } from 'mongodb';
 import type { Job, JobKind, JobStatus } from '@reelbus/contracts';
 import { TransientError } from '../errors.ts';
 import { JobNotFoundError } from './errors.ts';
@@ -38,8 +38,9 @@ function fromDoc(doc: JobDoc, where: string): Job {
   return parseStoredJob(_id, { id: _id, ...rest }, where);
 }
 
-const isDuplicateKey = (err: unknown): err is MongoServerError =>
-  err instanceof MongoServerError && err.code === 11000;
+/** A MongoServerError with code 11000 (checked by shape: the driver is loaded only by `open`). */
+const isDuplicateKey = (err: unknown): err is Error & { keyPattern?: Record<string, unknown> } =>
+  err instanceof Error && err.name === 'MongoServerError' && (err as { code?: unknown }).code === 11000;
 
 /**
  * Jobs in a MongoDB collection (the production store). `dedupeKey` is unique through a partial index;
@@ -57,6 +58,8 @@ export class MongoJobStore implements JobStore {
   static async open(opts: MongoJobStoreOptions): Promise<MongoJobStore> {
     const { uri, db, collection = 'jobs', serverSelectionTimeoutMS = 5000 } = opts;
     // ignoreUndefined: a mutation that sets `error = undefined` removes the field instead of storing null.
+    // The driver (~25 MB resident) is loaded only by a service that uses MongoDB.
+    const { MongoClient } = await import('mongodb');
     const client = new MongoClient(uri, { serverSelectionTimeoutMS, ignoreUndefined: true });
     try {
       await client.connect();

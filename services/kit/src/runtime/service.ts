@@ -95,7 +95,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
   }
   const { base, config } = parsed;
   const logger = createLogger({ service: name, level: base.logLevel });
-  const telemetry = startTelemetry({ serviceName: name, otlpEndpoint: base.otlpEndpoint });
+  const telemetry = await startTelemetry({ serviceName: name, otlpEndpoint: base.otlpEndpoint });
 
   const bus = await Bus.connect({
     servers: base.natsUrl,

@@ -6,7 +6,7 @@ import { currentTraceId, startTelemetry, tracer } from './telemetry.ts';
 
 describe('telemetry', () => {
   it('gives spans trace ids and propagates W3C context without an exporter', async () => {
-    const t = startTelemetry({ serviceName: 'unit' });
+    const t = await startTelemetry({ serviceName: 'unit' });
     try {
       const carrier: Record<string, string> = {};
       const id = await tracer().startActiveSpan('work', async (span) => {
@@ -40,7 +40,7 @@ describe('telemetry', () => {
       });
       srv.listen(0, '127.0.0.1', async () => {
         const port = (srv.address() as AddressInfo).port;
-        const t = startTelemetry({ serviceName: 'unit', otlpEndpoint: `http://127.0.0.1:${port}/` });
+        const t = await startTelemetry({ serviceName: 'unit', otlpEndpoint: `http://127.0.0.1:${port}/` });
         tracer().startSpan('exported').end();
         await t.shutdown(); // flushes
       });

@@ -10,8 +10,9 @@ import {
   type Tracer,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { core, NodeSDK, node, resources, type tracing } from '@opentelemetry/sdk-node';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { metrics as defaultMetrics, type MetricRecord, type Metrics } from '../health/metrics.ts';
 
 export interface Telemetry {
@@ -19,7 +20,12 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-let active: { refs: number; shutdown: () => Promise<void> } | undefined;
+interface Running {
+  refs: number;
+  shutdown: () => Promise<void>;
+}
+
+let active: Promise<Running> | undefined;
 
 /**
  * Starts OpenTelemetry tracing for `serviceName`. With `otlpEndpoint` (the OTLP/HTTP base URL, e.g.
@@ -30,58 +36,23 @@ let active: { refs: number; shutdown: () => Promise<void> } | undefined;
  * `OTEL_EXPORTER_OTLP_*` / `OTEL_METRIC_EXPORT_INTERVAL` variables, which the SDK reads itself): every
  * value recorded in the kit's Metrics registry is forwarded to an OpenTelemetry instrument of the
  * same name. The batch span processor honours `OTEL_BSP_SCHEDULE_DELAY`.
- * Calling it again while started shares the running setup (the last shutdown stops it).
+ * The Node SDK and the OTLP exporter (~45 MB of a service's idle memory) are loaded only with an
+ * endpoint. Calling it again while started shares the running setup (the last shutdown stops it).
  */
-export function startTelemetry(opts: {
+export async function startTelemetry(opts: {
   serviceName: string;
   otlpEndpoint?: string | undefined;
   /** Extra span processors (tests collect spans with one). */
-  spanProcessors?: tracing.SpanProcessor[];
+  spanProcessors?: SpanProcessor[];
   /** The registry forwarded to OTLP (the process-wide one by default). */
   metrics?: Metrics;
-}): Telemetry {
-  const { serviceName, otlpEndpoint, spanProcessors = [], metrics: registry = defaultMetrics } = opts;
-  if (!active) {
-    const resource = resources.resourceFromAttributes({ 'service.name': serviceName });
-    const propagator = new core.CompositePropagator({
-      propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
-    });
-    let stop: () => Promise<void>;
-    if (otlpEndpoint) {
-      const exporter = new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces` });
-      const sdk = new NodeSDK({
-        serviceName,
-        resource,
-        spanProcessors: [new node.BatchSpanProcessor(exporter), ...spanProcessors],
-        textMapPropagator: propagator,
-        instrumentations: [],
-        autoDetectResources: false,
-      });
-      sdk.start();
-      const unbridge = bridgeMetrics(registry);
-      stop = async () => {
-        unbridge();
-        await sdk.shutdown();
-      };
-    } else {
-      const provider = new node.NodeTracerProvider({ resource, spanProcessors });
-      provider.register({ propagator });
-      stop = () => provider.shutdown();
-    }
-    active = {
-      refs: 0,
-      shutdown: async () => {
-        try {
-          await stop();
-        } finally {
-          trace.disable();
-          context.disable();
-          propagation.disable();
-        }
-      },
-    };
-  }
-  const state = active;
+}): Promise<Telemetry> {
+  active ??= setUp(opts).catch((err: unknown) => {
+    active = undefined;
+    throw err;
+  });
+  const running = active;
+  const state = await running;
   state.refs++;
   let done = false;
   return {
@@ -89,9 +60,55 @@ export function startTelemetry(opts: {
       if (done) return;
       done = true;
       state.refs--;
-      if (state.refs === 0 && active === state) {
+      if (state.refs === 0 && active === running) {
         active = undefined;
         await state.shutdown();
+      }
+    },
+  };
+}
+
+async function setUp(opts: Parameters<typeof startTelemetry>[0]): Promise<Running> {
+  const { serviceName, otlpEndpoint, spanProcessors = [], metrics: registry = defaultMetrics } = opts;
+  const resource = resourceFromAttributes({ 'service.name': serviceName });
+  const propagator = new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
+  let stop: () => Promise<void>;
+  if (otlpEndpoint) {
+    const [{ NodeSDK, node }, { OTLPTraceExporter }] = await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+    ]);
+    const exporter = new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces` });
+    const sdk = new NodeSDK({
+      serviceName,
+      resource,
+      spanProcessors: [new node.BatchSpanProcessor(exporter), ...spanProcessors],
+      textMapPropagator: propagator,
+      instrumentations: [],
+      autoDetectResources: false,
+    });
+    sdk.start();
+    const unbridge = bridgeMetrics(registry);
+    stop = async () => {
+      unbridge();
+      await sdk.shutdown();
+    };
+  } else {
+    const provider = new NodeTracerProvider({ resource, spanProcessors });
+    provider.register({ propagator });
+    stop = () => provider.shutdown();
+  }
+  return {
+    refs: 0,
+    shutdown: async () => {
+      try {
+        await stop();
+      } finally {
+        trace.disable();
+        context.disable();
+        propagation.disable();
       }
     },
   };
