@@ -217,13 +217,17 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
 
   // ---- settling a message: exactly once -------------------------------------------------------
 
+  /**
+   * Acks without waiting for the server's confirmation (`ack()`, not `ackAck()`): an ack lost with the
+   * connection only means a redelivery after AckWait, which deterministic outputs absorb — what an
+   * unconfirmed `ackAck()` led to as well, at the price of a request per message (measured: 64 in
+   * flight 3100 → 5500 msg/s). Shutdown drains the connection, which flushes acks still buffered.
+   */
   async function ack(entry: InFlight, l: Logger): Promise<void> {
     if (entry.settled) return;
     entry.settled = true;
     try {
-      const ok = await entry.msg.ackAck();
-      if (!ok)
-        l.warn('ack not confirmed by the server; the message may be redelivered (outputs are idempotent)');
+      entry.msg.ack();
     } catch (err) {
       l.warn({ err: describeError(err) }, 'ack failed; the message will be redelivered');
     }
@@ -530,26 +534,47 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
 
   // ---- pulling --------------------------------------------------------------------------------
 
+  /**
+   * Pulls for one event type. A pull asks for as many messages as it holds free slots, and a new pull
+   * starts as soon as a slot frees, while earlier pulls are still open: never more messages requested
+   * than there are free slots (nothing waits in a local buffer), and no stop-and-go between batches.
+   * One type's open pulls hold at most `share` slots, so the types of one consume() take turns.
+   */
   async function pullLoop(loop: TypeLoop): Promise<void> {
     const l = log.child({ type: loop.type, consumer: loop.consumerName });
     let failures = 0;
+    let retryAt = 0;
     let c: Awaited<ReturnType<typeof bus.js.consumers.get>> | undefined;
-    while (!stopping && !bus.nc.isClosed()) {
-      const n = await slots.acquire(share);
-      if (n === 0) break;
-      if (stopping) {
-        slots.release(n);
-        break;
+    /** Slots held by this loop's open pulls, not yet filled by a message. */
+    let pending = 0;
+    let wake: (() => void) | undefined;
+    const drains = new Set<Promise<void>>();
+    const unpend = (k: number) => {
+      if (k <= 0) return;
+      pending -= k;
+      wake?.();
+      wake = undefined;
+    };
+
+    const failed = async (err: unknown): Promise<void> => {
+      failures++;
+      c = undefined;
+      const wait = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
+      retryAt = Date.now() + wait;
+      l.warn({ err: describeError(err), retryInMs: wait }, 'pull failed');
+      if (err instanceof JetStreamApiError && err.code === 10014) {
+        await ensureConsumer({ bus, service, type: loop.type, ackWaitMs, maxDeliver }).catch((e) =>
+          l.error({ err: describeError(e) }, 'cannot recreate the consumer'),
+        );
       }
+    };
+
+    const drain = async (iter: ConsumerMessages, n: number): Promise<void> => {
       let received = 0;
-      let iter: ConsumerMessages | undefined;
       try {
-        c ??= await bus.js.consumers.get(stream, loop.consumerName);
-        if (stopping) continue;
-        iter = await c.fetch({ max_messages: n, expires: pullMs });
-        fetches.add(iter);
         for await (const msg of iter) {
           received++;
+          unpend(1);
           if (stopping) {
             // arrived while stopping: give it straight back to another replica
             msg.nak();
@@ -560,24 +585,52 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
         }
         failures = 0;
       } catch (err) {
-        if (stopping || bus.nc.isClosed()) continue;
-        failures++;
-        c = undefined;
-        const wait = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-        l.warn({ err: describeError(err), retryInMs: wait }, 'pull failed');
-        if (err instanceof JetStreamApiError && err.code === 10014) {
-          await ensureConsumer({ bus, service, type: loop.type, ackWaitMs, maxDeliver }).catch((e) =>
-            l.error({ err: describeError(e) }, 'cannot recreate the consumer'),
-          );
-        }
-        slots.release(n - received);
-        received = n;
-        await sleep(wait, stopCtl.signal);
+        if (!stopping && !bus.nc.isClosed()) await failed(err);
       } finally {
-        if (iter) fetches.delete(iter);
+        unpend(n - received);
         slots.release(n - received);
       }
+    };
+
+    while (!stopping && !bus.nc.isClosed()) {
+      if (pending >= share) {
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      if (Date.now() < retryAt) {
+        await sleep(retryAt - Date.now(), stopCtl.signal);
+        continue;
+      }
+      const n = await slots.acquire(share - pending);
+      if (n === 0) break;
+      if (stopping) {
+        slots.release(n);
+        break;
+      }
+      let iter: ConsumerMessages;
+      try {
+        c ??= await bus.js.consumers.get(stream, loop.consumerName);
+        iter = await c.fetch({ max_messages: n, expires: pullMs });
+      } catch (err) {
+        slots.release(n);
+        if (stopping || bus.nc.isClosed()) break;
+        await failed(err);
+        continue;
+      }
+      if (stopping) {
+        slots.release(n);
+        await iter.close().catch(() => undefined);
+        break;
+      }
+      pending += n;
+      fetches.add(iter);
+      const d: Promise<void> = drain(iter, n).finally(() => {
+        fetches.delete(iter);
+        drains.delete(d);
+      });
+      drains.add(d);
     }
+    await Promise.all(drains);
   }
 
   // ---- consumer lag ---------------------------------------------------------------------------
