@@ -463,6 +463,45 @@ describe('bus', () => {
     expect(done).toEqual(['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
   });
 
+  it('keeps overlapping pulls within the free slots: with concurrency 3 and 7 queued, three in hand', async () => {
+    const entry = await newBus(randomNamespace());
+    const { bus } = entry;
+    for (let i = 0; i < 7; i++)
+      await bus.publish('job.warning', `job-${i}`, { step: 'images', message: `m${i}` });
+    const gates: Array<() => void> = [];
+    const done: string[] = [];
+    const consumer = await bus.consume({
+      service: 'encoder',
+      concurrency: 3,
+      handlers: {
+        'job.warning': {
+          step: 'encode',
+          handle: async (e) => {
+            await new Promise<void>((resolve) => gates.push(resolve));
+            done.push(e.jobId);
+          },
+        },
+      },
+    });
+    entry.consumers.push(consumer);
+    const name = bus.names.consumerName('encoder', 'job.warning');
+    for (let finished = 0; finished < 7; finished++) {
+      const inHand = Math.min(3, 7 - finished);
+      await waitFor(() => gates.length === inHand && done.length === finished, {
+        what: `${inHand} handlers running after ${finished} finished`,
+      });
+      const info = await bus.jsm.consumers.info(bus.names.eventsStream, name);
+      // Never more delivered than slots, and the open pulls ask for no more than the free slots.
+      expect([info.num_ack_pending, info.num_pending], `after ${finished}`).toEqual([
+        inHand,
+        7 - finished - inHand,
+      ]);
+      expect(consumer.inFlight).toBe(inHand);
+      gates.shift()!();
+    }
+    await waitFor(() => done.length === 7, { what: 'all seven handled' });
+  });
+
   it('creates streams idempotently and brings a changed config up to date', async () => {
     const ns = randomNamespace();
     const { bus } = await newBus(ns);
