@@ -1,58 +1,17 @@
 // Test helpers for the compositor (not exported from the package barrel).
-import type { EventDataInput, EventOf, EventType, Job } from '@reelbus/contracts';
-import { latestEvent } from '@reelbus/contracts';
-import { JobNotFoundError, silentLogger, type HandlerContext, type JobStore } from '@reelbus/kit';
+import type { Job } from '@reelbus/contracts';
+import { JobNotFoundError, type HandlerContext, type JobStore } from '@reelbus/kit';
+import { recordingContext, type PublishedRecord, type RecordingContext } from '@reelbus/kit/testing';
 
-export interface Published {
-  type: EventType;
-  jobId: string;
-  data: unknown;
-  id: string | undefined;
-}
+export type { PublishedRecord as Published } from '@reelbus/kit/testing';
 
 /**
  * A HandlerContext that records what handlers publish into `published` (shared between contexts,
  * like one bus), validating data like the real bus does.
  */
-export function fakeHandlerContext(
-  opts: { published?: Published[]; bus?: Pick<HandlerContext, 'publish'> } = {},
-): HandlerContext & { published: Published[]; warnings: string[] } {
-  const { published = [], bus } = opts;
-  const warnings: string[] = [];
-  const ctx = {
-    published,
-    warnings,
-    logger: silentLogger(),
-    deliveryCount: 1,
-    lastAttempt: false,
-    signal: new AbortController().signal,
-    traceId: undefined,
-    working() {},
-    async progress() {},
-    async warn(_step: string, message: string) {
-      warnings.push(message);
-    },
-    async publish<T extends EventType>(
-      type: T,
-      jobId: string,
-      data: EventDataInput<T>,
-      opts?: { id?: string },
-    ) {
-      const parsed = latestEvent(type).data.parse(data);
-      published.push({ type, jobId, data: parsed, id: opts?.id });
-      if (bus) return bus.publish(type, jobId, data, opts);
-      return {
-        id: opts?.id ?? 'random',
-        type,
-        version: 1,
-        jobId,
-        occurredAt: new Date().toISOString(),
-        data: parsed,
-      } as EventOf<T>;
-    },
-  };
-  return ctx as unknown as ReturnType<typeof fakeHandlerContext>;
-}
+export const fakeHandlerContext = (
+  opts: { published?: PublishedRecord[]; bus?: Pick<HandlerContext, 'publish'> } = {},
+): RecordingContext => recordingContext(opts);
 
 /**
  * An in-memory JobStore with the pinned compare-and-set semantics. `beforeWrite` runs between the

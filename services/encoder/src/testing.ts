@@ -1,62 +1,12 @@
 // Test helpers for the encoder (not exported from the package barrel).
 import { spawnSync } from 'node:child_process';
-import type { EventDataInput, EventOf, EventType } from '@reelbus/contracts';
-import { latestEvent, type TimelineInput } from '@reelbus/contracts';
-import { silentLogger, type HandlerContext } from '@reelbus/kit';
+import type { TimelineInput } from '@reelbus/contracts';
+import { recordingContext, type RecordingContext } from '@reelbus/kit/testing';
 
-export interface Published {
-  type: EventType;
-  jobId: string;
-  data: unknown;
-  id: string | undefined;
-}
+export type { PublishedRecord as Published } from '@reelbus/kit/testing';
 
 /** A HandlerContext that records what a handler publishes (data validated like the real bus does). */
-export function fakeHandlerContext(): HandlerContext & {
-  published: Published[];
-  progress: HandlerContext['progress'] & { calls: unknown[][] };
-  workingCalls: number;
-} {
-  const published: Published[] = [];
-  const calls: unknown[][] = [];
-  const ctx = {
-    published,
-    workingCalls: 0,
-    logger: silentLogger(),
-    deliveryCount: 1,
-    lastAttempt: false,
-    signal: new AbortController().signal,
-    traceId: undefined,
-    working() {
-      ctx.workingCalls++;
-    },
-    progress: Object.assign(
-      async (...args: unknown[]) => {
-        calls.push(args);
-      },
-      { calls },
-    ),
-    async warn() {},
-    async publish<T extends EventType>(
-      type: T,
-      jobId: string,
-      data: EventDataInput<T>,
-      opts?: { id?: string },
-    ) {
-      const parsed = latestEvent(type).data.parse(data);
-      published.push({ type, jobId, data: parsed, id: opts?.id });
-      return {
-        id: opts?.id ?? 'random',
-        type,
-        version: 1,
-        jobId,
-        occurredAt: new Date().toISOString(),
-        data: parsed,
-      } as EventOf<T>;
-    },
-  };
-  return ctx as unknown as ReturnType<typeof fakeHandlerContext>;
-}
+export const fakeHandlerContext = (): RecordingContext => recordingContext();
 
 export { frameDifferences } from '@reelbus/kit/testing';
 

@@ -1,45 +1,20 @@
 // Test support (not used by the service): a HandlerContext that records what a handler does,
 // validating published events against the contracts like the real Bus does; story fixtures.
-import { randomUUID } from 'node:crypto';
 import { latestEvent, type EventOf, type EventType } from '@reelbus/contracts';
-import { silentLogger, type HandlerContext } from '@reelbus/kit';
+import type { HandlerContext } from '@reelbus/kit';
+import { recordingContext as kitRecordingContext } from '@reelbus/kit/testing';
 import sharp from 'sharp';
 
 export interface RecordedContext {
   ctx: HandlerContext;
+  /** The envelopes the handler published. */
   published: EventOf<EventType>[];
   warnings: { step: string; message: string }[];
 }
 
 export function recordingContext(): RecordedContext {
-  const published: EventOf<EventType>[] = [];
-  const warnings: RecordedContext['warnings'] = [];
-  const ctx: HandlerContext = {
-    logger: silentLogger(),
-    deliveryCount: 1,
-    lastAttempt: false,
-    working: () => undefined,
-    signal: new AbortController().signal,
-    traceId: undefined,
-    async progress() {},
-    async warn(step, message) {
-      warnings.push({ step, message });
-    },
-    async publish(type, jobId, data, publishOpts) {
-      const def = latestEvent(type);
-      const event = {
-        id: publishOpts?.id ?? randomUUID(),
-        type,
-        version: def.version,
-        jobId,
-        occurredAt: new Date().toISOString(),
-        data: def.data.parse(data),
-      } as EventOf<typeof type>;
-      published.push(event as unknown as EventOf<EventType>);
-      return event;
-    },
-  };
-  return { ctx, published, warnings };
+  const ctx = kitRecordingContext();
+  return { ctx, published: ctx.events, warnings: ctx.warnings };
 }
 
 /** A validated story.received event. */

@@ -1,5 +1,5 @@
 import { newJob, type EventOf, type Job } from '@reelbus/contracts';
-import { silentLogger, type HandlerContext } from '@reelbus/kit';
+import { recordingContext } from '@reelbus/kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notifierHandlers } from './handle-events.ts';
 import { MemoryJobStore, startReceiver } from './test-support.ts';
@@ -303,28 +303,7 @@ describe('webhook delivery', () => {
 });
 
 describe('webhook under redelivery (handlers)', () => {
-  function fakeCtx(): HandlerContext & { published: unknown[]; workingCalls: number } {
-    const published: unknown[] = [];
-    const ctx = {
-      published,
-      workingCalls: 0,
-      logger: silentLogger(),
-      deliveryCount: 1,
-      lastAttempt: false,
-      traceId: undefined,
-      signal: new AbortController().signal,
-      working() {
-        ctx.workingCalls++;
-      },
-      async publish(type: string, jobId: string, data: unknown, opts?: { id?: string }) {
-        published.push({ type, jobId, data, id: opts?.id });
-        return { id: opts?.id ?? 'x', type, version: 1, jobId, occurredAt: new Date().toISOString(), data };
-      },
-      async progress() {},
-      async warn() {},
-    };
-    return ctx as unknown as HandlerContext & { published: unknown[]; workingCalls: number };
-  }
+  const fakeCtx = () => recordingContext();
 
   const completedEvent = (): EventOf<'job.completed'> => ({
     id: 'job.completed:job_w1',

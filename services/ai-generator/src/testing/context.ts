@@ -1,50 +1,19 @@
-import type { EventDataInput, EventOf, EventType } from '@reelbus/contracts';
-import { silentLogger, type HandlerContext } from '@reelbus/kit';
+import type { EventOf } from '@reelbus/contracts';
+import type { HandlerContext } from '@reelbus/kit';
+import { recordingContext, type PublishedRecord } from '@reelbus/kit/testing';
 
-export interface Published {
-  type: EventType;
-  jobId: string;
-  data: unknown;
-  id: string | undefined;
-}
+export type { PublishedRecord as Published } from '@reelbus/kit/testing';
 
-/** A HandlerContext that records what a handler publishes, warns and reports, for unit tests of handlers. */
+/** The kit's recording HandlerContext, with progress reports as objects (what these tests read). */
 export function newRecordingContext(opts: { signal?: AbortSignal } = {}): HandlerContext & {
-  published: Published[];
+  published: PublishedRecord[];
   warnings: Array<{ step: string; message: string }>;
   progressed: Array<{ step: string; status: string; percent: number | undefined }>;
 } {
-  const published: Published[] = [];
-  const warnings: Array<{ step: string; message: string }> = [];
-  const progressed: Array<{ step: string; status: string; percent: number | undefined }> = [];
-  return {
-    published,
-    warnings,
-    progressed,
-    logger: silentLogger(),
-    deliveryCount: 1,
-    lastAttempt: false,
-    working: () => undefined,
-    signal: opts.signal ?? new AbortController().signal,
-    traceId: undefined,
-    async progress(step, status, percent) {
-      progressed.push({ step, status, percent });
-    },
-    async warn(step, message) {
-      warnings.push({ step, message });
-    },
-    async publish<T extends EventType>(type: T, jobId: string, data: EventDataInput<T>, o?: { id?: string }) {
-      published.push({ type, jobId, data, id: o?.id });
-      return {
-        id: o?.id ?? 'x',
-        type,
-        version: 1,
-        jobId,
-        occurredAt: new Date().toISOString(),
-        data,
-      } as unknown as EventOf<T>;
-    },
-  };
+  const ctx = recordingContext(opts);
+  return Object.defineProperty(ctx, 'progressed', {
+    get: () => ctx.progress.calls.map(([step, status, percent]) => ({ step, status, percent })),
+  }) as typeof ctx & { progressed: Array<{ step: string; status: string; percent: number | undefined }> };
 }
 
 /** A clip.requested envelope for tests. */

@@ -199,7 +199,7 @@ describe('story fan-in', () => {
     const ctx = fakeHandlerContext({ published });
     await collectStoryAudio({ event: audioNormalized('story_no_tracks'), ctx, deps });
     await collectStoryImages({ event: imagesConverted('story_no_tracks', 1), ctx, deps });
-    expect(ctx.warnings.join('\n')).toContain('no tracks for mood "adventurous"');
+    expect(ctx.warnings.map((w) => w.message).join('\n')).toContain('no tracks for mood "adventurous"');
     expect(timelineOf(timelines()[0]!).audio.map((a) => a.name)).toEqual(['voice']);
 
     await makeJob('story_silent', { music: { mood: 'none' } });
@@ -264,7 +264,7 @@ describe('story fan-in', () => {
           expect(ctx.warnings).toEqual([]);
         } else {
           expect(corner).toMatchObject({ source: { key: DEFAULT_LOGO_KEY } });
-          expect(ctx.warnings.join(' ')).toMatch(
+          expect(ctx.warnings.map((w) => w.message).join(' ')).toMatch(
             /brand\.logo .*127\.0\.0\.1.*the video uses the default logo/,
           );
         }

@@ -3,3 +3,4 @@ export * from './fixtures.ts';
 export * from './media.ts';
 export * from './mongo-wire.ts';
 export * from './cluster.ts';
+export * from './handler-context.ts';
