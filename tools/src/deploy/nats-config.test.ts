@@ -86,6 +86,7 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
       fieldRef: { fieldPath: 'metadata.name' },
     });
     const template = readFileSync(join(K8S_DIR, 'nats', 'nats.conf'), 'utf8');
+    const clusterName = `k8s-check-${process.pid}`;
     const ports = await Promise.all(
       [0, 1, 2].map(async () => ({
         client: await freePort(),
@@ -101,7 +102,9 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
           .replace(/pid_file:\s*\S+/, `pid_file: ${join(dir, 'nats.pid')}`)
           .replace(/^listen:\s*0\.0\.0\.0:4222$/m, `listen: 127.0.0.1:${p.client}`)
           .replace(/^http:\s*0\.0\.0\.0:8222$/m, `http: 127.0.0.1:${p.monitor}`)
-          .replace(/(cluster\s*\{[^}]*?)listen:\s*0\.0\.0\.0:6222/, `$1listen: 127.0.0.1:${p.route}`);
+          .replace(/(cluster\s*\{[^}]*?)listen:\s*0\.0\.0\.0:6222/, `$1listen: 127.0.0.1:${p.route}`)
+          // its own cluster name, so no other test cluster's server can route into it
+          .replace(/(cluster\s*\{\s*name:\s*)reelbus\b/, `$1${clusterName}`);
         ports.forEach((q, j) => {
           config = config.replace(
             `nats://nats-${j}.nats-headless.reelbus.svc.cluster.local:6222`,
@@ -111,6 +114,7 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
         expect(config, 'every pod-specific address was rewritten').not.toMatch(
           /0\.0\.0\.0|svc\.cluster\.local|\/data\b/,
         );
+        expect(config).toContain(`name: ${clusterName}`);
         const server = await startNatsServer({
           bin,
           port: p.client,

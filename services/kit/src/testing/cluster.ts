@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,7 +117,13 @@ export async function startNatsCluster(
     bin?: string;
   } = {},
 ): Promise<NatsCluster> {
-  const { size = 3, name: clusterName = 'reelbus', readyTimeoutMs = 30_000 } = opts;
+  // A name of its own: a server of another test cluster still redialing a route port that the kernel
+  // has since handed to this cluster would otherwise be let in (same name) and confuse JetStream.
+  const {
+    size = 3,
+    name: clusterName = `reelbus-${randomBytes(4).toString('hex')}`,
+    readyTimeoutMs = 30_000,
+  } = opts;
   const bin = opts.bin ?? recentNatsServerBinary();
   const root = mkdtempSync(join(tmpdir(), 'reelbus-nats-cluster-'));
   const all: Ports[] = [];
