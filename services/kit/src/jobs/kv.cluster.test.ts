@@ -14,7 +14,7 @@ let nc: NatsConnection;
 beforeAll(async () => {
   cluster = await startNatsCluster({ size: 3 });
   nc = await connect({ servers: cluster.urls });
-}, 60_000);
+}, 90_000);
 afterAll(async () => {
   await nc?.close();
   await cluster?.stop();

@@ -80,6 +80,11 @@ async function metaCluster(monitorUrl: string): Promise<MetaCluster | undefined>
  * JetStream meta leader and that leader (one of them) has the others as current followers: before
  * that, an R3 stream can fail with "no suitable peers for placement".
  */
+/** The cluster did not settle (see waitForMetaLeader) in time. */
+export class ClusterNotSettledError extends Error {
+  override name = 'ClusterNotSettledError';
+}
+
 export async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -94,7 +99,7 @@ export async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number
       followers.filter((f) => f.current).length >= monitorUrls.length - 1;
     if (settled) return;
     if (Date.now() > deadline) {
-      throw new Error(
+      throw new ClusterNotSettledError(
         `NATS cluster: no JetStream meta leader with every peer current within ${timeoutMs} ms ` +
           `(${monitorUrls.join(', ')}): ${JSON.stringify(metas)}`,
       );
@@ -103,26 +108,46 @@ export async function waitForMetaLeader(monitorUrls: string[], timeoutMs: number
   }
 }
 
+export interface NatsClusterOptions {
+  size?: number;
+  name?: string;
+  /** How long one attempt waits for the cluster to settle. Default 20 s. */
+  readyTimeoutMs?: number;
+  /** Fresh clusters to try when one does not settle. Default 2. */
+  attempts?: number;
+  /** The nats-server binary; default `recentNatsServerBinary()` (≥ 2.10). */
+  bin?: string;
+}
+
 /**
  * Starts a real nats-server cluster on loopback (default 3 servers): JetStream on each, its own store
  * and `server_name` (`n1`…), clustered by routes. Resolves once every server is ready and JetStream
- * has a meta leader, so R3 streams can be created at once.
+ * has a meta leader with every other server as a current follower, so R3 streams can be created at
+ * once. When a cluster does not settle in time — on a loaded 2-core machine nats-server 2.10
+ * sometimes bootstraps its meta group with two of three servers and leaves the third out — it is
+ * stopped and a fresh one (new ports, stores and name) started, saying so on stderr.
  */
-export async function startNatsCluster(
-  opts: {
-    size?: number;
-    name?: string;
-    readyTimeoutMs?: number;
-    /** The nats-server binary; default `recentNatsServerBinary()` (≥ 2.10). */
-    bin?: string;
-  } = {},
-): Promise<NatsCluster> {
+export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
+  const { attempts = 2 } = opts;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await formCluster(opts);
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof ClusterNotSettledError)) throw err;
+      process.stderr.write(
+        `startNatsCluster: ${err.message}\nstarting a fresh cluster (attempt ${attempt + 1} of ${attempts})\n`,
+      );
+    }
+  }
+}
+
+async function formCluster(opts: NatsClusterOptions): Promise<NatsCluster> {
   // A name of its own: a server of another test cluster still redialing a route port that the kernel
   // has since handed to this cluster would otherwise be let in (same name) and confuse JetStream.
   const {
     size = 3,
     name: clusterName = `reelbus-${randomBytes(4).toString('hex')}`,
-    readyTimeoutMs = 30_000,
+    readyTimeoutMs = 20_000,
   } = opts;
   const bin = opts.bin ?? recentNatsServerBinary();
   const root = mkdtempSync(join(tmpdir(), 'reelbus-nats-cluster-'));

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -135,6 +135,14 @@ export async function startNatsServer(
     );
     child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log.slice(-2000)}`)));
   });
+  // REELBUS_NATS_LOG_DIR=<dir> keeps every test server's whole log there (<name or port>.log).
+  const logDir = process.env.REELBUS_NATS_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    const file = join(logDir, `${opts.name ?? 'nats'}-${port}.log`);
+    appendFileSync(file, log);
+    child.stderr?.on('data', (b: Buffer) => appendFileSync(file, b));
+  }
   child.stderr?.resume();
   child.stdout?.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
