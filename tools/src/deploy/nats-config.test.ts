@@ -14,6 +14,7 @@ import {
   startNatsServer,
   type NatsServerHandle,
   waitForMetaLeader,
+  ClusterNotSettledError,
 } from '@reelbus/kit/testing';
 import { K8S_DIR, loadCompose, loadK8sObjects, podContainer, ROOT } from './deploy-files.ts';
 
@@ -86,54 +87,66 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
       fieldRef: { fieldPath: 'metadata.name' },
     });
     const template = readFileSync(join(K8S_DIR, 'nats', 'nats.conf'), 'utf8');
-    const clusterName = `k8s-check-${process.pid}`;
-    const ports = await Promise.all(
-      [0, 1, 2].map(async () => ({
-        client: await freePort(),
-        route: await freePort(),
-        monitor: await freePort(),
-      })),
-    );
-    const servers = await Promise.all(
-      ports.map(async (p, i) => {
-        const dir = tempDir();
-        let config = template
-          .replace(/store_dir:\s*\/data\b/, `store_dir: ${dir}`)
-          .replace(/pid_file:\s*\S+/, `pid_file: ${join(dir, 'nats.pid')}`)
-          .replace(/^listen:\s*0\.0\.0\.0:4222$/m, `listen: 127.0.0.1:${p.client}`)
-          .replace(/^http:\s*0\.0\.0\.0:8222$/m, `http: 127.0.0.1:${p.monitor}`)
-          .replace(/(cluster\s*\{[^}]*?)listen:\s*0\.0\.0\.0:6222/, `$1listen: 127.0.0.1:${p.route}`)
-          // its own cluster name, so no other test cluster's server can route into it
-          .replace(/(cluster\s*\{\s*name:\s*)reelbus\b/, `$1${clusterName}`);
-        ports.forEach((q, j) => {
-          config = config.replace(
-            `nats://nats-${j}.nats-headless.reelbus.svc.cluster.local:6222`,
-            `nats://127.0.0.1:${q.route}`,
+    /** Three servers from the template; a fresh set once if the first does not settle (see startNatsCluster). */
+    const startCluster = async (attempt: number) => {
+      const clusterName = `k8s-check-${process.pid}-${attempt}`;
+      const ports = await Promise.all(
+        [0, 1, 2].map(async () => ({
+          client: await freePort(),
+          route: await freePort(),
+          monitor: await freePort(),
+        })),
+      );
+      const servers = await Promise.all(
+        ports.map(async (p, i) => {
+          const dir = tempDir();
+          let config = template
+            .replace(/store_dir:\s*\/data\b/, `store_dir: ${dir}`)
+            .replace(/pid_file:\s*\S+/, `pid_file: ${join(dir, 'nats.pid')}`)
+            .replace(/^listen:\s*0\.0\.0\.0:4222$/m, `listen: 127.0.0.1:${p.client}`)
+            .replace(/^http:\s*0\.0\.0\.0:8222$/m, `http: 127.0.0.1:${p.monitor}`)
+            .replace(/(cluster\s*\{[^}]*?)listen:\s*0\.0\.0\.0:6222/, `$1listen: 127.0.0.1:${p.route}`)
+            // its own cluster name, so no other test cluster's server can route into it
+            .replace(/(cluster\s*\{\s*name:\s*)reelbus\b/, `$1${clusterName}`);
+          ports.forEach((q, j) => {
+            config = config.replace(
+              `nats://nats-${j}.nats-headless.reelbus.svc.cluster.local:6222`,
+              `nats://127.0.0.1:${q.route}`,
+            );
+          });
+          expect(config, 'every pod-specific address was rewritten').not.toMatch(
+            /0\.0\.0\.0|svc\.cluster\.local|\/data\b/,
           );
-        });
-        expect(config, 'every pod-specific address was rewritten').not.toMatch(
-          /0\.0\.0\.0|svc\.cluster\.local|\/data\b/,
+          expect(config).toContain(`name: ${clusterName}`);
+          const server = await startNatsServer({
+            bin,
+            port: p.client,
+            storeDir: dir,
+            config,
+            storeInConfig: true,
+            env: { POD_NAME: `nats-${i}` },
+          });
+          started.push(server);
+          return server;
+        }),
+      );
+      try {
+        await waitForMetaLeader(
+          ports.map((p) => `http://127.0.0.1:${p.monitor}`),
+          20_000,
         );
-        expect(config).toContain(`name: ${clusterName}`);
-        const server = await startNatsServer({
-          bin,
-          port: p.client,
-          storeDir: dir,
-          config,
-          storeInConfig: true,
-          env: { POD_NAME: `nats-${i}` },
-        });
-        started.push(server);
-        return server;
-      }),
-    );
+      } catch (err) {
+        await Promise.all(servers.map((sv) => sv.stop({ keepStore: true })));
+        if (attempt >= 2 || !(err instanceof ClusterNotSettledError)) throw err;
+        process.stderr.write(`${(err as Error).message}\nstarting a fresh cluster\n`);
+        return startCluster(attempt + 1);
+      }
+      return { servers, ports };
+    };
+    const { servers, ports } = await startCluster(1);
 
     const nc = await connect({ servers: servers.map((s) => s.url) });
     try {
-      await waitForMetaLeader(
-        ports.map((p) => `http://127.0.0.1:${p.monitor}`),
-        30_000,
-      );
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.add({ name: 'K8S_CHECK', subjects: ['k8s.check'], num_replicas: 3 });
       expect(info.config.num_replicas).toBe(3);
@@ -147,5 +160,5 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
     } finally {
       await nc.close();
     }
-  }, 60_000);
+  }, 90_000);
 });
