@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timeline, type EventOf } from '@reelbus/contracts';
 import { FsBlobStore, isPermanent, probe, S3BlobStore } from '@reelbus/kit';
-import { freePort, makeImage, makeSpeech, makeTone, makeVideo } from '@reelbus/kit/testing';
+import { collectSpans, freePort, makeImage, makeSpeech, makeTone, makeVideo } from '@reelbus/kit/testing';
 import { renderTimelineEvent } from '../handle-timeline.ts';
 import { fakeHandlerContext, storyTimelineInput } from '../testing.ts';
 import { MediaConvertBackend } from './backend.ts';
@@ -215,6 +215,33 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
     // reference formula: ceil(2 s / 60) = 1 HD minute × 0.015 + 6 pictures (base + 5 layers) × 0.001
     expect(d.costUsd).toBeCloseTo(0.015 + 6 * 0.001, 6);
     expect(d.durationSec).toBeGreaterThan(1.5);
+  }, 60_000);
+
+  it('makes a CLIENT span per MediaConvert call, and marks the failed one', async () => {
+    const spans = await collectSpans('encoder');
+    try {
+      fake.nextOutcome = { status: 'COMPLETE', produce };
+      fake.getsUnavailable = true; // CreateJob works, GetJob answers 503 until the SDK gives up
+      await backend()
+        .render({ jobId: 'mc9', timeline: storyEvent('mc9').data.timeline })
+        .catch(() => undefined);
+      fake.getsUnavailable = false;
+      const calls = spans.finished().filter((s) => s.name.startsWith('MediaConvert '));
+      expect(calls.map((s) => s.name)).toEqual(['MediaConvert CreateJob', 'MediaConvert GetJob']);
+      expect(calls.map((s) => s.status)).toEqual([0, 2]); // unset, error
+      expect(calls[1]!.attributes['aws.mediaconvert.job_id']).toBe(fake.created.at(-1));
+      for (const s of calls) {
+        expect(s.kind).toBe(2); // CLIENT
+        expect(s.attributes).toMatchObject({
+          'rpc.system': 'aws-api',
+          'rpc.service': 'MediaConvert',
+          'rpc.method': s.name.split(' ')[1],
+          'cloud.region': 'us-east-1',
+        });
+      }
+    } finally {
+      await spans.stop();
+    }
   }, 60_000);
 
   it('surfaces MediaConvert’s own error message and code when the job ends in ERROR', async () => {

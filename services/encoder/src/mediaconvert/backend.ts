@@ -19,6 +19,7 @@ import {
   runFfmpeg,
   S3BlobStore,
   TransientError,
+  withSpan,
   withTempDir,
   type BlobStore,
   type MediaInfo,
@@ -216,13 +217,16 @@ export class MediaConvertBackend implements EncoderBackend {
     let previous: string | undefined;
     if (record) {
       // A job MediaConvert no longer knows (purged after 90 days) is simply not there.
-      const { Job: earlier } = await this.#send('GetJob', () =>
-        this.client
-          .send(new GetJobCommand({ Id: record.id }), { abortSignal: signal })
-          .catch((err: unknown) => {
-            if (httpStatus(err) === 404) return { Job: undefined };
-            throw err;
-          }),
+      const { Job: earlier } = await this.#send(
+        'GetJob',
+        () =>
+          this.client
+            .send(new GetJobCommand({ Id: record.id }), { abortSignal: signal })
+            .catch((err: unknown) => {
+              if (httpStatus(err) === 404) return { Job: undefined };
+              throw err;
+            }),
+        record.id,
       );
       const ended = earlier?.Status === 'ERROR' || earlier?.Status === 'CANCELED';
       if (earlier && !ended && record.requestHash === requestHash) {
@@ -261,8 +265,10 @@ export class MediaConvertBackend implements EncoderBackend {
     const deadline = Date.now() + timeoutMs;
     let delay = pollInitialMs;
     for (;;) {
-      const { Job: job } = await this.#send('GetJob', () =>
-        this.client.send(new GetJobCommand({ Id: id }), { abortSignal: signal }),
+      const { Job: job } = await this.#send(
+        'GetJob',
+        () => this.client.send(new GetJobCommand({ Id: id }), { abortSignal: signal }),
+        id,
       );
       if (!job) throw new TransientError(`MediaConvert GetJob ${id} returned no job`, { step: 'encode' });
       switch (job.Status) {
@@ -282,7 +288,9 @@ export class MediaConvertBackend implements EncoderBackend {
           onProgress?.(job.JobPercentComplete ?? 0);
       }
       if (Date.now() + delay > deadline) {
-        await this.client.send(new CancelJobCommand({ Id: id })).catch(() => undefined);
+        await this.#send('CancelJob', () => this.client.send(new CancelJobCommand({ Id: id })), id).catch(
+          () => undefined,
+        );
         throw new TransientError(
           `MediaConvert job ${id} did not complete within ${Math.round(timeoutMs / 1000)} s; cancelled`,
           {
@@ -294,25 +302,44 @@ export class MediaConvertBackend implements EncoderBackend {
         await waitMs(delay, signal);
       } catch (err) {
         // Shutting down: cancel, so the redelivered render does not pay for two jobs.
-        await this.client.send(new CancelJobCommand({ Id: id })).catch(() => undefined);
+        await this.#send('CancelJob', () => this.client.send(new CancelJobCommand({ Id: id })), id).catch(
+          () => undefined,
+        );
         throw err;
       }
       delay = Math.min(pollMaxMs, Math.round(delay * 1.5));
     }
   }
 
-  /** One API call; the SDK retries throttling/5xx itself. A 4xx (bad settings, role) is permanent, with MediaConvert's message. */
-  async #send<T>(op: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      const status = httpStatus(err);
-      const message = `MediaConvert ${op} failed: ${describeError(err)}`;
-      if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
-        throw new PermanentError(message, { step: 'encode', cause: err });
-      }
-      throw new TransientError(message, { step: 'encode', cause: err });
-    }
+  /**
+   * One API call in a CLIENT span (`MediaConvert <op>`); the SDK retries throttling/5xx itself. A 4xx
+   * (bad settings, role) is permanent, with MediaConvert's message.
+   */
+  async #send<T>(op: string, call: () => Promise<T>, jobId?: string): Promise<T> {
+    const attributes = {
+      'rpc.system': 'aws-api',
+      'rpc.service': 'MediaConvert',
+      'rpc.method': op,
+      'cloud.region': this.#opts.region,
+      ...(jobId ? { 'aws.mediaconvert.job_id': jobId } : {}),
+    };
+    return withSpan(
+      `MediaConvert ${op}`,
+      attributes,
+      async () => {
+        try {
+          return await call();
+        } catch (err) {
+          const status = httpStatus(err);
+          const message = `MediaConvert ${op} failed: ${describeError(err)}`;
+          if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+            throw new PermanentError(message, { step: 'encode', cause: err });
+          }
+          throw new TransientError(message, { step: 'encode', cause: err });
+        }
+      },
+      { kind: 'client' },
+    );
   }
 }
 

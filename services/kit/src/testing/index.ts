@@ -4,3 +4,4 @@ export * from './media.ts';
 export * from './mongo-wire.ts';
 export * from './cluster.ts';
 export * from './handler-context.ts';
+export * from './spans.ts';
