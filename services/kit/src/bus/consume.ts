@@ -9,6 +9,7 @@ import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context }
 import { HEADERS, JobId, parseEnvelope, type EventOf, type EventType } from '@reelbus/contracts';
 import type { Logger } from 'pino';
 import { describeError, isPermanent } from '../errors.ts';
+import { retryStartup } from '../runtime/startup-retry.ts';
 import { DURATION_BUCKETS, METRIC, METRIC_HELP, metrics } from '../health/metrics.ts';
 import { tracer } from '../telemetry/telemetry.ts';
 import type { Bus } from './bus.ts';
@@ -196,7 +197,11 @@ export async function startConsumer(opts: ConsumeOptions & { bus: Bus }): Promis
     [EventType, { step: string; handle: Handler<EventType> } | undefined]
   >) {
     if (!entry) continue;
-    const consumerName = await ensureConsumer({ bus, service, type, ackWaitMs, maxDeliver });
+    const consumerName = await retryStartup(
+      `create the consumer of ${service} for ${type}`,
+      () => ensureConsumer({ bus, service, type, ackWaitMs, maxDeliver }),
+      { logger: bus.logger },
+    );
     loops.push({ type, step: entry.step, handle: entry.handle, consumerName });
   }
   if (loops.length === 0) throw new Error(`consume(${service}): no handlers given`);

@@ -12,6 +12,7 @@ import type { JobStore } from '../jobs/types.ts';
 import { createLogger } from '../logger.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { parseServiceConfig, processEnv } from './config.ts';
+import { retryStartup } from './startup-retry.ts';
 import type { BaseConfig, BusHandle, ServiceRuntime } from './types.ts';
 
 /** Exit code for bad configuration (sysexits EX_CONFIG): the orchestrator should not restart-loop fast. */
@@ -113,10 +114,12 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
       exitOnConfigError(name, err);
     }
   }
-  await bus.ensureStreams();
+  await retryStartup('create the streams', () => bus.ensureStreams(), { logger });
 
   const blobs = needBlobs ? openBlobStore(base) : missing<BlobStore>('blob storage', 'blobs');
-  const jobs = needJobs ? await openJobStore({ base, bus }) : missing<JobStore>('a job store', 'jobs');
+  const jobs = needJobs
+    ? await retryStartup('open the job store', () => openJobStore({ base, bus }), { logger })
+    : missing<JobStore>('a job store', 'jobs');
 
   const consumers: Consumer[] = [];
   // Ready means connected AND reading: a service whose consumers are not created yet would let a
