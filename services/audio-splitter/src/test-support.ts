@@ -1,8 +1,8 @@
 // Test support (not used by the service): the kit's recording HandlerContext in the shape these tests
 // read, and validated input events.
-import { latestEvent, type EventOf, type EventType } from '@reelbus/contracts';
+import type { EventOf, EventType } from '@reelbus/contracts';
 import type { HandlerContext } from '@reelbus/kit';
-import { recordingContext as kitRecordingContext } from '@reelbus/kit/testing';
+import { recordingContext as kitRecordingContext, testEvent } from '@reelbus/kit/testing';
 
 export interface RecordedContext {
   ctx: HandlerContext;
@@ -26,14 +26,5 @@ export function recordingContext(opts: { signal?: AbortSignal } = {}): RecordedC
 
 /** A validated recording.received event. */
 export function recordingReceived(opts: { jobId: string; data: unknown }): EventOf<'recording.received'> {
-  const { jobId, data } = opts;
-  const def = latestEvent('recording.received');
-  return {
-    id: `recording.received:${jobId}`,
-    type: 'recording.received',
-    version: def.version,
-    jobId,
-    occurredAt: new Date().toISOString(),
-    data: def.data.parse(data),
-  };
+  return testEvent('recording.received', opts.jobId, opts.data);
 }

@@ -1,8 +1,8 @@
 // Test support (not used by the service): a HandlerContext that records what a handler does,
 // validating published events against the contracts like the real Bus does; story fixtures.
-import { latestEvent, type EventOf, type EventType } from '@reelbus/contracts';
+import type { EventOf, EventType } from '@reelbus/contracts';
 import type { HandlerContext } from '@reelbus/kit';
-import { recordingContext as kitRecordingContext } from '@reelbus/kit/testing';
+import { recordingContext as kitRecordingContext, testEvent } from '@reelbus/kit/testing';
 import sharp from 'sharp';
 
 export interface RecordedContext {
@@ -19,16 +19,7 @@ export function recordingContext(): RecordedContext {
 
 /** A validated story.received event. */
 export function storyReceived(opts: { jobId: string; data: unknown }): EventOf<'story.received'> {
-  const { jobId, data } = opts;
-  const def = latestEvent('story.received');
-  return {
-    id: `story.received:${jobId}`,
-    type: 'story.received',
-    version: def.version,
-    jobId,
-    occurredAt: new Date().toISOString(),
-    data: def.data.parse(data),
-  };
+  return testEvent('story.received', opts.jobId, opts.data);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { EventOf } from '@reelbus/contracts';
 import type { HandlerContext } from '@reelbus/kit';
-import { recordingContext, type PublishedRecord } from '@reelbus/kit/testing';
+import { recordingContext, testEvent, type PublishedRecord } from '@reelbus/kit/testing';
 
 export type { PublishedRecord as Published } from '@reelbus/kit/testing';
 
@@ -16,17 +16,10 @@ export function newRecordingContext(opts: { signal?: AbortSignal } = {}): Handle
   }) as typeof ctx & { progressed: Array<{ step: string; status: string; percent: number | undefined }> };
 }
 
-/** A clip.requested envelope for tests. */
+/** A validated clip.requested envelope for tests. */
 export function clipRequested(
   data: EventOf<'clip.requested'>['data'],
   jobId = 'job-1',
 ): EventOf<'clip.requested'> {
-  return {
-    id: `clip.requested:${jobId}:${data.role}`,
-    type: 'clip.requested',
-    version: 1,
-    jobId,
-    occurredAt: new Date().toISOString(),
-    data,
-  } as EventOf<'clip.requested'>;
+  return testEvent('clip.requested', jobId, data, `clip.requested:${jobId}:${data.role}`);
 }

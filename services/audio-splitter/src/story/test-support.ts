@@ -1,7 +1,7 @@
 // Test support (not used by the service): story fixtures and an independent loudness meter.
-import { latestEvent, type EventOf } from '@reelbus/contracts';
+import type { EventOf } from '@reelbus/contracts';
 import { runFfmpeg } from '@reelbus/kit';
-import { makeSpeech } from '@reelbus/kit/testing';
+import { makeSpeech, testEvent } from '@reelbus/kit/testing';
 
 export const STORY_TEXT =
   'When I was a boy we lived by the sea. Every morning my father took the boat out before sunrise, ' +
@@ -9,16 +9,7 @@ export const STORY_TEXT =
 
 /** A validated story.received event. */
 export function storyReceived(opts: { jobId: string; data: unknown }): EventOf<'story.received'> {
-  const { jobId, data } = opts;
-  const def = latestEvent('story.received');
-  return {
-    id: `story.received:${jobId}`,
-    type: 'story.received',
-    version: def.version,
-    jobId,
-    occurredAt: new Date().toISOString(),
-    data: def.data.parse(data),
-  };
+  return testEvent('story.received', opts.jobId, opts.data);
 }
 
 /** A spoken story made quiet (`gainDb` below espeak's level), so normalising has work to do. */

@@ -91,3 +91,21 @@ export function recordingContext(
   };
   return ctx;
 }
+
+/** A validated event of `type`, as a consumer receives it; its id is `<type>:<jobId>` unless given. */
+export function testEvent<T extends EventType>(
+  type: T,
+  jobId: string,
+  data: unknown,
+  id = `${type}:${jobId}`,
+): EventOf<T> {
+  const def = latestEvent(type);
+  return {
+    id,
+    type,
+    version: def.version,
+    jobId,
+    occurredAt: new Date().toISOString(),
+    data: def.data.parse(data),
+  } as EventOf<T>;
+}
