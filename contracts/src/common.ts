@@ -21,26 +21,9 @@ export const Seconds = z.number().nonnegative().finite();
 /** A pipeline step name, as used in job documents and `job.progress` / `job.failed` events. */
 export const Step = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case step name');
 
-/** Steps the built-in pipelines use (other publishers may add their own). */
-export const KNOWN_STEPS = [
-  'ingest',
-  'download',
-  'split',
-  'normalize',
-  'images',
-  'generate',
-  'compose',
-  'encode',
-  'notify',
-] as const;
-
 /** Which side of a call a channel belongs to: left = caller, right = callee. */
 export const SpeakerRole = z.enum(['caller', 'callee']);
 export type SpeakerRole = z.infer<typeof SpeakerRole>;
-
-/** Who made a job. */
-export const JobKind = z.enum(['call', 'story', 'merge', 'scene', 'timeline']);
-export type JobKind = z.infer<typeof JobKind>;
 
 /** A finished media file in blob storage. */
 export const MediaOutput = z.object({
@@ -50,5 +33,9 @@ export const MediaOutput = z.object({
   width: z.number().int().positive().optional(),
   height: z.number().int().positive().optional(),
   contentType: z.string().optional(),
+  /** Frames per second of a video output. */
+  fps: z.number().positive().optional(),
+  /** How many videos were joined into this one (merges and reel compiles). */
+  videoCount: z.number().int().positive().optional(),
 });
 export type MediaOutput = z.infer<typeof MediaOutput>;

@@ -1,4 +1,5 @@
 export * from './common.ts';
+export * from './kinds.ts';
 export * from './subjects.ts';
 export * from './envelope.ts';
 export * from './timeline.ts';

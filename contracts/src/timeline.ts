@@ -146,6 +146,7 @@ export const Timeline = z
   })
   .superRefine((t, ctx) => {
     const audioNames = new Set(t.audio.map((a) => a.name));
+    const seen = new Set<string>();
     t.audio.forEach((a, i) => {
       if (a.duck && !audioNames.has(a.duck.under)) {
         ctx.addIssue({
@@ -154,13 +155,15 @@ export const Timeline = z
           message: `names no audio track ("${a.duck.under}")`,
         });
       }
-      if (audioNames.size !== t.audio.length) {
+      // One issue per repeated name, at the repeat (not one per track whenever any name repeats).
+      if (seen.has(a.name)) {
         ctx.addIssue({
           code: 'custom',
           path: ['audio', i, 'name'],
-          message: 'audio track names must be unique',
+          message: `audio track names must be unique ("${a.name}" is used before)`,
         });
       }
+      seen.add(a.name);
     });
     if (t.duration === undefined && t.tracks.every((tr) => tr.clips.length === 0) && t.audio.length === 0) {
       ctx.addIssue({

@@ -1,7 +1,7 @@
 // A small client for the ingest job API, used by the CLI and the tests.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Job } from '@reelbus/contracts';
+import { TERMINAL_JOB_STATUSES, type Job } from '@reelbus/contracts';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -106,7 +106,7 @@ export class ReelbusClient {
         continue;
       }
       onUpdate(job);
-      if (job.status === 'completed' || job.status === 'failed') return job;
+      if (TERMINAL_JOB_STATUSES.includes(job.status)) return job;
       signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, pollMs));
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobKind } from '../common.ts';
+import { JobKind } from '../kinds.ts';
 import { defineEvent } from '../envelope.ts';
 import { Timeline } from '../timeline.ts';
 

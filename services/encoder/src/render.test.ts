@@ -391,7 +391,7 @@ describe('FfmpegBackend', () => {
       event: {
         ...timelineEvent('mc1', { version: 1, duration: 1 }),
         data: {
-          kind: 'timeline',
+          kind: 'render',
           timeline: Timeline.parse({ version: 1, duration: 1 }),
           backend: 'mediaconvert',
         },

@@ -1,11 +1,4 @@
-export {
-  applyEvent,
-  overallProgress,
-  kindOfEvent,
-  notifierState,
-  CALL_PROGRESS_WEIGHTS,
-  DEFAULT_PROGRESS_WEIGHTS,
-} from './projection.ts';
+export { applyEvent, overallProgress, kindOfEvent, notifierState } from './projection.ts';
 export type { AnyEvent, NotifierState, WebhookState } from './projection.ts';
 export {
   notifierHandlers,

@@ -5,15 +5,11 @@ import {
   type EventType,
   type Job,
   latestEvent,
+  JOB_KINDS,
+  progressWeights,
 } from '@reelbus/contracts';
 import { describe, expect, it } from 'vitest';
-import {
-  applyEvent,
-  CALL_PROGRESS_WEIGHTS,
-  notifierState,
-  overallProgress,
-  type AnyEvent,
-} from './projection.ts';
+import { applyEvent, notifierState, overallProgress, type AnyEvent } from './projection.ts';
 
 const JOB = 'job_1';
 const NOW = new Date('2026-01-01T00:10:00.000Z');
@@ -483,17 +479,26 @@ describe('applyEvent: delivery order does not matter', () => {
 });
 
 describe('overall progress', () => {
-  it('the call weights sum to 100', () => {
-    expect(Object.values(CALL_PROGRESS_WEIGHTS).reduce((a, b) => a + b, 0)).toBe(100);
+  it("every kind's step weights sum to 100", () => {
+    for (const spec of Object.values(JOB_KINDS)) {
+      expect(
+        spec.steps.reduce((a, s) => a + s.weight, 0),
+        spec.kind,
+      ).toBe(100);
+    }
   });
 
+  // A call with generated clips and no Twilio download: every call step but `download` counts.
+  const W = progressWeights('call', new Set(['generate']));
+  const total = Object.values(W).reduce((a, b) => a + b, 0);
+  const pct = (weight: number) => Math.round((weight / total) * 1000) / 10;
   const cases: { name: string; events: AnyEvent[]; progress: number }[] = [
     { name: 'a fresh call job is at 0', events: [], progress: 0 },
-    { name: 'ingest done is its weight', events: [recording()], progress: CALL_PROGRESS_WEIGHTS.ingest! },
     {
-      name: 'ingest and split done',
-      events: [recording(), split()],
-      progress: CALL_PROGRESS_WEIGHTS.ingest! + CALL_PROGRESS_WEIGHTS.split!,
+      // No clip requested yet, so `generate` (optional: calls drawn offline have none) does not count.
+      name: 'ingest done is its weight',
+      events: [recording()],
+      progress: Math.round((W.ingest! / (total - W.generate!)) * 1000) / 10,
     },
     {
       name: 'half the generate step counts half its weight',
@@ -504,8 +509,7 @@ describe('overall progress', () => {
         clipRequested('callee', 4),
         clipGenerated('caller', 10),
       ],
-      progress:
-        CALL_PROGRESS_WEIGHTS.ingest! + CALL_PROGRESS_WEIGHTS.split! + CALL_PROGRESS_WEIGHTS.generate! / 2,
+      progress: pct(W.ingest! + W.split! + W.generate! / 2),
     },
     {
       name: 'encode at 50 % counts half the encode weight',
@@ -517,31 +521,89 @@ describe('overall progress', () => {
         timeline(),
         progress('encode', 'running', 30, 50),
       ],
-      progress: 2 + 8 + 40 + 5 + 20,
+      progress: pct(W.ingest! + W.split! + W.generate! + W.compose! + W.encode! / 2),
     },
-    { name: 'everything but notify done stays below 100', events: happyPath().slice(0, -1), progress: 95 },
+    {
+      name: 'everything but notify done stays below 100',
+      events: happyPath().slice(0, -1),
+      progress: pct(total - W.notify!),
+    },
     { name: 'a completed job is at 100', events: happyPath(), progress: 100 },
   ];
   for (const c of cases) {
     it(c.name, () => expect(run(callJob(), c.events).progress).toBe(c.progress));
   }
 
+  it('an optional step counts only once the job shows it (a call drawn without generated clips)', () => {
+    const job = run(callJob(), [recording(), split()]);
+    const w = progressWeights('call', new Set());
+    const sum = Object.values(w).reduce((a, b) => a + b, 0);
+    expect(w.generate).toBeUndefined();
+    expect(job.progress).toBe(Math.round(((w.ingest! + w.split!) / sum) * 1000) / 10);
+  });
+
   it('never decreases', () => {
     const job = run(callJob(), [recording(), split()]);
     expect(overallProgress({ ...job, progress: 50 })).toBe(50);
   });
 
-  it('a story job counts only the steps it has', () => {
+  it('a story job counts the steps its kind declares', () => {
     const story = newJob({ id: JOB, kind: 'story' }, new Date(t(0)));
     const job = run(story, [progress('ingest', 'completed', 1), progress('encode', 'completed', 2)]);
-    // ingest 2 + encode 40 of (ingest 2 + encode 40 + notify 5)
-    expect(job.progress).toBe(Math.round((42 / 47) * 1000) / 10);
+    const w = progressWeights('story', new Set());
+    const sum = Object.values(w).reduce((a, b) => a + b, 0);
+    expect(job.progress).toBe(Math.round(((w.ingest! + w.encode!) / sum) * 1000) / 10);
+  });
+
+  it('a new kind needs no notifier code: a render job progresses through its declared steps', () => {
+    const render = newJob({ id: JOB, kind: 'render' }, new Date(t(0)));
+    const job = run(render, [
+      progress('ingest', 'completed', 1),
+      progress('compose', 'completed', 2),
+      progress('encode', 'running', 3, 50),
+    ]);
+    const w = progressWeights('render', new Set());
+    const sum = Object.values(w).reduce((a, b) => a + b, 0);
+    expect(job.progress).toBe(Math.round(((w.ingest! + w.compose! + w.encode! / 2) / sum) * 1000) / 10);
+  });
+});
+
+describe('progress detail', () => {
+  const detail = (step: string, at: number, d: Partial<EventOf<'job.progress'>['data']>): AnyEvent =>
+    ({ ...progress(step, 'running', at), data: { step, status: 'running', ...d } }) as AnyEvent;
+  const render = () => newJob({ id: JOB, kind: 'render' }, new Date(t(0)));
+
+  it("a phase only moves forward through the kind's phases, whatever order the events arrive in", () => {
+    const job = run(render(), [
+      detail('encode', 20, { phase: 'concatenating' }),
+      detail('encode', 10, { phase: 'rendering' }),
+    ]);
+    expect(job.progressDetail?.phase).toBe('concatenating');
+  });
+
+  it("sums the frames each chunk reported, keeping each chunk's highest report", () => {
+    const job = run(render(), [
+      detail('encode', 10, { frames: { done: 0, total: 900 }, chunks: { done: 0, total: 3 } }),
+      detail('encode', 11, { chunk: { index: 0, frames: 200 } }),
+      detail('encode', 12, { chunk: { index: 1, frames: 150 } }),
+      detail('encode', 13, { chunk: { index: 0, frames: 120 } }),
+      detail('encode', 14, { chunks: { done: 1, total: 3 }, etaSec: 12 }),
+    ]);
+    expect(job.progressDetail?.frames).toEqual({ done: 350, total: 900 });
+    expect(job.progressDetail?.chunks).toEqual({ done: 1, total: 3 });
+    expect(job.progressDetail?.etaSec).toBe(12);
+  });
+
+  it('applying the same detail twice changes nothing the second time', () => {
+    const e = detail('encode', 11, { chunk: { index: 0, frames: 200 } });
+    const once = run(render(), [e]);
+    expect(applyEvent(once, e, new Date())).toBeUndefined();
   });
 });
 
 describe('provisional kind', () => {
   it('a job created from a bus-only event takes its kind from the first event that names it', () => {
-    const job = callJob({ kind: 'timeline', state: { notifier: { provisionalKind: true } } });
+    const job = callJob({ kind: 'render', state: { notifier: { provisionalKind: true } } });
     const after = run(job, [progress('split', 'started', 2), recording()]);
     expect(after.kind).toBe('call');
     expect(notifierState(after).provisionalKind).toBeUndefined();

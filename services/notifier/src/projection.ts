@@ -1,4 +1,13 @@
-import type { EventOf, EventType, Job, JobKind, StepState } from '@reelbus/contracts';
+import {
+  phaseRank,
+  progressWeights,
+  TERMINAL_JOB_STATUSES,
+  type EventOf,
+  type EventType,
+  type Job,
+  type JobKind,
+  type StepState,
+} from '@reelbus/contracts';
 import { isDeepStrictEqual } from 'node:util';
 
 /**
@@ -24,33 +33,6 @@ import { isDeepStrictEqual } from 'node:util';
  *   steps a late event reports, finish at the completion time), so arrival order does not matter.
  */
 
-/** Weights of the call pipeline's steps in the overall progress (they sum to 100). */
-export const CALL_PROGRESS_WEIGHTS: Readonly<Record<string, number>> = {
-  ingest: 2,
-  split: 8,
-  generate: 40,
-  compose: 5,
-  encode: 40,
-  notify: 5,
-};
-
-/**
- * Weights of the other pipelines (story: ingest/normalize/images/compose/encode/notify; a submitted
- * Timeline: compose/encode/notify). Only the steps a job's document shows count, so a pipeline that
- * never runs `images` is not stuck below 100.
- */
-export const DEFAULT_PROGRESS_WEIGHTS: Readonly<Record<string, number>> = {
-  ingest: 2,
-  download: 5,
-  split: 8,
-  normalize: 8,
-  images: 12,
-  generate: 40,
-  compose: 5,
-  encode: 40,
-  notify: 5,
-};
-
 /** The notifier's own bookkeeping in `job.state.notifier` (other services own other keys). */
 export interface NotifierState {
   /** Roles whose `clip.generated` arrived, with its `occurredAt`. */
@@ -71,6 +53,8 @@ export interface NotifierState {
   provisionalKind?: boolean;
   /** Webhook delivery claims and results per terminal event (see webhook.ts). */
   webhooks?: Record<string, WebhookState>;
+  /** Frames each chunk of a chunked render reported (summed into `progressDetail.frames`). */
+  chunkFrames?: Record<string, number>;
 }
 
 export interface WebhookState {
@@ -110,7 +94,7 @@ export function kindOfEvent(anyEvent: AnyEvent | EventOf<EventType>): { kind: Jo
     case 'images.converted':
       return { kind: 'story', certain: false };
     default:
-      return { kind: 'timeline', certain: false };
+      return { kind: 'render', certain: false };
   }
 }
 
@@ -249,6 +233,7 @@ function project(job: Job, event: AnyEvent, at: string): void {
       if (step && d.status !== 'completed' && step.status === 'running' && d.message !== undefined)
         step.message = d.message;
       if (step && d.attempt !== undefined) step.attempts = Math.max(step.attempts ?? 0, d.attempt);
+      applyDetail(job, d, at);
       markRunning(job);
       return;
     }
@@ -310,7 +295,7 @@ function project(job: Job, event: AnyEvent, at: string): void {
 }
 
 const TERMINAL_STEP = new Set<StepState['status']>(['completed', 'skipped', 'failed']);
-const TERMINAL_JOB = new Set<Job['status']>(['completed', 'failed']);
+const TERMINAL_JOB = new Set<Job['status']>(TERMINAL_JOB_STATUSES);
 
 function markRunning(job: Job): void {
   if (!TERMINAL_JOB.has(job.status)) job.status = 'running';
@@ -387,24 +372,18 @@ function fixKind(job: Job, event: AnyEvent): void {
   updateState(job, ({ provisionalKind: _p, ...rest }) => rest);
 }
 
-function sortKeys(o: Record<string, string>): Record<string, string> {
+function sortKeys<V>(o: Record<string, V>): Record<string, V> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**
  * Overall progress, 0-100: the weighted sum of step percents (completed/skipped = 100, running = its
- * percent, pending/failed = 0) over the pipeline's steps. Call jobs use CALL_PROGRESS_WEIGHTS; other
- * kinds use DEFAULT_PROGRESS_WEIGHTS over the steps their document shows. Never decreases; 100 only
- * once the job completed.
+ * percent, pending/failed = 0) over the steps the job's kind declares (`JOB_KINDS` in contracts;
+ * optional steps count once the document shows them). Never decreases; 100 only once the job completed.
  */
 export function overallProgress(job: Job): number {
   if (job.status === 'completed') return 100;
-  const weights =
-    job.kind === 'call'
-      ? CALL_PROGRESS_WEIGHTS
-      : Object.fromEntries(
-          Object.entries(DEFAULT_PROGRESS_WEIGHTS).filter(([k]) => k in job.steps || k === 'notify'),
-        );
+  const weights = progressWeights(job.kind, new Set(Object.keys(job.steps)));
   let total = 0;
   let done = 0;
   for (const [name, weight] of Object.entries(weights)) {
@@ -421,4 +400,53 @@ export function overallProgress(job: Job): number {
   }
   const computed = total === 0 ? 0 : Math.min(99, Math.round((done / total) * 10) / 10);
   return Math.max(job.progress, computed);
+}
+
+/**
+ * Folds a `job.progress`'s detail into `progressDetail`, order-free: the phase only moves forward
+ * through the kind's phases, counts never decrease, a chunk's frames are its highest report and the
+ * frames done are their sum; the message and the time left come from the newest report.
+ */
+function applyDetail(job: Job, d: EventOf<'job.progress'>['data'], at: string): void {
+  if (
+    d.phase === undefined &&
+    d.chunks === undefined &&
+    d.frames === undefined &&
+    d.chunk === undefined &&
+    d.etaSec === undefined
+  )
+    return;
+  const prev = job.progressDetail ?? {};
+  const next = { ...prev };
+  const newest = !prev.updatedAt || prev.updatedAt <= at;
+  if (d.phase !== undefined) {
+    const rank = phaseRank(job.kind, d.phase);
+    const prevRank = prev.phase === undefined ? -2 : phaseRank(job.kind, prev.phase);
+    if (prev.phase === undefined || rank > prevRank || (rank === -1 && prevRank === -1 && newest))
+      next.phase = d.phase;
+  }
+  if (d.message !== undefined && newest) next.message = d.message;
+  if (d.etaSec !== undefined && newest) next.etaSec = d.etaSec;
+  if (d.chunks) next.chunks = maxCount(prev.chunks, d.chunks);
+  if (d.frames) next.frames = maxCount(next.frames, d.frames);
+  if (d.chunk) {
+    const key = String(d.chunk.index);
+    const frames = d.chunk.frames;
+    updateState(job, (st) => {
+      const chunkFrames = { ...st.chunkFrames };
+      chunkFrames[key] = Math.max(chunkFrames[key] ?? 0, frames);
+      return { ...st, chunkFrames: sortKeys(chunkFrames) };
+    });
+    const sum = Object.values(notifierState(job).chunkFrames ?? {}).reduce((a, b) => a + b, 0);
+    next.frames = maxCount(next.frames, { done: sum, total: next.frames?.total ?? 0 });
+  }
+  next.updatedAt = newest ? at : (prev.updatedAt ?? at);
+  job.progressDetail = next;
+}
+
+function maxCount(
+  a: { done: number; total: number } | undefined,
+  b: { done: number; total: number },
+): { done: number; total: number } {
+  return a ? { done: Math.max(a.done, b.done), total: Math.max(a.total, b.total) } : { ...b };
 }

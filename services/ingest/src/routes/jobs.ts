@@ -1,4 +1,4 @@
-import { JobStatus, type EventOf, type EventType, type Job } from '@reelbus/contracts';
+import { JobStatus, TERMINAL_JOB_STATUSES, type EventOf, type EventType, type Job } from '@reelbus/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { signLink } from '../auth.ts';
@@ -7,7 +7,7 @@ import { badRequest, notFound } from '../errors.ts';
 import { parseRange } from '../range.ts';
 
 const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed']);
-const TERMINAL_STATUS = new Set(['completed', 'failed']);
+const TERMINAL_STATUS = new Set<string>(TERMINAL_JOB_STATUSES);
 const MAX_LINK_TTL_SEC = 7 * 86_400;
 
 export async function jobRoutes(app: FastifyInstance, { ctx }: { ctx: RouteContext }) {
