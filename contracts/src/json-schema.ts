@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { catalogue } from './catalogue.ts';
 import { Job } from './job.ts';
-import { Timeline } from './timeline.ts';
+import { Timeline, TimelineRequest } from './timeline.ts';
 
 /** `<file name>` → JSON Schema text, for every event version plus the Timeline and job document. */
 export function renderJsonSchemas(): Map<string, string> {
@@ -24,7 +24,18 @@ export function renderJsonSchemas(): Map<string, string> {
   for (const def of catalogue) {
     render(`${def.type}.v${def.version}.json`, `${def.type} v${def.version}`, def.envelope, def.description);
   }
-  render('timeline.v1.json', 'Timeline v1', Timeline, 'A declarative description of one output video.');
+  render(
+    'timeline.v1.json',
+    'Timeline v1',
+    Timeline,
+    'A declarative description of one output video, resolved: numbers and blob keys only (what timeline.ready carries).',
+  );
+  render(
+    'timeline-request.v1.json',
+    'Timeline request v1',
+    TimelineRequest,
+    'A Timeline as POST /v1/renders accepts it: start/duration may be "auto", sources may be { key }, { url } or { upload }.',
+  );
   render('job.v1.json', 'Job document v1', Job, 'The job read model served by GET /v1/jobs/:id.');
   return out;
 }

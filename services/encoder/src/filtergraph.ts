@@ -1,4 +1,5 @@
 import {
+  resolvePosition,
   Timeline,
   timelineDuration,
   type AudioTrack,
@@ -82,7 +83,7 @@ export function buildRenderArgs({
     track.clips.forEach((clip, ci) => {
       const path = `tracks[${ti}].clips[${ci}]`;
       if (clip.start >= T) return; // never visible
-      const rect = clip.position ?? { x: 0, y: 0, width: W, height: H };
+      const rect = resolvePosition({ position: clip.position, frame: { width: W, height: H } });
       const end = Math.min(clip.start + clip.duration, T);
       const enable = `enable='between(t,${num(clip.start)},${num(end)})'`;
       if (clip.motion && clip.type !== 'image') {
@@ -92,6 +93,13 @@ export function buildRenderArgs({
         );
       }
 
+      if (clip.type === 'waveform' || clip.transition) {
+        // Rendered by the frame-exact graph that replaces this one in the next commit.
+        throw new UnsupportedTimelineError(
+          clip.type === 'waveform' ? path : `${path}.transition`,
+          `${clip.type === 'waveform' ? 'waveform clips' : 'transitions'} are not rendered by this encoder yet`,
+        );
+      }
       if (clip.type === 'text') {
         const out = `v${label++}`;
         chains.push(`[${current}]${drawText({ clip, rect, fontFile, end })}[${out}]`);

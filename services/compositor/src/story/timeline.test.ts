@@ -1,4 +1,4 @@
-import { timelineDuration, type Timeline } from '@reelbus/contracts';
+import { timelineDuration, type Rect, type Timeline } from '@reelbus/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   buildStoryTimeline,
@@ -76,7 +76,7 @@ describe('buildStoryTimeline', () => {
       duration: 115,
       fit: 'contain',
     });
-    const p = fallback!.position!;
+    const p = fallback!.position as Rect;
     expect(p.x + p.width / 2).toBe(960);
     expect(p.y + p.height / 2).toBe(540);
   });
@@ -93,9 +93,10 @@ describe('buildStoryTimeline', () => {
     const t = story();
     const [corner] = track(t, 'corner-logo')!.clips;
     expect(corner).toMatchObject({ start: 3, duration: 115, opacity: 0.8, position: cornerLogoRect() });
-    expect(corner!.position!.x + corner!.position!.width).toBeLessThan(1920);
-    expect(corner!.position!.x).toBeGreaterThan(1920 / 2);
-    expect(corner!.position!.y).toBeGreaterThan(1080 / 2);
+    const p = corner!.position as Rect;
+    expect(p.x + p.width).toBeLessThan(1920);
+    expect(p.x).toBeGreaterThan(1920 / 2);
+    expect(p.y).toBeGreaterThan(1080 / 2);
     expect(track(t, 'intro')!.clips[0]).toMatchObject({ start: 0, duration: 3, source: { key: LOGO } });
     expect(track(t, 'outro')!.clips[0]).toMatchObject({ start: 118, duration: 2, source: { key: LOGO } });
   });

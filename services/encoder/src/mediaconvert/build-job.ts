@@ -7,7 +7,13 @@ import type {
   InsertableImage,
   Input,
 } from '@aws-sdk/client-mediaconvert';
-import { timelineDuration, type AudioTrack, type Clip, type Timeline } from '@reelbus/contracts';
+import {
+  resolvePosition,
+  timelineDuration,
+  type AudioTrack,
+  type Clip,
+  type Timeline,
+} from '@reelbus/contracts';
 import { PermanentError } from '@reelbus/kit';
 
 /*
@@ -68,7 +74,8 @@ export const MAX_LAYER = 99;
 export const FINE_TUNE_MIN_DB = -60;
 export const FINE_TUNE_MAX_DB = 6;
 
-const rectOf = (clip: Clip, w: number, h: number) => clip.position ?? { x: 0, y: 0, width: w, height: h };
+const rectOf = (clip: Clip, width: number, height: number) =>
+  resolvePosition({ position: clip.position, frame: { width, height } });
 
 function coversFrame(clip: Clip, w: number, h: number): boolean {
   const r = rectOf(clip, w, h);
@@ -149,6 +156,10 @@ export function planMediaConvert({ timeline }: { timeline: Timeline }): MediaCon
     }
     if (clip.type === 'text') {
       unsupported.push({ path, feature: 'a text clip (ImageInserter draws images only)' });
+      continue;
+    }
+    if (clip.type === 'waveform') {
+      unsupported.push({ path, feature: 'a waveform clip (MediaConvert draws no audio visualiser)' });
       continue;
     }
     if (clip.motion)
