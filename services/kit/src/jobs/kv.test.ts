@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPermanent } from '../errors.ts';
 import { randomNamespace, startNatsServer, type NatsServerHandle } from '../testing/nats.ts';
 import { jobStoreContract } from './contract.ts';
-import { dedupeIndexKey, KvJobStore, replicatedCasIsAtomic } from './kv.ts';
+import { replicatedCasIsAtomic } from '../state/kv.ts';
+import { dedupeIndexKey, KvJobStore } from './kv.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;

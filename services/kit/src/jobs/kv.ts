@@ -1,19 +1,17 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { Job, JobKind, JobStatus } from '@reelbus/contracts';
 import { JobId } from '@reelbus/contracts';
-import { ConfigError, TransientError } from '../errors.ts';
-import { JobNotFoundError } from './errors.ts';
+import { casBackoff, casExhausted, MAX_CAS_ATTEMPTS } from '../state/cas.ts';
 import {
-  applyMutation,
-  byCreatedDesc,
-  casBackoff,
-  casExhausted,
-  MAX_CAS_ATTEMPTS,
-  parseNewJob,
-  parseStoredJob,
-} from './shared.ts';
+  getFromLeader,
+  isLiveEntry as live,
+  isWrongLastSequence,
+  liveKeys,
+  openCasBucket,
+} from '../state/kv.ts';
+import { JobNotFoundError } from './errors.ts';
+import { applyMutation, byCreatedDesc, parseNewJob, parseStoredJob } from './shared.ts';
 import type { JobStore } from './types.ts';
 
 /** Dedupe index entries live in the same bucket under this prefix; job ids cannot contain a dot. */
@@ -29,48 +27,10 @@ export interface KvJobStoreOptions {
   replicas?: number;
 }
 
-/**
- * True when nats-server `version` keeps compare-and-set atomic on a replicated stream. Before 2.9.21
- * the expected-last-subject-sequence check ran only before the Raft proposal, so two concurrent
- * updates of one key could both succeed and one was silently lost (nats-io/nats-server#4320): on a
- * 3-node cluster of Debian bookworm's 2.9.10, 140 of 200 racing pairs both "won". One server (R1)
- * is not affected.
- */
-export function replicatedCasIsAtomic(version: string): boolean {
-  const [major = 0, minor = 0, patch = 0] = version.split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
-  if (major !== 2) return major > 2;
-  return minor > 9 || (minor === 9 && patch >= 21);
-}
-
-/**
- * Throws a ConfigError when a job bucket at `replicas` > 1 would live on a nats-server that loses
- * concurrent compare-and-set updates (see `replicatedCasIsAtomic`).
- */
-export function assertReplicatedCasIsAtomic(nc: NatsConnection, replicas: number): void {
-  const version = nc.info?.version ?? '0.0.0';
-  if (replicas <= 1 || replicatedCasIsAtomic(version)) return;
-  throw new ConfigError([
-    `STREAM_REPLICAS: ${replicas} replicas with JOB_STORE=kv need nats-server ≥ 2.9.21; ${nc.getServer()} ` +
-      `runs ${version}, whose compare-and-set is not atomic on replicated streams (nats-io/nats-server#4320) ` +
-      `and would lose concurrent job updates. Upgrade nats-server (bash tools/fetch-nats-server.sh gets ` +
-      `one from Debian), or use JOB_STORE=mongo.`,
-  ]);
-}
-
 /** KV key of the dedupe index entry: base64url keeps any dedupe key (`twilio:RE…`) within KV key rules. */
 export function dedupeIndexKey(dedupeKey: string): string {
   return DEDUPE_PREFIX + Buffer.from(dedupeKey, 'utf8').toString('base64url');
 }
-
-function isWrongLastSequence(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
-
-const live = (e: KvEntry | null): e is KvEntry => e !== null && e.operation === 'PUT';
 
 /**
  * Jobs in a NATS JetStream KV bucket (the embedded profile: no server beyond NATS).
@@ -87,22 +47,15 @@ export class KvJobStore implements JobStore {
   /** Opens (creating when missing) the bucket. The connection stays the caller's to close. */
   static async open(opts: KvJobStoreOptions): Promise<KvJobStore> {
     const { nc, bucket, replicas = 1 } = opts;
-    assertReplicatedCasIsAtomic(nc, replicas);
-    try {
-      // No direct gets: on a replicated bucket they may be answered by a lagging follower, and the
-      // compare-and-set logic of fan-in and projections wants to read the latest revision (the leader's).
-      const kv = await new Kvm(nc).create(bucket, {
-        replicas,
-        history: 1,
-        description: 'reelbus job documents',
-        allow_direct: false,
-      });
-      return new KvJobStore(kv, bucket);
-    } catch (err) {
-      throw new TransientError(`cannot open the job store KV bucket "${bucket}": ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    // Refuses replicas > 1 on a nats-server that would lose concurrent updates (nats-server#4320).
+    const kv = await openCasBucket({
+      nc,
+      bucket,
+      replicas,
+      what: 'job store',
+      description: 'reelbus job documents',
+    });
+    return new KvJobStore(kv, bucket);
   }
 
   private where(): string {
@@ -110,18 +63,7 @@ export class KvJobStore implements JobStore {
   }
 
   private async read(id: string): Promise<{ job: Job; revision: number } | undefined> {
-    // Reads go to the bucket's leader; while a replicated bucket elects a new one (a node died) they
-    // time out for a few seconds. Ride that out instead of failing the caller at once.
-    let entry;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        entry = await this.kv.get(id);
-        break;
-      } catch (err) {
-        if (attempt >= READ_RETRIES || !isLeaderlessError(err)) throw err;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-      }
-    }
+    const entry = await getFromLeader(this.kv, id);
     if (!live(entry)) return undefined;
     return { job: parseStoredJob(id, entry.json<unknown>(), this.where()), revision: entry.revision };
   }
@@ -189,7 +131,7 @@ export class KvJobStore implements JobStore {
         if (!isWrongLastSequence(err)) throw err;
       }
     }
-    throw casExhausted(job.id, this.where());
+    throw casExhausted(`job "${job.id}"`, `${this.where()} job store`);
   }
 
   async update(id: string, mutate: (job: Job) => Job | undefined): Promise<Job> {
@@ -207,7 +149,7 @@ export class KvJobStore implements JobStore {
       }
       await casBackoff(attempt);
     }
-    throw casExhausted(id, this.where());
+    throw casExhausted(`job "${id}"`, `${this.where()} job store`);
   }
 
   /**
@@ -216,8 +158,7 @@ export class KvJobStore implements JobStore {
    */
   async list(opts: { limit?: number; status?: JobStatus; kind?: JobKind } = {}): Promise<Job[]> {
     const { limit, status, kind } = opts;
-    const ids: string[] = [];
-    for await (const k of await this.kv.keys()) if (!k.startsWith(DEDUPE_PREFIX)) ids.push(k);
+    const ids = await liveKeys(this.kv, (k) => !k.startsWith(DEDUPE_PREFIX));
     const jobs: Job[] = [];
     // Bounded parallel reads.
     for (let i = 0; i < ids.length; i += 32) {
@@ -249,14 +190,4 @@ export class KvJobStore implements JobStore {
 
   /** The NATS connection belongs to the caller; nothing to release here. */
   async close(): Promise<void> {}
-}
-
-/** Attempts after the first when a read finds no leader (250 ms, 0.5 s, 1 s, 2 s, 4 s: ~8 s in all). */
-const READ_RETRIES = 5;
-
-/** Errors a replicated bucket answers with while it has no leader: timeouts, no responders, 503. */
-function isLeaderlessError(err: unknown): boolean {
-  const e = err as { name?: string; code?: string | number; message?: string };
-  const text = `${e?.name ?? ''} ${e?.code ?? ''} ${e?.message ?? ''}`.toLowerCase();
-  return /timeout|no responders|503|no leader|temporarily unavailable/.test(text);
 }

@@ -1,15 +1,10 @@
 import type { Collection, Filter, MongoClient } from 'mongodb';
 import type { Job, JobKind, JobStatus } from '@reelbus/contracts';
 import { TransientError } from '../errors.ts';
+import { casBackoff, casExhausted, MAX_CAS_ATTEMPTS } from '../state/cas.ts';
+import { isDuplicateKey, openMongoCollection } from '../state/mongo.ts';
 import { JobNotFoundError } from './errors.ts';
-import {
-  applyMutation,
-  casBackoff,
-  casExhausted,
-  MAX_CAS_ATTEMPTS,
-  parseNewJob,
-  parseStoredJob,
-} from './shared.ts';
+import { applyMutation, parseNewJob, parseStoredJob } from './shared.ts';
 import type { JobStore } from './types.ts';
 
 /** The stored shape: the job plus `_id` (= job id) and `_rev`, the compare-and-set counter. */
@@ -23,11 +18,6 @@ export interface MongoJobStoreOptions {
   serverSelectionTimeoutMS?: number;
 }
 
-/** `mongodb://user:pass@host` → `mongodb://***@host`: URIs in error messages never show passwords. */
-function redact(uri: string): string {
-  return uri.replace(/\/\/[^@/]*@/, '//***@');
-}
-
 function toDoc(job: Job, rev: number): JobDoc {
   const { id, ...rest } = job;
   return { _id: id, _rev: rev, ...rest };
@@ -37,10 +27,6 @@ function fromDoc(doc: JobDoc, where: string): Job {
   const { _id, _rev: _ignored, ...rest } = doc;
   return parseStoredJob(_id, { id: _id, ...rest }, where);
 }
-
-/** A MongoServerError with code 11000 (checked by shape: the driver is loaded only by `open`). */
-const isDuplicateKey = (err: unknown): err is Error & { keyPattern?: Record<string, unknown> } =>
-  err instanceof Error && err.name === 'MongoServerError' && (err as { code?: unknown }).code === 11000;
 
 /**
  * Jobs in a MongoDB collection (the production store). `dedupeKey` is unique through a partial index;
@@ -57,28 +43,26 @@ export class MongoJobStore implements JobStore {
   /** Connects, and creates the indexes when missing. */
   static async open(opts: MongoJobStoreOptions): Promise<MongoJobStore> {
     const { uri, db, collection = 'jobs', serverSelectionTimeoutMS = 5000 } = opts;
-    // ignoreUndefined: a mutation that sets `error = undefined` removes the field instead of storing null.
-    // The driver (~25 MB resident) is loaded only by a service that uses MongoDB.
-    const { MongoClient } = await import('mongodb');
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS, ignoreUndefined: true });
-    try {
-      await client.connect();
-      const col = client.db(db).collection<JobDoc>(collection);
-      await col.createIndex(
-        { dedupeKey: 1 },
-        { name: 'dedupeKey_unique', unique: true, partialFilterExpression: { dedupeKey: { $exists: true } } },
-      );
-      await col.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_desc' });
-      await col.createIndex({ status: 1, createdAt: -1 }, { name: 'status_createdAt' });
-      return new MongoJobStore(client, col);
-    } catch (err) {
-      await client.close().catch(() => {});
-      throw new TransientError(
-        `cannot open the MongoDB job store at ${redact(uri)} (db ${db}, collection ${collection}): ${(err as Error).message}; ` +
-          'check MONGODB_URI and that the server is reachable',
-        { cause: err },
-      );
-    }
+    const { client, col } = await openMongoCollection<JobDoc>({
+      uri,
+      db,
+      collection,
+      what: 'job store',
+      serverSelectionTimeoutMS,
+      prepare: async (c) => {
+        await c.createIndex(
+          { dedupeKey: 1 },
+          {
+            name: 'dedupeKey_unique',
+            unique: true,
+            partialFilterExpression: { dedupeKey: { $exists: true } },
+          },
+        );
+        await c.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_desc' });
+        await c.createIndex({ status: 1, createdAt: -1 }, { name: 'status_createdAt' });
+      },
+    });
+    return new MongoJobStore(client, col);
   }
 
   private where(): string {
@@ -129,7 +113,7 @@ export class MongoJobStore implements JobStore {
       if (res.matchedCount === 1) return next;
       await casBackoff(attempt);
     }
-    throw casExhausted(id, this.where());
+    throw casExhausted(`job "${id}"`, `${this.where()} job store`);
   }
 
   async list(opts: { limit?: number; status?: JobStatus; kind?: JobKind } = {}): Promise<Job[]> {

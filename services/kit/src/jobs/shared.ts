@@ -1,8 +1,5 @@
 import { Job } from '@reelbus/contracts';
-import { PermanentError, TransientError } from '../errors.ts';
-
-/** How often `update` re-reads and re-applies its mutation before giving up. */
-export const MAX_CAS_ATTEMPTS = 50;
+import { PermanentError } from '../errors.ts';
 
 /** Parses a stored document; a document that no longer fits the schema is reported by job id. */
 export function parseStoredJob(id: string, raw: unknown, store: string): Job {
@@ -41,18 +38,6 @@ export function applyMutation(
   const prev = Date.parse(current.updatedAt);
   const at = Number.isNaN(prev) || now.getTime() > prev ? now : new Date(prev + 1);
   return parseNewJob({ ...next, updatedAt: at.toISOString() }, `update of job "${current.id}"`);
-}
-
-/** A short random pause that grows with the attempt, so racing writers spread out. */
-export function casBackoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(100, 2 * 2 ** Math.min(attempt, 6));
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export function casExhausted(id: string, store: string): TransientError {
-  return new TransientError(
-    `job "${id}": update lost ${MAX_CAS_ATTEMPTS} compare-and-set races in the ${store} job store; retry later`,
-  );
 }
 
 /** Newest first; ties broken by id so the order is stable. */

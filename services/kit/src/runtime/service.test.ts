@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../bus/bus.ts';
 import { deferred, waitFor } from '../bus/test-helpers.ts';
-import { replicatedCasIsAtomic } from '../jobs/kv.ts';
+import { replicatedCasIsAtomic } from '../state/kv.ts';
 import {
   natsServerBinary,
   randomNamespace,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { replicatedCasIsAtomic } from '../jobs/kv.ts';
+import { replicatedCasIsAtomic } from '../state/kv.ts';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
