@@ -231,6 +231,13 @@ describe('names', () => {
     expect(() => names('Bad Name')).toThrow(/namespace/);
   });
 
+  it('names one KV bucket per document collection, refusing names a bucket or collection cannot have', () => {
+    expect(names('acme').documentBucket('reels')).toBe('acme_doc_reels');
+    expect(names('my-ns').documentBucket('projects')).toBe('my_ns_doc_projects');
+    expect(() => names('acme').documentBucket('Reels')).toThrow(/document collection "Reels"/);
+    expect(() => names('acme').documentBucket('a.b')).toThrow(/document collection/);
+  });
+
   it('builds a valid fresh job document', () => {
     const job = newJob({ id: 'call_1', kind: 'call' }, new Date('2026-01-01T00:00:00Z'));
     expect(job).toMatchObject({ status: 'queued', progress: 0, warnings: [], steps: {} });

@@ -11,6 +11,11 @@ export interface Names {
   deadLetterStream: string;
   /** JetStream KV bucket of the embedded job store. */
   jobsBucket: string;
+  /**
+   * JetStream KV bucket of one document collection (reels, projects) in the embedded profile:
+   * `<ns>_doc_<collection>`. Throws on a collection name that is not `DOCUMENT_COLLECTION_RE`.
+   */
+  documentBucket(collection: string): string;
   /** Subject an event of `type` is published on. */
   eventSubject(type: string): string;
   /** Wildcard over every event subject. */
@@ -25,6 +30,9 @@ export interface Names {
 
 const NAMESPACE_RE = /^[a-z][a-z0-9_-]{0,31}$/;
 
+/** A document collection's name (`reels`, `projects`): safe as a KV bucket and a MongoDB collection name. */
+export const DOCUMENT_COLLECTION_RE = /^[a-z][a-z0-9_]{0,31}$/;
+
 export const DEFAULT_NAMESPACE = 'reelbus';
 
 export function names(namespace: string = DEFAULT_NAMESPACE): Names {
@@ -38,6 +46,12 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
     eventsStream: `${upper}_EVENTS`,
     deadLetterStream: `${upper}_DLQ`,
     jobsBucket: `${namespace.replace(/-/g, '_')}_jobs`,
+    documentBucket: (collection) => {
+      if (!DOCUMENT_COLLECTION_RE.test(collection)) {
+        throw new Error(`document collection "${collection}" must match ${DOCUMENT_COLLECTION_RE}`);
+      }
+      return `${namespace.replace(/-/g, '_')}_doc_${collection}`;
+    },
     eventSubject: (type) => `${namespace}.evt.${type}`,
     allEvents: `${namespace}.evt.>`,
     deadLetterSubject: (service, type) => `${namespace}.dlq.${token(service)}.${type}`,
