@@ -55,6 +55,9 @@ describe('startMongoWireServer', () => {
       (await col.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
     expect(await ids({ n: { $gte: 2, $lt: 5 } })).toEqual(['a', 'c']);
     expect(await ids({ $or: [{ tag: 'y' }, { _id: { $in: ['c', 'zz'] } }] })).toEqual(['b', 'c']);
+    expect(await ids({ $nor: [{ tag: 'y' }, { n: { $gt: 2 } }] })).toEqual(['c']);
+    // The page after a (createdAt, _id) cursor, as the document store asks for it.
+    expect(await ids({ $or: [{ n: { $lt: 3 } }, { n: 3, _id: { $lt: 'b' } }] })).toEqual(['a', 'b', 'c']);
     expect(await ids({ tag: { $ne: 'x' }, k: { $exists: false } })).toEqual(['b']);
     expect(await col.findOne({ _id: 'b' })).toEqual({ _id: 'b', n: 1, tag: 'y' });
     expect(await col.findOne({ _id: 'nope' })).toBeNull();

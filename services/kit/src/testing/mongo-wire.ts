@@ -130,11 +130,11 @@ const isOperatorDoc = (q: unknown): q is Doc =>
 /** Whether `doc` matches the query `filter`. */
 export function matchesFilter(doc: Doc, filter: Doc = {}): boolean {
   return Object.entries(filter).every(([key, cond]) => {
-    if (key === '$and' || key === '$or') {
+    if (key === '$and' || key === '$or' || key === '$nor') {
       if (!Array.isArray(cond)) throw new CommandError(2, 'BadValue', `${key} must be an array`);
-      return key === '$and'
-        ? cond.every((f) => matchesFilter(doc, f))
-        : cond.some((f) => matchesFilter(doc, f));
+      if (key === '$and') return cond.every((f) => matchesFilter(doc, f));
+      const any = cond.some((f) => matchesFilter(doc, f));
+      return key === '$or' ? any : !any;
     }
     if (key.startsWith('$')) throw new CommandError(2, 'BadValue', `unknown top level operator: ${key}`);
     const value = getPath(doc, key);
