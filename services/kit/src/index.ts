@@ -5,6 +5,7 @@ export * from './logger.ts';
 export * from './bus/index.ts';
 export * from './blob/index.ts';
 export * from './jobs/index.ts';
+export * from './docs/index.ts';
 export * from './ffmpeg/index.ts';
 export * from './runtime/index.ts';
 export * from './health/index.ts';

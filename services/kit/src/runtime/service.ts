@@ -4,6 +4,7 @@ import { createBlobStore } from '../blob/create.ts';
 import type { BlobStore } from '../blob/types.ts';
 import { Bus } from '../bus/bus.ts';
 import type { ConsumeOptions, Consumer } from '../bus/types.ts';
+import { documentStores } from '../docs/open.ts';
 import { ConfigError, describeError } from '../errors.ts';
 import { startHealthServer, type HealthServer, type ReadinessCheck } from '../health/server.ts';
 import { KvJobStore } from '../jobs/kv.ts';
@@ -122,6 +123,16 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
     ? await retryStartup('open the job store', () => openJobStore({ base, bus }), { logger })
     : missing<JobStore>('a job store', 'jobs');
 
+  const documents = documentStores({
+    kind: base.jobStore,
+    nc: bus.nc,
+    names: bus.names,
+    replicas: base.streamReplicas,
+    mongoUri: base.mongoUri,
+    mongoDb: base.mongoDb,
+    logger,
+  });
+
   const consumers: Consumer[] = [];
   // Ready means connected AND reading: a service whose consumers are not created yet would let a
   // deployment (or a test) send work that nobody reads.
@@ -160,6 +171,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
           logger.error({ err: describeError(err) }, 'shutdown hook failed');
         }
       }
+      await documents.close();
       if (needJobs)
         await jobs
           .close()
@@ -208,6 +220,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
     fullBus: bus,
     blobs,
     jobs,
+    openDocuments: (o) => documents.open(o),
     health,
     shutdown,
     onShutdown: (fn) => void hooks.push(fn),

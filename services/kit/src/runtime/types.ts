@@ -1,7 +1,9 @@
 import type { EventOf, EventType, Names } from '@reelbus/contracts';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { BlobStore } from '../blob/types.ts';
 import type { ConsumeOptions, Consumer, Publisher } from '../bus/types.ts';
+import type { DocumentStore, DocumentStoreOptions } from '../docs/types.ts';
 import type { JobStore } from '../jobs/types.ts';
 
 /** Settings every service reads from the environment (see runtime/config.ts for names and defaults). */
@@ -48,6 +50,15 @@ export interface ServiceRuntime<C> {
   bus: BusHandle;
   blobs: BlobStore;
   jobs: JobStore;
+  /**
+   * Opens a collection of revisioned documents (reels, projects) on the job store's backend
+   * (`JOB_STORE`: a KV bucket `<ns>_doc_<collection>` at `STREAM_REPLICAS`, or the MongoDB collection
+   * `<collection>` in `MONGODB_DB`). Closed at shutdown. Throws a ConfigError for replicas the
+   * nats-server cannot keep consistent.
+   */
+  openDocuments<S extends z.ZodType>(
+    opts: DocumentStoreOptions<S>,
+  ): Promise<DocumentStore<z.output<S>, z.input<S>>>;
   /** Runs on shutdown, after consumers stopped and before the connection drains (e.g. close an HTTP server). */
   onShutdown(fn: () => Promise<void> | void): void;
   /** Extra readiness checks shown on /readyz. */
