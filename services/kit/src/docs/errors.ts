@@ -1,3 +1,5 @@
+import type { Problem } from '@reelbus/contracts';
+
 /**
  * The document stores' errors. Each sets `name` (predicates check it, so they work across copies of
  * the kit) and `permanent` (read by `isPermanent()`: a consume loop dead-letters instead of retrying,
@@ -53,10 +55,7 @@ export class RevisionConflictError extends Error {
 }
 
 /** One problem of a document: a JSON path (`sections[1].title`, empty for the whole document) and what is wrong. */
-export interface DocumentIssue {
-  path: string;
-  message: string;
-}
+export type DocumentIssue = Problem;
 
 /** A document (or id) refused before anything was written, naming every bad field. HTTP: 400. */
 export class InvalidDocumentError extends Error {

@@ -6,7 +6,6 @@ import {
   decideUpdate,
   DocumentCodec,
   encodeCursor,
-  jsonPath,
   newestFirst,
   nextTimestamp,
   pageOf,
@@ -25,18 +24,6 @@ const stored = (over: Partial<StoredDocument<Doc>> = {}): StoredDocument<Doc> =>
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:05.000Z',
   ...over,
-});
-
-describe('jsonPath', () => {
-  it.each([
-    [['title'], 'title'],
-    [['sections', 1, 'title'], 'sections[1].title'],
-    [['tracks', 1, 'clips', 3, 'source'], 'tracks[1].clips[3].source'],
-    [[0, 'a'], '[0].a'],
-    [[], ''],
-  ])('%j → %s', (path, text) => {
-    expect(jsonPath(path)).toBe(text);
-  });
 });
 
 describe('DocumentCodec', () => {

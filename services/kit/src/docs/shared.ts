@@ -2,7 +2,7 @@
  * The decisions both document stores make, as pure functions: what a valid id, document, page and
  * update are. The backends only read, compare-and-set and loop.
  */
-import { DOCUMENT_COLLECTION_RE } from '@reelbus/contracts';
+import { DOCUMENT_COLLECTION_RE, problemsOf } from '@reelbus/contracts';
 import type { z } from 'zod';
 import { PermanentError } from '../errors.ts';
 import {
@@ -26,15 +26,9 @@ export function assertCollectionName(collection: string): void {
     throw new Error('document collection "jobs" is the job store\'s; choose another name');
 }
 
-/** `['sections', 1, 'title']` → `sections[1].title` (the form HTTP errors name fields in). */
-export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-    .join('');
-}
-
+/** Every bad field, with JSON paths (`sections[1].title`) as HTTP errors name them. */
 export function issuesOf(error: z.ZodError): DocumentIssue[] {
-  return error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+  return problemsOf(error);
 }
 
 function formatBytes(n: number): string {
