@@ -91,6 +91,34 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     invalid: { kind: 'call', timeline: { ...timeline, output: { width: 641 } } },
     field: 'data.timeline.output.width',
   },
+  'generation.requested': {
+    valid: {
+      model: 'local-image',
+      params: { prompt: 'a lighthouse', width: 640 },
+      origin: { type: 'reel', id: 'reel_1', sectionId: 's1', takeId: 't1' },
+    },
+    invalid: { model: 'local-image', params: {}, callbackUrl: 'ftp://example.com/x' },
+    field: 'data.callbackUrl',
+  },
+  'generation.callback': {
+    valid: {
+      provider: 'replicate',
+      requestId: 'p_123',
+      status: 'succeeded',
+      output: ['https://replicate.delivery/x/out.png'],
+      computeSec: 2.5,
+      receivedAt: '2026-11-22T10:00:01.000Z',
+      webhookId: 'msg_1',
+    },
+    invalid: {
+      provider: 'runway',
+      requestId: 'p',
+      status: 'succeeded',
+      receivedAt: '2026-11-22T10:00:01.000Z',
+      webhookId: 'w',
+    },
+    field: 'data.provider',
+  },
   'video.encoded': {
     valid: {
       key: 'jobs/j/final.mp4',

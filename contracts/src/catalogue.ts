@@ -4,6 +4,8 @@ import { AudioNormalizedV1 } from './events/audio-normalized.ts';
 import { AudioSplitV1 } from './events/audio-split.ts';
 import { ClipGeneratedV1 } from './events/clip-generated.ts';
 import { ClipRequestedV1 } from './events/clip-requested.ts';
+import { GenerationCallbackV1 } from './events/generation-callback.ts';
+import { GenerationRequestedV1 } from './events/generation-requested.ts';
 import { ImagesConvertedV1 } from './events/images-converted.ts';
 import { JobCompletedV1 } from './events/job-completed.ts';
 import { JobFailedV1 } from './events/job-failed.ts';
@@ -26,6 +28,8 @@ export const catalogue = [
   ClipGeneratedV1,
   TimelineReadyV1,
   VideoEncodedV1,
+  GenerationRequestedV1,
+  GenerationCallbackV1,
   JobProgressV1,
   JobWarningV1,
   JobCompletedV1,
