@@ -28,6 +28,30 @@ export const AiGeneratorEnv = z
     CLIP_HEIGHT: env.int({ min: 64, max: 2160 }).default(720),
     /** Segments of one long channel generated at once. */
     SEGMENT_CONCURRENCY: env.int({ min: 1, max: 16 }).default(2),
+    /** The model registry file (YAML or JSON); the shipped infra/models.yaml by default. */
+    MODELS_CONFIG: env.string().optional(),
+    REPLICATE_API_TOKEN: env.string().optional(),
+    /** Send Replicate API calls here instead of https://api.replicate.com/v1 (a proxy, or a local test server). */
+    REPLICATE_BASE_URL: env.url().optional(),
+    ELEVENLABS_API_KEY: env.string().optional(),
+    /** Send ElevenLabs API calls here instead of https://api.elevenlabs.io (a proxy, or a local test server). */
+    ELEVENLABS_BASE_URL: env.url().optional(),
+    /** Where providers reach ingest for their webhooks (`<PUBLIC_BASE_URL>/v1/webhooks/replicate|fal`); without it, polling only. */
+    PUBLIC_BASE_URL: env.url().optional(),
+    /** Signs the job id in provider webhook URLs; ingest must have the same value. Required with PUBLIC_BASE_URL. */
+    GENERATION_WEBHOOK_SECRET: z
+      .string()
+      .min(16, 'must be at least 16 characters (a random secret)')
+      .optional(),
+    /** First status poll of a remote run (ms); with webhooks it is only the fallback. */
+    GENERATION_POLL_INITIAL_MS: env.int({ min: 10 }).default(5_000),
+    /** Longest wait between status polls (ms); the wait grows ×1.5 up to it. */
+    GENERATION_POLL_MAX_MS: env.int({ min: 10 }).default(60_000),
+    /** A remote run still going after this long is cancelled and the generation fails. */
+    GENERATION_TIMEOUT_MS: env.int({ min: 1000 }).default(30 * 60_000),
+    /** Retries of a submit that failed with 429, 5xx or a timeout; first delay doubles each time. */
+    GENERATION_RETRIES: env.int({ min: 0, max: 10 }).default(3),
+    GENERATION_RETRY_BASE_MS: env.int({ min: 0 }).default(1000),
   })
   .superRefine((v, ctx) => {
     if (v.AI_PROVIDER === 'fal' && !v.FAL_KEY && !v.FAL_BASE_URL) {
@@ -35,6 +59,14 @@ export const AiGeneratorEnv = z
         code: 'custom',
         path: ['FAL_KEY'],
         message: 'is required when AI_PROVIDER=fal (get a key at fal.ai/dashboard/keys)',
+      });
+    }
+    if (v.PUBLIC_BASE_URL && !v.GENERATION_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GENERATION_WEBHOOK_SECRET'],
+        message:
+          'is required with PUBLIC_BASE_URL (it signs the job id in provider webhook URLs; ingest needs the same value)',
       });
     }
     if (v.CLIP_WIDTH % 2 !== 0 || v.CLIP_HEIGHT % 2 !== 0) {

@@ -13,6 +13,7 @@ import {
   type HandlerOutcome,
 } from '@reelbus/kit';
 import { makePlaceholderClip } from './placeholder.ts';
+import type { ModelRegistry } from './models/registry.ts';
 import { modelSpec } from './providers/registry.ts';
 import type { AvatarProvider, SpeakerRole } from './providers/types.ts';
 import { generateClip, type ClipResult } from './segment.ts';
@@ -43,6 +44,8 @@ export interface ClipDeps {
   providers: Record<string, AvatarProvider>;
   defaultProvider: string;
   settings: ClipSettings;
+  /** The model registry (the shipped infra/models.yaml by default). */
+  registry?: ModelRegistry | undefined;
 }
 
 /** Where a role's clip is stored. */
@@ -107,7 +110,7 @@ export async function handleClipRequested(opts: {
               imagePath,
               provider,
               maxSegmentSec: Math.min(
-                modelSpec(provider.model).maxInputSec,
+                modelSpec(provider.model, deps.registry).maxInputSec,
                 settings.maxSegmentSec ?? Infinity,
               ),
               workDir,

@@ -9,7 +9,7 @@ export {
 export { createProviders } from './providers/index.ts';
 export { createLocalProvider, buildSpeakerCardArgs } from './providers/local.ts';
 export { createFalProvider, rewriteFalUrl, FalError, type FalProviderOptions } from './providers/fal.ts';
-export { MODELS, modelSpec, type ModelSpec } from './providers/registry.ts';
+export { modelSpec, type ModelSpec } from './providers/registry.ts';
 export type { AvatarProvider, GenerateRequest, GeneratedClip } from './providers/types.ts';
 export {
   generateClip,

@@ -1,18 +1,41 @@
-import { startService } from '@reelbus/kit';
+import { hostname } from 'node:os';
+import { ConfigError, startService } from '@reelbus/kit';
 import { AiGeneratorEnv } from './config.ts';
+import { createGenerationProviders } from './generation/providers.ts';
+import {
+  handleGenerationCallback,
+  handleGenerationRequested,
+  type GenerationDeps,
+} from './generation/handle-generation.ts';
 import { BUNDLED_FACES, handleClipRequested, type ClipDeps } from './handle-clip-requested.ts';
+import { loadModelRegistry, RegistryError } from './models/registry.ts';
 import { createProviders } from './providers/index.ts';
 
 const rt = await startService({
   name: 'ai-generator',
   configSchema: AiGeneratorEnv,
-  needs: { blobs: true, jobs: false },
+  needs: { blobs: true, jobs: true },
 });
 const { config, base } = rt;
 
+let registry;
+try {
+  registry = loadModelRegistry(config.MODELS_CONFIG);
+  const fal = registry.has(config.FAL_MODEL) ? registry.get(config.FAL_MODEL) : undefined;
+  if (!fal || fal.type !== 'avatar' || fal.provider !== 'fal')
+    throw new ConfigError([
+      `FAL_MODEL: "${config.FAL_MODEL}" is not a fal avatar model of the registry ${registry.source}`,
+    ]);
+} catch (err) {
+  if (err instanceof RegistryError)
+    throw new ConfigError(err.problems.map((p) => `MODELS_CONFIG (${err.source}): ${p}`));
+  throw err;
+}
+
 const deps: ClipDeps = {
   blobs: rt.blobs,
-  providers: createProviders({ config, stallTimeoutMs: base.stallTimeoutMs }),
+  registry,
+  providers: createProviders({ config, stallTimeoutMs: base.stallTimeoutMs, registry }),
   defaultProvider: config.AI_PROVIDER,
   settings: {
     width: config.CLIP_WIDTH,
@@ -27,8 +50,37 @@ const deps: ClipDeps = {
     stallTimeoutMs: base.stallTimeoutMs,
   },
 };
+const generation: GenerationDeps = {
+  registry,
+  providers: createGenerationProviders({ config, registry, stallTimeoutMs: base.stallTimeoutMs }),
+  blobs: rt.blobs,
+  jobs: rt.jobs,
+  watchJob: (jobId, onEvent) => rt.bus.watchJob(jobId, onEvent),
+  webhooks:
+    config.PUBLIC_BASE_URL && config.GENERATION_WEBHOOK_SECRET
+      ? { baseUrl: config.PUBLIC_BASE_URL, secret: config.GENERATION_WEBHOOK_SECRET }
+      : undefined,
+  poll: {
+    initialMs: config.GENERATION_POLL_INITIAL_MS,
+    maxMs: config.GENERATION_POLL_MAX_MS,
+    timeoutMs: config.GENERATION_TIMEOUT_MS,
+    maxErrors: 5,
+  },
+  retries: config.GENERATION_RETRIES,
+  retryBaseMs: config.GENERATION_RETRY_BASE_MS,
+  tmpDir: base.tmpDir,
+  instance: `${hostname()}:${process.pid}`,
+};
 rt.logger.info(
-  { provider: deps.defaultProvider, providers: Object.keys(deps.providers), model: config.FAL_MODEL },
+  {
+    provider: deps.defaultProvider,
+    providers: Object.keys(deps.providers),
+    generationProviders: Object.keys(generation.providers),
+    models: registry.list().length,
+    registry: registry.source,
+    webhooks: Boolean(generation.webhooks),
+    model: config.FAL_MODEL,
+  },
   'ai-generator ready',
 );
 
@@ -40,5 +92,13 @@ await rt.bus.consume({
   // generation can take minutes: the consume loop's heartbeat keeps the message alive meanwhile
   handlers: {
     'clip.requested': { step: 'generate', handle: (e, ctx) => handleClipRequested({ e, ctx, deps }) },
+    'generation.requested': {
+      step: 'generate',
+      handle: (e, ctx) => handleGenerationRequested({ e, ctx, deps: generation }),
+    },
+    'generation.callback': {
+      step: 'generate',
+      handle: (e, ctx) => handleGenerationCallback({ e, ctx, deps: generation }),
+    },
   },
 });

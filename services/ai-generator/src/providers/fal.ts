@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ApiError, createFalClient, type QueueStatus, type RequestMiddleware } from '@fal-ai/client';
 import { PermanentError, TransientError, probe, withSpan } from '@reelbus/kit';
+import type { ModelRegistry } from '../models/registry.ts';
 import { modelSpec } from './registry.ts';
 import type { AvatarProvider, GenerateRequest, GeneratedClip } from './types.ts';
 
@@ -32,6 +33,8 @@ export interface FalProviderOptions {
   retryBaseMs: number;
   pollIntervalMs: number;
   prompt: string;
+  /** The model registry (the shipped infra/models.yaml by default). */
+  registry?: ModelRegistry | undefined;
 }
 
 /** A fal request failed: names the step, the model and fal's own message. */
@@ -53,8 +56,9 @@ export class FalError extends TransientError {
  * exponential backoff.
  */
 export function createFalProvider(opts: FalProviderOptions): AvatarProvider {
-  const { credentials, model, baseUrl, timeoutMs, retries, retryBaseMs, pollIntervalMs, prompt } = opts;
-  const spec = modelSpec(model);
+  const { credentials, model, baseUrl, timeoutMs, retries, retryBaseMs, pollIntervalMs, prompt, registry } =
+    opts;
+  const spec = modelSpec(model, registry);
   const requestMiddleware: RequestMiddleware | undefined = baseUrl
     ? async (req) => ({ ...req, url: rewriteFalUrl({ url: req.url, baseUrl }) })
     : undefined;

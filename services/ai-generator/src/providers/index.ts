@@ -1,4 +1,5 @@
 import type { AiGeneratorEnv } from '../config.ts';
+import type { ModelRegistry } from '../models/registry.ts';
 import { createFalProvider } from './fal.ts';
 import { createLocalProvider } from './local.ts';
 import type { AvatarProvider } from './types.ts';
@@ -7,8 +8,9 @@ import type { AvatarProvider } from './types.ts';
 export function createProviders(opts: {
   config: AiGeneratorEnv;
   stallTimeoutMs?: number;
+  registry?: ModelRegistry;
 }): Record<string, AvatarProvider> {
-  const { config, stallTimeoutMs } = opts;
+  const { config, stallTimeoutMs, registry } = opts;
   const providers: Record<string, AvatarProvider> = {
     local: createLocalProvider({
       width: config.CLIP_WIDTH,
@@ -26,6 +28,7 @@ export function createProviders(opts: {
       retryBaseMs: config.FAL_RETRY_BASE_MS,
       pollIntervalMs: config.FAL_POLL_INTERVAL_MS,
       prompt: config.FAL_PROMPT,
+      registry,
     });
   }
   return providers;

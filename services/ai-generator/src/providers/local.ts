@@ -151,7 +151,7 @@ export function createLocalProvider(opts: {
   const { width, height, fontFile, stallTimeoutMs } = opts;
   return {
     name: 'local',
-    model: 'local',
+    model: 'local-avatar',
     exactOutput: true,
     generate: (req) =>
       renderSpeakerCard({
