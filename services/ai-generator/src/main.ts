@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, startService } from '@reelbus/kit';
+import { startService } from '@reelbus/kit';
 import { AiGeneratorEnv } from './config.ts';
 import { createGenerationProviders } from './generation/providers.ts';
 import {
@@ -8,9 +8,11 @@ import {
   type GenerationDeps,
 } from './generation/handle-generation.ts';
 import { BUNDLED_FACES, handleClipRequested, type ClipDeps } from './handle-clip-requested.ts';
-import { loadModelRegistry, RegistryError } from './models/registry.ts';
+import { loadModelRegistryOrExit } from './models/registry.ts';
 import { createProviders } from './providers/index.ts';
 
+// an invalid model registry stops the service before it starts, one line per problem (exit 78)
+const registry = loadModelRegistryOrExit({ path: process.env.MODELS_CONFIG, service: 'ai-generator' });
 const rt = await startService({
   name: 'ai-generator',
   configSchema: AiGeneratorEnv,
@@ -18,18 +20,12 @@ const rt = await startService({
 });
 const { config, base } = rt;
 
-let registry;
-try {
-  registry = loadModelRegistry(config.MODELS_CONFIG);
-  const fal = registry.has(config.FAL_MODEL) ? registry.get(config.FAL_MODEL) : undefined;
-  if (!fal || fal.type !== 'avatar' || fal.provider !== 'fal')
-    throw new ConfigError([
-      `FAL_MODEL: "${config.FAL_MODEL}" is not a fal avatar model of the registry ${registry.source}`,
-    ]);
-} catch (err) {
-  if (err instanceof RegistryError)
-    throw new ConfigError(err.problems.map((p) => `MODELS_CONFIG (${err.source}): ${p}`));
-  throw err;
+const fal = registry.has(config.FAL_MODEL) ? registry.get(config.FAL_MODEL) : undefined;
+if (!fal || fal.type !== 'avatar' || fal.provider !== 'fal') {
+  rt.logger.fatal(
+    `FAL_MODEL: "${config.FAL_MODEL}" is not a fal avatar model of the registry ${registry.source}`,
+  );
+  process.exit(78);
 }
 
 const deps: ClipDeps = {

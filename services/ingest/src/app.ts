@@ -3,7 +3,10 @@ import { bindContext, runInContext, startServerSpan, type ServerSpan } from '@re
 import { bearerToken, isValidApiKey, parseKeyHashes, verifyLink } from './auth.ts';
 import type { IngestDeps } from './deps.ts';
 import { HttpError, errorBody } from './errors.ts';
+import { loadModelRegistry } from '@reelbus/ai-generator/models';
+import { generationRoutes } from './routes/generations.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { storyRoutes } from './routes/stories.ts';
 import { twilioRoutes } from './routes/twilio.ts';
@@ -171,6 +174,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(recordingRoutes, { ctx });
   app.register(storyRoutes, { ctx });
   app.register(jobRoutes, { ctx });
+  app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
+  app.register(providerWebhookRoutes, { ctx });
   return app;
 }
 

@@ -27,6 +27,24 @@ export const IngestEnv = z.object({
   ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
   /** Accept story media URLs that are http or on loopback/private hosts (local development only). */
   ALLOW_PRIVATE_URLS: env.bool().default(false),
+  /** The model registry file (YAML or JSON); the shipped infra/models.yaml by default. */
+  MODELS_CONFIG: env.string().optional(),
+  /** Signs the job id in provider webhook URLs; the ai-generator must have the same value. */
+  GENERATION_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters (a random secret)')
+    .optional(),
+  /** Replicate's webhook signing secret (`whsec_…`, from GET /v1/webhooks/default/secret); without it the Replicate webhook answers 503. */
+  REPLICATE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be a Standard Webhooks secret: "whsec_" and base64')
+    .optional(),
+  /** fal's public keys (JWKS), fetched and cached for a day; unset or unreachable: only FAL_WEBHOOK_PUBLIC_KEYS. */
+  FAL_WEBHOOK_JWKS_URL: env.url().default('https://rest.alpha.fal.ai/.well-known/jwks.json'),
+  /** fal ED25519 public keys (the JWKS `x` values, base64url), comma-separated: accepted offline. */
+  FAL_WEBHOOK_PUBLIC_KEYS: env.list().optional(),
+  /** Do not fetch fal's JWKS (offline installs): only FAL_WEBHOOK_PUBLIC_KEYS are accepted. */
+  FAL_WEBHOOK_JWKS_FETCH: env.bool().default(true),
 });
 export type IngestEnv = z.infer<typeof IngestEnv>;
 
@@ -44,6 +62,16 @@ export interface IngestConfig {
   allowPrivateCallbacks: boolean;
   /** Story media URLs may be http or private hosts (ALLOW_PRIVATE_URLS); false when absent. */
   allowPrivateUrls?: boolean;
+  /** MODELS_CONFIG: the model registry file (the shipped one when absent). */
+  modelsConfig?: string | undefined;
+  /** GENERATION_WEBHOOK_SECRET: checks the signed job id of provider webhook URLs. */
+  generationWebhookSecret?: string | undefined;
+  /** REPLICATE_WEBHOOK_SECRET (`whsec_…`). */
+  replicateWebhookSecret?: string | undefined;
+  /** fal's JWKS URL, or undefined to use only the configured keys. */
+  falJwksUrl?: string | undefined;
+  /** fal public keys accepted offline (base64url raw ED25519 keys). */
+  falPublicKeys?: string[];
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -60,6 +88,11 @@ export function toIngestConfig(e: IngestEnv): IngestConfig {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     allowPrivateCallbacks: e.ALLOW_PRIVATE_CALLBACKS,
     allowPrivateUrls: e.ALLOW_PRIVATE_URLS,
+    modelsConfig: e.MODELS_CONFIG,
+    generationWebhookSecret: e.GENERATION_WEBHOOK_SECRET,
+    replicateWebhookSecret: e.REPLICATE_WEBHOOK_SECRET,
+    falJwksUrl: e.FAL_WEBHOOK_JWKS_FETCH ? e.FAL_WEBHOOK_JWKS_URL : undefined,
+    falPublicKeys: e.FAL_WEBHOOK_PUBLIC_KEYS ?? [],
   };
 }
 

@@ -1,5 +1,6 @@
 import type { EventOf, EventType } from '@reelbus/contracts';
 import type { BlobInfo, BlobStore, JobStore, Logger, Publisher } from '@reelbus/kit';
+import type { ModelRegistry } from '@reelbus/ai-generator/models';
 import type { IngestConfig } from './config.ts';
 
 export type { BlobInfo, BlobStore, JobStore, Publisher, Logger };
@@ -20,4 +21,6 @@ export interface IngestDeps {
   jobs: JobStore;
   blobs: BlobStore;
   logger: Logger;
+  /** The model registry (MODELS_CONFIG); the shipped infra/models.yaml when absent. */
+  models?: ModelRegistry;
 }

@@ -1,7 +1,10 @@
+import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
 import { startService } from '@reelbus/kit';
 import { buildApp } from './app.ts';
 import { IngestEnv, toIngestConfig } from './config.ts';
 
+// an invalid model registry stops the service before it starts, one line per problem (exit 78)
+const models = loadModelRegistryOrExit({ path: process.env.MODELS_CONFIG, service: 'ingest' });
 const rt = await startService({
   name: 'ingest',
   configSchema: IngestEnv,
@@ -9,7 +12,7 @@ const rt = await startService({
   consumes: false, // the HTTP edge publishes; it reads no durable consumer
 });
 const config = toIngestConfig(rt.config);
-const app = buildApp({ config, bus: rt.bus, jobs: rt.jobs, blobs: rt.blobs, logger: rt.logger });
+const app = buildApp({ config, bus: rt.bus, jobs: rt.jobs, blobs: rt.blobs, logger: rt.logger, models });
 rt.onShutdown(() => app.close());
 await app.listen({ host: config.host, port: config.port });
 rt.addReadinessCheck('http', () => app.server.listening);

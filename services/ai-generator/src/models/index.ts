@@ -6,6 +6,7 @@ export {
   RegistryError,
   UnknownModelError,
   loadModelRegistry,
+  loadModelRegistryOrExit,
   parseModelRegistry,
   publicModel,
   DEFAULT_MODELS_CONFIG,

@@ -325,3 +325,19 @@ function zodLines(error: z.ZodError, prefix: string): string[] {
     return `${prefix}${path || (prefix ? '' : '(root)')}: ${i.message}`.replace(/^\./, '');
   });
 }
+
+/**
+ * For a service's main, before it starts: the registry at `path` (MODELS_CONFIG), or — when it is invalid —
+ * one line per problem on stderr and exit 78 (EX_CONFIG), like any other configuration error.
+ */
+export function loadModelRegistryOrExit(opts: { path: string | undefined; service: string }): ModelRegistry {
+  try {
+    return loadModelRegistry(opts.path || undefined);
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    process.stderr.write(
+      `${opts.service}: invalid configuration:\n${err.problems.map((p) => `  MODELS_CONFIG (${err.source}): ${p}`).join('\n')}\n`,
+    );
+    process.exit(78);
+  }
+}
