@@ -9,6 +9,7 @@ import type { Job } from '@reelbus/contracts';
 import { ReelbusClient, clientOptionsFromEnv } from './client.ts';
 import { makeSampleCall, makeSampleStory } from './sample.ts';
 import { submitStory } from './story.ts';
+import { formatModels, parseParamArgs } from './generate.ts';
 import { startStack, type Stack } from './stack.ts';
 import { traceLine } from './trace.ts';
 import { freePort } from '@reelbus/kit/testing';
@@ -30,6 +31,10 @@ Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KE
   story <audio> [--photo <f>] [--image <f>]… [--mood <m>] [--gain <dB>] [--duck] [--name <n>] [--title <t>]
         [--logo <f>] [--background <#rrggbb>] [--backend ffmpeg|mediaconvert] [--callback <url>] [--no-follow]
                              submit a spoken story (files are uploaded; blob keys and https URLs are passed on)
+  models [--type <t>]        list the models (image, video, audio, speech, avatar) with prices and params
+  generate <model> key=value… [--callback <url>] [--no-follow]
+                             run a model (e.g. generate local-image prompt="a red fox" width=640), follow it,
+                             print the output's path
   follow <jobId>             show a job's progress until it ends
   status <jobId>             print a job document and its Jaeger trace link (JAEGER_URL, default http://localhost:16686)
   list [--status <s>] [--limit <n>]
@@ -84,6 +89,18 @@ function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: strin
       console.log(existsSync(path) ? realpathSync(path) : path);
     }
     if (job.links?.video) console.log(`link: ${job.links.video}`);
+  }
+  if (job.kind === 'generation') {
+    for (const [name, out] of Object.entries(job.outputs)) {
+      if (!out || name === 'video') continue;
+      const path = blobDir ? join(blobDir, out.key) : out.key;
+      const size = out.width ? `${out.width}x${out.height}` : '';
+      const length = out.durationSec ? `${out.durationSec.toFixed(2)} s` : '';
+      console.log(`${name}: ${[size, length].filter(Boolean).join(', ')}`);
+      console.log(existsSync(path) ? realpathSync(path) : path);
+    }
+    if (job.cost?.actualUsd !== undefined) console.log(`cost: $${job.cost.actualUsd}`);
+    return;
   }
   if (job.outputs.audio) console.log(`audio only (${job.fallback}): ${job.outputs.audio.key}`);
 }
@@ -168,6 +185,7 @@ async function main(argv: string[]): Promise<void> {
       logo: { type: 'string' },
       background: { type: 'string' },
       backend: { type: 'string' },
+      type: { type: 'string' },
     },
   });
   const client = () => new ReelbusClient(clientOptionsFromEnv(process.env, DATA_DIR));
@@ -219,6 +237,24 @@ async function main(argv: string[]): Promise<void> {
       if (values['no-follow']) return;
       await followJob(c, jobId);
       return printOutcome(await c.getJob(jobId), join(DATA_DIR, 'blobs'));
+    }
+    case 'models': {
+      const { models } = await client().listModels({ type: values.type });
+      console.log(models.length ? formatModels(models) : `no ${values.type ?? ''} models`);
+      return;
+    }
+    case 'generate': {
+      const [modelId, ...args] = positionals;
+      if (!modelId) throw new Error('usage: generate <model> key=value… (see "models")');
+      const c = client();
+      const { models } = await c.listModels();
+      const model = models.find((m) => m.id === modelId);
+      if (!model) throw new Error(`unknown model "${modelId}"; "models" lists them`);
+      const accepted = await c.generate({ model: modelId, params: parseParamArgs({ args, model }), callbackUrl: values.callback });
+      console.log(`job ${accepted.jobId} (estimated $${accepted.estimatedCostUsd}, ~${accepted.estimatedTimeSec} s)`);
+      if (values['no-follow']) return;
+      await followJob(c, accepted.jobId);
+      return printOutcome(await c.getJob(accepted.jobId), join(DATA_DIR, 'blobs'));
     }
     case 'follow': {
       const id = positionals[0];

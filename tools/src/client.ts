@@ -8,6 +8,17 @@ export interface ClientOptions {
   apiKey: string;
 }
 
+/** What `GET /v1/models` shows of a model (the fields the CLI reads). */
+export interface PublicModelView {
+  id: string;
+  type: string;
+  provider: string;
+  description?: string;
+  params: { properties?: Record<string, { type?: string | string[]; enum?: unknown[]; default?: unknown }>; required?: string[] };
+  pricing: { unit: string; price: number };
+  estimatedTimeSec: number;
+}
+
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
@@ -67,6 +78,28 @@ export class ReelbusClient {
     const blob = await openAsBlob(file);
     form.set('recording', blob, basename(file));
     return this.request('/v1/recordings', { method: 'POST', body: form });
+  }
+
+  /** The model registry (`GET /v1/models`), optionally of one type. */
+  listModels(opts: { type?: string } = {}): Promise<{ models: PublicModelView[] }> {
+    return this.request(`/v1/models${opts.type ? `?type=${encodeURIComponent(opts.type)}` : ''}`);
+  }
+
+  /** Starts one model run (`POST /v1/generations`). */
+  generate(opts: {
+    model: string;
+    params: Record<string, unknown>;
+    callbackUrl?: string | undefined;
+  }): Promise<{ jobId: string; estimatedCostUsd: number; estimatedTimeSec: number }> {
+    return this.request('/v1/generations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: opts.model,
+        params: opts.params,
+        ...(opts.callbackUrl ? { callbackUrl: opts.callbackUrl } : {}),
+      }),
+    });
   }
 
   getJob(id: string): Promise<Job & { links?: { video?: string } }> {

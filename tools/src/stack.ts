@@ -23,6 +23,8 @@ export interface Secrets {
   apiKey: string;
   linkSigningSecret: string;
   webhookSecret: string;
+  /** Signs the job id in provider webhook URLs (ingest and the ai-generator); added to older secrets files. */
+  generationWebhookSecret: string;
 }
 
 export interface StackOptions {
@@ -89,12 +91,20 @@ export function hashApiKey(key: string): string {
 /** Loads the embedded profile's secrets, making them (mode 0600) on first start. */
 export function loadSecrets(dataDir: string): Secrets & { created: boolean } {
   const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) return { ...(JSON.parse(readFileSync(file, 'utf8')) as Secrets), created: false };
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+    if (!stored.generationWebhookSecret) {
+      stored.generationWebhookSecret = randomBytes(32).toString('hex');
+      writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+    }
+    return { ...stored, created: false };
+  }
   mkdirSync(dataDir, { recursive: true });
   const secrets: Secrets = {
     apiKey: `rb_${randomBytes(24).toString('base64url')}`,
     linkSigningSecret: randomBytes(32).toString('hex'),
     webhookSecret: randomBytes(32).toString('hex'),
+    generationWebhookSecret: randomBytes(32).toString('hex'),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -220,6 +230,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     API_KEY_HASHES: hashApiKey(secrets.apiKey),
     LINK_SIGNING_SECRET: secrets.linkSigningSecret,
     WEBHOOK_SECRET: secrets.webhookSecret,
+    GENERATION_WEBHOOK_SECRET: secrets.generationWebhookSecret,
     ALLOW_PRIVATE_CALLBACKS: 'true',
     ...env,
   };

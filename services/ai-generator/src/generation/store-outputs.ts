@@ -186,11 +186,12 @@ export async function storeOutputs(opts: {
       const p = await probe(posterFile);
       await blobs.putFile(key, f.path, { contentType });
       const posterKey = generationKey(jobId, 'poster.jpg');
+      const posterSize = (await stat(posterFile)).size;
       await blobs.putFile(posterKey, posterFile, { contentType: 'image/jpeg' });
       outputs.poster = {
         key: posterKey,
         durationSec: 0,
-        sizeBytes: (await stat(posterFile)).size,
+        sizeBytes: posterSize,
         contentType: 'image/jpeg',
         ...(p.video?.width ? { width: p.video.width } : {}),
         ...(p.video?.height ? { height: p.video.height } : {}),
