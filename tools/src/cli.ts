@@ -250,8 +250,14 @@ async function main(argv: string[]): Promise<void> {
       const { models } = await c.listModels();
       const model = models.find((m) => m.id === modelId);
       if (!model) throw new Error(`unknown model "${modelId}"; "models" lists them`);
-      const accepted = await c.generate({ model: modelId, params: parseParamArgs({ args, model }), callbackUrl: values.callback });
-      console.log(`job ${accepted.jobId} (estimated $${accepted.estimatedCostUsd}, ~${accepted.estimatedTimeSec} s)`);
+      const accepted = await c.generate({
+        model: modelId,
+        params: parseParamArgs({ args, model }),
+        callbackUrl: values.callback,
+      });
+      console.log(
+        `job ${accepted.jobId} (estimated $${accepted.estimatedCostUsd}, ~${accepted.estimatedTimeSec} s)`,
+      );
       if (values['no-follow']) return;
       await followJob(c, accepted.jobId);
       return printOutcome(await c.getJob(accepted.jobId), join(DATA_DIR, 'blobs'));

@@ -14,7 +14,10 @@ export interface PublicModelView {
   type: string;
   provider: string;
   description?: string;
-  params: { properties?: Record<string, { type?: string | string[]; enum?: unknown[]; default?: unknown }>; required?: string[] };
+  params: {
+    properties?: Record<string, { type?: string | string[]; enum?: unknown[]; default?: unknown }>;
+    required?: string[];
+  };
   pricing: { unit: string; price: number };
   estimatedTimeSec: number;
 }

@@ -11,13 +11,20 @@ export function parseParamArgs(opts: { args: string[]; model: PublicModelView })
   const out: Record<string, unknown> = {};
   for (const arg of args) {
     const eq = arg.indexOf('=');
-    if (eq <= 0) throw new Error(`"${arg}" is not key=value (the params of ${model.id}: ${Object.keys(props).join(', ')})`);
+    if (eq <= 0)
+      throw new Error(
+        `"${arg}" is not key=value (the params of ${model.id}: ${Object.keys(props).join(', ')})`,
+      );
     const key = arg.slice(0, eq);
     const raw = arg.slice(eq + 1);
     const schema = props[key];
     const types = schema ? [schema.type ?? []].flat() : [];
     const enumValues = schema?.enum;
-    if (types.includes('integer') || types.includes('number') || (enumValues && enumValues.every((v) => typeof v === 'number'))) {
+    if (
+      types.includes('integer') ||
+      types.includes('number') ||
+      (enumValues && enumValues.every((v) => typeof v === 'number'))
+    ) {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`${key}=${raw}: must be a number`);
       out[key] = n;
@@ -48,8 +55,12 @@ export function formatModels(models: PublicModelView[]): string {
     const params = Object.keys(m.params.properties ?? {})
       .map((p) => (required.has(p) ? `${p}*` : p))
       .join(' ');
-    const price = m.pricing.price === 0 ? 'free' : `$${m.pricing.price}/${unit[m.pricing.unit] ?? m.pricing.unit}`;
+    const price =
+      m.pricing.price === 0 ? 'free' : `$${m.pricing.price}/${unit[m.pricing.unit] ?? m.pricing.unit}`;
     return `${m.id.padEnd(28)} ${m.type.padEnd(7)} ${m.provider.padEnd(11)} ${price.padEnd(22)} ~${String(m.estimatedTimeSec).padStart(3)} s  ${params}`;
   });
-  return [`${'model'.padEnd(28)} ${'type'.padEnd(7)} ${'provider'.padEnd(11)} ${'price'.padEnd(22)} time    params (* required)`, ...lines].join('\n');
+  return [
+    `${'model'.padEnd(28)} ${'type'.padEnd(7)} ${'provider'.padEnd(11)} ${'price'.padEnd(22)} time    params (* required)`,
+    ...lines,
+  ].join('\n');
 }

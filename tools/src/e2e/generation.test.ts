@@ -20,16 +20,20 @@ afterAll(async () => {
 
 /** Runs the CLI against the stack; resolves to its stdout. */
 async function cli(args: string[]): Promise<string> {
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), ...args], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REELBUS_URL: e2e.stack.ingestUrl,
-      REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-      REELBUS_HOME: join(e2e.dir, 'state'),
+  const { stdout } = await exec(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REELBUS_URL: e2e.stack.ingestUrl,
+        REELBUS_API_KEY: e2e.stack.secrets.apiKey,
+        REELBUS_HOME: join(e2e.dir, 'state'),
+      },
+      timeout: 120_000,
     },
-    timeout: 120_000,
-  });
+  );
   return stdout;
 }
 
@@ -41,7 +45,14 @@ describe('generation end to end, offline (local provider)', () => {
   });
 
   it('`reelbus generate local-video …` follows the job and prints the stored video, which plays', async () => {
-    const out = await cli(['generate', 'local-video', 'prompt=waves at night', 'duration=2', 'width=320', 'height=180']);
+    const out = await cli([
+      'generate',
+      'local-video',
+      'prompt=waves at night',
+      'duration=2',
+      'width=320',
+      'height=180',
+    ]);
     const jobId = /job (job_\w+)/.exec(out)?.[1];
     expect(jobId).toBeDefined();
     const videoPath = out.split('\n').find((l) => l.endsWith('/generate/video.mp4'));
@@ -64,7 +75,10 @@ describe('generation end to end, offline (local provider)', () => {
   });
 
   it('generates speech through the API, and refuses bad params with 400', async () => {
-    const { jobId } = await e2e.client.generate({ model: 'local-speech', params: { text: 'Hello from the bus.' } });
+    const { jobId } = await e2e.client.generate({
+      model: 'local-speech',
+      params: { text: 'Hello from the bus.' },
+    });
     const done = await e2e.client.follow(jobId, () => undefined, { pollMs: 200 });
     expect(done.status).toBe('completed');
     const audio = done.outputs.audio!;

@@ -1,0 +1,8 @@
+// Test doubles speaking the providers' real HTTP protocols: `@reelbus/ai-generator/testing`.
+export { startFakeFalServer, type FakeFalServer, type FakeBehaviour } from './fake-fal-server.ts';
+export {
+  startFakeReplicateServer,
+  type FakeReplicateServer,
+  type FakePrediction,
+  type ReplicateBehaviour,
+} from './fake-replicate-server.ts';
