@@ -83,3 +83,10 @@ export type AiGeneratorEnv = z.infer<typeof AiGeneratorEnv>;
 export function loadAiGeneratorEnv(source: Record<string, string | undefined> = process.env): AiGeneratorEnv {
   return parseConfig(AiGeneratorEnv, source);
 }
+
+/** MODELS_CONFIG, read before the service starts (an invalid registry stops it first, exit 78). */
+export function modelsConfigPath(
+  source: Record<string, string | undefined> = process.env,
+): string | undefined {
+  return source.MODELS_CONFIG || undefined;
+}

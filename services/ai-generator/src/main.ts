@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { startService } from '@reelbus/kit';
-import { AiGeneratorEnv } from './config.ts';
+import { AiGeneratorEnv, modelsConfigPath } from './config.ts';
 import { createGenerationProviders } from './generation/providers.ts';
 import {
   handleGenerationCallback,
@@ -12,7 +12,7 @@ import { loadModelRegistryOrExit } from './models/registry.ts';
 import { createProviders } from './providers/index.ts';
 
 // an invalid model registry stops the service before it starts, one line per problem (exit 78)
-const registry = loadModelRegistryOrExit({ path: process.env.MODELS_CONFIG, service: 'ai-generator' });
+const registry = loadModelRegistryOrExit({ path: modelsConfigPath(), service: 'ai-generator' });
 const rt = await startService({
   name: 'ai-generator',
   configSchema: AiGeneratorEnv,

@@ -100,3 +100,10 @@ export function toIngestConfig(e: IngestEnv): IngestConfig {
 export function loadIngestConfig(source: Record<string, string | undefined> = process.env): IngestConfig {
   return toIngestConfig(parseConfig(IngestEnv, source));
 }
+
+/** MODELS_CONFIG, read before the service starts (an invalid registry stops it first, exit 78). */
+export function modelsConfigPath(
+  source: Record<string, string | undefined> = process.env,
+): string | undefined {
+  return source.MODELS_CONFIG || undefined;
+}

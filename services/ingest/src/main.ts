@@ -1,10 +1,10 @@
 import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
 import { startService } from '@reelbus/kit';
 import { buildApp } from './app.ts';
-import { IngestEnv, toIngestConfig } from './config.ts';
+import { IngestEnv, modelsConfigPath, toIngestConfig } from './config.ts';
 
 // an invalid model registry stops the service before it starts, one line per problem (exit 78)
-const models = loadModelRegistryOrExit({ path: process.env.MODELS_CONFIG, service: 'ingest' });
+const models = loadModelRegistryOrExit({ path: modelsConfigPath(), service: 'ingest' });
 const rt = await startService({
   name: 'ingest',
   configSchema: IngestEnv,

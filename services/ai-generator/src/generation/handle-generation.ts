@@ -144,7 +144,6 @@ export async function handleGenerationRequested(opts: {
 }): Promise<HandlerOutcome> {
   const { e, ctx, deps } = opts;
   const { registry, providers, jobs } = deps;
-  const clock = deps.clock ?? (() => new Date());
   let model: Model;
   try {
     model = registry.get(e.data.model);
