@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { isJsApiError, JS_API_CODE } from '../bus/api-codes.ts';
 import { ConfigError, TransientError } from '../errors.ts';
 
 /**
@@ -33,11 +33,7 @@ export function assertReplicatedCasIsAtomic(nc: NatsConnection, replicas: number
 
 /** The error a compare-and-set write (create, update with a revision) gets when it lost the race. */
 export function isWrongLastSequence(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
+  return isJsApiError(err, JS_API_CODE.StreamWrongLastSequence, JS_API_CODE.StreamWrongLastSequenceUnknown);
 }
 
 /** An entry that holds a value (not a delete or purge marker). */
