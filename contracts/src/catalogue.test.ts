@@ -159,6 +159,11 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     invalid: { step: 'encode', idleSeconds: -1, lastEventAt: '2025-01-01T00:00:00.000Z' },
     field: 'data.idleSeconds',
   },
+  'job.cancelled': {
+    valid: { reason: 'wrong photos uploaded', by: 'studio-key' },
+    invalid: { reason: '', by: 'studio-key' },
+    field: 'data.reason',
+  },
 };
 
 describe('event catalogue', () => {

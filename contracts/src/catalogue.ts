@@ -7,6 +7,7 @@ import { ClipRequestedV1 } from './events/clip-requested.ts';
 import { GenerationCallbackV1 } from './events/generation-callback.ts';
 import { GenerationRequestedV1 } from './events/generation-requested.ts';
 import { ImagesConvertedV1 } from './events/images-converted.ts';
+import { JobCancelledV1 } from './events/job-cancelled.ts';
 import { JobCompletedV1 } from './events/job-completed.ts';
 import { JobFailedV1 } from './events/job-failed.ts';
 import { JobProgressV1 } from './events/job-progress.ts';
@@ -35,6 +36,7 @@ export const catalogue = [
   JobCompletedV1,
   JobFailedV1,
   JobStalledV1,
+  JobCancelledV1,
 ] as const;
 
 type Catalogue = (typeof catalogue)[number];

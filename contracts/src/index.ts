@@ -24,3 +24,4 @@ export { JobWarningV1 } from './events/job-warning.ts';
 export { JobCompletedV1 } from './events/job-completed.ts';
 export { JobFailedV1 } from './events/job-failed.ts';
 export { JobStalledV1 } from './events/job-stalled.ts';
+export { JobCancelledV1 } from './events/job-cancelled.ts';

@@ -16,6 +16,8 @@ export interface Names {
    * `<ns>_doc_<collection>`. Throws on a collection name that is not `DOCUMENT_COLLECTION_RE`.
    */
   documentBucket(collection: string): string;
+  /** JetStream KV bucket of cancelled job ids (one key per job), which every consuming service watches. */
+  cancelledBucket: string;
   /** Subject an event of `type` is published on. */
   eventSubject(type: string): string;
   /** Wildcard over every event subject. */
@@ -52,6 +54,7 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
       }
       return `${namespace.replace(/-/g, '_')}_doc_${collection}`;
     },
+    cancelledBucket: `${namespace.replace(/-/g, '_')}_cancelled`,
     eventSubject: (type) => `${namespace}.evt.${type}`,
     allEvents: `${namespace}.evt.>`,
     deadLetterSubject: (service, type) => `${namespace}.dlq.${token(service)}.${type}`,
