@@ -24,6 +24,37 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * The job was cancelled (`bus.cancelJob`): the reason a handler's `ctx.signal` aborts with, and what
+ * work stopped for that reason throws (directly or as the `cause` of an AbortError, as `runFfmpeg`
+ * does). Neither permanent nor transient: the consume loop settles the message as cancelled.
+ */
+export class JobCancelledError extends Error {
+  override name = 'JobCancelledError';
+  readonly jobId: string;
+  /** Why, as the canceller said. */
+  readonly reason: string | undefined;
+  /** Who asked. */
+  readonly by: string | undefined;
+  constructor(opts: { jobId: string; reason?: string | undefined; by?: string | undefined }) {
+    const { jobId, reason, by } = opts;
+    super(`job ${jobId} was cancelled${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''}`);
+    this.jobId = jobId;
+    this.reason = reason;
+    this.by = by;
+  }
+}
+
+/** True when `err`, or one of its causes, is a JobCancelledError. */
+export function isJobCancelled(err: unknown): err is Error {
+  let cur: unknown = err;
+  for (let i = 0; cur instanceof Error && i < 5; i++) {
+    if (cur.name === 'JobCancelledError') return true;
+    cur = cur.cause;
+  }
+  return false;
+}
+
 /** Bad configuration: one line per wrong or missing variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -14,6 +14,8 @@ const config = toNotifierConfig(rt.config);
 await rt.bus.consume({
   service: rt.name,
   concurrency: notifierConcurrency(rt.base.concurrency),
+  // The read model needs every event of a cancelled job too (what ran before the cancel, the cancel).
+  cancellable: false,
   // Attempts × timeout plus backoff can exceed the default AckWait: heartbeats (`working()`) cover it.
   handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook }),
 });

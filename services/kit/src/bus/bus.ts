@@ -3,16 +3,17 @@ import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/t
 import {
   jetstream,
   jetstreamManager,
-  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import type { KV } from '@nats-io/kv';
 import {
   findEvent,
   formatIssues,
   HEADERS,
+  JobId,
   latestEvent,
   names as makeNames,
   parseEnvelope,
@@ -27,10 +28,22 @@ import { describeError, PermanentError, TransientError } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 import type { BusHandle } from '../runtime/types.ts';
 import { tracer } from '../telemetry/telemetry.ts';
+import { isJsApiError, JS_API_CODE } from './api-codes.ts';
+import { CancelledJobs, openCancelledBucket, parseCancelRecord, type CancelRecord } from './cancellation.ts';
 import { startConsumer } from './consume.ts';
 import { streamConfigs, type StreamDefinition } from './streams.ts';
 import { injectTrace } from './trace.ts';
-import type { ConsumeOptions, Consumer, PublishOptions } from './types.ts';
+import type { CancelJobOptions, ConsumeOptions, Consumer, PublishOptions } from './types.ts';
+
+/** What `Bus.cancelJob` did. */
+export interface CancelJobResult {
+  /** The `job.cancelled` event (id `job.cancelled:<jobId>`). */
+  event: EventOf<'job.cancelled'>;
+  /** The job was cancelled before: the first cancel's reason and author stand. */
+  alreadyCancelled: boolean;
+  /** What the cancelled-jobs bucket holds for the job. */
+  cancel: CancelRecord;
+}
 
 export interface BusConnectOptions {
   /** NATS URLs, e.g. `nats://127.0.0.1:4222`. */
@@ -45,9 +58,6 @@ export interface BusConnectOptions {
   /** Keep trying to reach NATS at start instead of failing at once (default true). */
   waitOnFirstConnect?: boolean;
 }
-
-/** API error code nats-server answers when a stream with another config has the name. */
-const STREAM_NAME_IN_USE = 10058;
 
 /**
  * The connection to NATS JetStream: typed publish, the consume loop, stream setup and a live view
@@ -64,6 +74,8 @@ export class Bus implements BusHandle {
   readonly name: string;
   readonly #consumers = new Set<Consumer>();
   #connected = true;
+  #cancelledBucket: Promise<KV> | undefined;
+  #cancelledJobs: Promise<CancelledJobs> | undefined;
 
   private constructor(opts: {
     nc: NatsConnection;
@@ -148,7 +160,7 @@ export class Bus implements BusHandle {
       this.logger.debug({ stream: def.name }, 'stream ready');
       return;
     } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== STREAM_NAME_IN_USE) {
+      if (!isJsApiError(err, JS_API_CODE.StreamNameInUse)) {
         throw new TransientError(`cannot create stream ${def.name}: ${describeError(err)}`, { cause: err });
       }
     }
@@ -240,6 +252,75 @@ export class Bus implements BusHandle {
     return consumer;
   }
 
+  /** The bucket of cancelled job ids, opened (created when missing) on first use. */
+  #openCancelledBucket(): Promise<KV> {
+    this.#cancelledBucket ??= openCancelledBucket({
+      nc: this.nc,
+      bucket: this.names.cancelledBucket,
+      replicas: this.replicas,
+    }).catch((err: unknown) => {
+      this.#cancelledBucket = undefined;
+      throw err;
+    });
+    return this.#cancelledBucket;
+  }
+
+  /**
+   * The live set of cancelled jobs, shared by every consumer of this connection: a watch of the
+   * `<namespace>_cancelled` bucket, started on first use and loaded before this resolves.
+   */
+  cancelledJobs(): Promise<CancelledJobs> {
+    this.#cancelledJobs ??= this.#openCancelledBucket()
+      .then((kv) => CancelledJobs.watch({ kv, logger: this.logger }))
+      .catch((err: unknown) => {
+        this.#cancelledJobs = undefined;
+        throw err;
+      });
+    return this.#cancelledJobs;
+  }
+
+  /**
+   * Cancels a job: writes its id to the cancelled-jobs bucket (every consuming service then aborts
+   * its handlers in hand for the job and settles its later messages as cancelled), then publishes
+   * `job.cancelled` (id `job.cancelled:<jobId>`) for the read model and webhooks. Idempotent: a job
+   * cancelled again keeps its first reason and author. The job document is not touched here.
+   */
+  async cancelJob(jobId: string, opts: CancelJobOptions = {}): Promise<CancelJobResult> {
+    const { reason, by } = opts;
+    if (!JobId.safeParse(jobId).success) {
+      throw new PermanentError(`jobId: "${jobId}" is not a job id (1-128 letters, digits, "-" or "_")`);
+    }
+    const data = { ...(reason !== undefined ? { reason } : {}), ...(by !== undefined ? { by } : {}) };
+    // Checked before anything is written: a bad reason fails with nothing cancelled.
+    buildEnvelope({ type: 'job.cancelled', jobId, data });
+    const kv = await this.#openCancelledBucket();
+    let cancel: CancelRecord = { at: new Date().toISOString(), ...data };
+    let alreadyCancelled = false;
+    try {
+      await kv.create(jobId, JSON.stringify(cancel));
+    } catch (err) {
+      if (
+        !isJsApiError(err, JS_API_CODE.StreamWrongLastSequence, JS_API_CODE.StreamWrongLastSequenceUnknown)
+      ) {
+        throw new TransientError(`cannot cancel job ${jobId}: ${describeError(err)}`, { cause: err });
+      }
+      alreadyCancelled = true;
+      const entry = await kv.get(jobId);
+      if (entry) cancel = parseCancelRecord({ value: entry.string(), fallbackAt: entry.created });
+    }
+    const event = await this.publish(
+      'job.cancelled',
+      jobId,
+      {
+        ...(cancel.reason !== undefined ? { reason: cancel.reason } : {}),
+        ...(cancel.by !== undefined ? { by: cancel.by } : {}),
+      },
+      { id: `job.cancelled:${jobId}` },
+    );
+    this.logger.info({ jobId, by: cancel.by, reason: cancel.reason, alreadyCancelled }, 'job cancelled');
+    return { event, alreadyCancelled, cancel };
+  }
+
   /** A live core-NATS view of one job's events (no history: use the job store for that). */
   watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): { stop(): void } {
     const sub = this.nc.subscribe(this.names.allEvents, {
@@ -267,6 +348,8 @@ export class Bus implements BusHandle {
   /** Stops every consumer (naking what is in hand after `graceMs`) and drains the connection. */
   async close(graceMs = 0): Promise<void> {
     await Promise.all([...this.#consumers].map((c) => c.stop(graceMs)));
+    const cancelled = await this.#cancelledJobs?.catch(() => undefined);
+    cancelled?.stop();
     if (this.nc.isClosed()) return;
     try {
       await this.nc.drain();

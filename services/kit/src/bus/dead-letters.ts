@@ -1,9 +1,95 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { JetStreamApiError, type StoredMsg } from '@nats-io/jetstream';
+import { JetStreamApiError, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { HEADERS, parseEnvelope, type EventOf, type EventType } from '@reelbus/contracts';
 import { PermanentError } from '../errors.ts';
+import { isJsApiError, JS_API_CODE } from './api-codes.ts';
 import type { Bus } from './bus.ts';
-import { ORIGINAL_MSG_ID_HEADER, REPLAY_FOR_HEADER } from './consume.ts';
+
+/** Header naming the one service a replayed dead letter is meant for (others ack and skip it). */
+export const REPLAY_FOR_HEADER = HEADERS.replayFor;
+/** The `Nats-Msg-Id` a dead letter had before it was dead-lettered. */
+export const ORIGINAL_MSG_ID_HEADER = HEADERS.originalMsgId;
+
+/**
+ * The headers of the dead-letter copy of `msg`: the original ones (its `Nats-Msg-Id` kept as
+ * `Reelbus-Original-Msg-Id`) plus the `Reelbus-Dlq-*` reason headers.
+ */
+export function deadLetterHeaders(opts: {
+  msg: Pick<JsMsg, 'headers' | 'subject' | 'info'>;
+  reason: string;
+  service: string;
+  step: string;
+  at?: Date;
+}): MsgHdrs {
+  const { msg, reason, service, step, at = new Date() } = opts;
+  const h = natsHeaders();
+  if (msg.headers) {
+    for (const [k, vs] of msg.headers) {
+      if (k.toLowerCase() === HEADERS.msgId.toLowerCase()) continue;
+      for (const v of vs) h.append(k, v);
+    }
+  }
+  const originalId = msg.headers?.get(HEADERS.msgId);
+  if (originalId) h.set(ORIGINAL_MSG_ID_HEADER, originalId);
+  h.set(HEADERS.dlqReason, reason.replace(/[\r\n]+/g, ' ').slice(0, 4000));
+  h.set(HEADERS.dlqService, service);
+  h.set(HEADERS.dlqStep, step);
+  h.set(HEADERS.dlqSubject, msg.subject);
+  h.set(HEADERS.dlqStreamSeq, String(msg.info.streamSequence));
+  h.set(HEADERS.dlqDeliveries, String(msg.info.deliveryCount));
+  h.set(HEADERS.dlqAt, at.toISOString());
+  return h;
+}
+
+/**
+ * Copies `msg` (original bytes, headers + reason) to the dead-letter stream and returns its sequence
+ * there. One dead letter per (service, stored message): a redelivery after a crash half-way is
+ * deduplicated by its `Nats-Msg-Id`. Tries 3 times, sending `working()` between tries; gives up early
+ * when `held()` turns false (the message was released at shutdown).
+ */
+export async function writeDeadLetter(opts: {
+  bus: Bus;
+  service: string;
+  type: EventType;
+  msg: JsMsg;
+  reason: string;
+  step: string;
+  held: () => boolean;
+  working: () => void;
+  /** Aborts the waits between tries (shutdown). */
+  signal: AbortSignal;
+}): Promise<number> {
+  const { bus, service, type, msg, reason, step, held, working, signal } = opts;
+  const headers = deadLetterHeaders({ msg, reason, service, step });
+  const msgID = `dlq:${service}:${msg.info.stream}:${msg.info.streamSequence}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const pa = await bus.js.publish(bus.names.deadLetterSubject(service, type), msg.data, {
+        msgID,
+        headers,
+      });
+      return pa.seq;
+    } catch (err) {
+      if (attempt >= 3 || !held()) throw err;
+      working();
+      await abortableDelay(attempt * 1_000, signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** One message in the dead-letter stream, with why it is there. */
 export interface DeadLetter {
@@ -90,7 +176,11 @@ async function getStored(bus: Bus, seq: number): Promise<StoredMsg | undefined> 
   try {
     return (await bus.jsm.streams.getMessage(bus.names.deadLetterStream, { seq })) ?? undefined;
   } catch (err) {
-    if (err instanceof JetStreamApiError && (err.code === 10037 || err.status === 404)) return undefined;
+    if (
+      isJsApiError(err, JS_API_CODE.NoMessageFound) ||
+      (err instanceof JetStreamApiError && err.status === 404)
+    )
+      return undefined;
     throw err;
   }
 }

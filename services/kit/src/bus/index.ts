@@ -1,7 +1,10 @@
 export * from './types.ts';
-export { Bus, buildEnvelope, type BusConnectOptions } from './bus.ts';
-export { REPLAY_FOR_HEADER, ORIGINAL_MSG_ID_HEADER } from './consume.ts';
+export { Bus, buildEnvelope, type BusConnectOptions, type CancelJobResult } from './bus.ts';
+export { CancelledJobs, CancelRecord, CANCELLED_MAX_AGE_MS } from './cancellation.ts';
+export { JS_API_CODE, isJsApiError, type JsApiCode } from './api-codes.ts';
 export {
+  REPLAY_FOR_HEADER,
+  ORIGINAL_MSG_ID_HEADER,
   listDeadLetters,
   getDeadLetter,
   replayDeadLetter,

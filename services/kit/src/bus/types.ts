@@ -38,7 +38,12 @@ export interface HandlerContext extends Publisher {
   lastAttempt: boolean;
   /** Tells JetStream work goes on (resets AckWait). The loop also sends it on a timer while the handler runs. */
   working(): void;
-  /** Aborted when the service shuts down past its grace period. */
+  /**
+   * Aborted when this message's job is cancelled (`bus.cancelJob`, on any replica: within about a
+   * second, its reason a `JobCancelledError`) and when the service shuts down past its grace period.
+   * Pass it to `runFfmpeg({ signal })`, fetch, provider SDKs; work stopped by a cancel settles the
+   * message as cancelled (acked, no `job.failed`), whatever the handler then throws.
+   */
   signal: AbortSignal;
   /** Publishes `job.progress` for `step` (rate-limited to one per second unless `status` changes). */
   progress(
@@ -77,6 +82,20 @@ export interface ConsumeOptions {
   heartbeatMs?: number;
   /** How often each consumer's pending count (lag) is read into the metrics. Default 5 s. */
   lagIntervalMs?: number;
+  /**
+   * Honour job cancellation (default true): a message of a cancelled job is acked as cancelled without
+   * running its handler, and handlers in hand see `ctx.signal` abort when their job is cancelled.
+   * False for consumers that must see every event of every job (the notifier's projection).
+   */
+  cancellable?: boolean;
+}
+
+/** What `cancelJob` says about a cancel. */
+export interface CancelJobOptions {
+  /** Why, for the user (the job document, the webhook). */
+  reason?: string;
+  /** Who asked: an API key name, an operator. */
+  by?: string;
 }
 
 export interface Consumer {

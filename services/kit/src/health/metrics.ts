@@ -170,6 +170,7 @@ export const METRIC = {
   handled: 'reelbus_messages_handled_total',
   failed: 'reelbus_messages_failed_total',
   deadLettered: 'reelbus_messages_dead_lettered_total',
+  cancelled: 'reelbus_messages_cancelled_total',
   inFlight: 'reelbus_messages_in_flight',
   handlingSeconds: 'reelbus_message_handling_seconds',
   consumerPending: 'reelbus_consumer_pending_messages',
@@ -183,6 +184,8 @@ export const METRIC_HELP: Record<string, string> = {
   [METRIC.handled]: 'Messages handled and acknowledged (ok or skip)',
   [METRIC.failed]: 'Handler attempts that failed with a transient error and were retried (nak)',
   [METRIC.deadLettered]: 'Messages copied to the dead-letter stream and terminated',
+  [METRIC.cancelled]:
+    'Messages of cancelled jobs acknowledged without a result (handler stopped, or never run); no job.failed, no dead letter',
   [METRIC.inFlight]: 'Messages being worked on now',
   [METRIC.handlingSeconds]: 'Time from receiving a message to settling it (ack, nak or dead letter), seconds',
   [METRIC.consumerPending]: 'Messages in the stream the consumer has not delivered yet (consumer lag)',

@@ -149,6 +149,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
     publish: (type, jobId, data, popts) => bus.publish(type, jobId, data, popts),
     isConnected: () => bus.isConnected(),
     watchJob: (jobId, onEvent) => bus.watchJob(jobId, onEvent),
+    cancelJob: (jobId, copts) => bus.cancelJob(jobId, copts),
     consume: async (copts: ConsumeOptions) => {
       const c = await bus.consume({ ackWaitMs: base.ackWaitMs, maxDeliver: base.maxDeliver, ...copts });
       consumers.push(c);

@@ -2,7 +2,8 @@ import type { EventOf, EventType, Names } from '@reelbus/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { BlobStore } from '../blob/types.ts';
-import type { ConsumeOptions, Consumer, Publisher } from '../bus/types.ts';
+import type { CancelJobResult } from '../bus/bus.ts';
+import type { CancelJobOptions, ConsumeOptions, Consumer, Publisher } from '../bus/types.ts';
 import type { DocumentStore, DocumentStoreOptions } from '../docs/types.ts';
 import type { JobStore } from '../jobs/types.ts';
 
@@ -39,6 +40,8 @@ export interface BusHandle extends Publisher {
   isConnected(): boolean;
   /** A live view of one job's events (core NATS, nothing stored); `stop()` ends it. */
   watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): { stop(): void };
+  /** Cancels a job on every service (see `Bus.cancelJob`); the job document is the caller's to update. */
+  cancelJob(jobId: string, opts?: CancelJobOptions): Promise<CancelJobResult>;
 }
 
 export interface ServiceRuntime<C> {
