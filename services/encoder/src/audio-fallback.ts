@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { MediaOutput, Timeline } from '@reelbus/contracts';
 import {
+  aacAudioArgs,
   describeError,
+  FASTSTART_ARGS,
   isBlobNotFound,
   isPermanent,
   PermanentError,
@@ -20,7 +22,7 @@ export function fallbackAudioKey(jobId: string): string {
 /** The name of the Timeline audio track a story delivers when its video cannot be made. */
 export const VOICE_TRACK = 'voice';
 
-/** ffmpeg arguments: the track's span of `input` → AAC-LC 128k 48 kHz stereo `.m4a`, moov first (plays everywhere). */
+/** ffmpeg arguments: the track's span of `input` → the kit's delivery audio (AAC-LC 48 kHz stereo) as `.m4a`, moov first. */
 export function buildAudioFallbackArgs({
   input,
   output,
@@ -42,18 +44,8 @@ export function buildAudioFallbackArgs({
     '-map',
     '0:a:0',
     '-vn',
-    '-c:a',
-    'aac',
-    '-profile:a',
-    'aac_low',
-    '-b:a',
-    `${bitrateKbps}k`,
-    '-ar',
-    '48000',
-    '-ac',
-    '2',
-    '-movflags',
-    '+faststart',
+    ...aacAudioArgs({ bitrateKbps }),
+    ...FASTSTART_ARGS,
     '-f',
     'mp4',
     output,

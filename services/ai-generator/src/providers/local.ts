@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probe, runFfmpeg } from '@reelbus/kit';
-import { clipOutputArgs, filterPath } from '../filters.ts';
+import { filterPath, probe, runFfmpeg } from '@reelbus/kit';
+import { clipOutputArgs } from '../filters.ts';
 import type { AvatarProvider, GenerateRequest, GeneratedClip, SpeakerRole } from './types.ts';
 
 export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';

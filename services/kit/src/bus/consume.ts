@@ -469,6 +469,8 @@ class ConsumeLoop implements Consumer {
       }
       case 'deadLetter':
         span.setStatus({ code: SpanStatusCode.ERROR, message: settlement.reason });
+        // A transient failure that ran out of attempts is a failed attempt too (as it always counted).
+        if (ran && !settlement.permanent) this.#count(METRIC.failed, t.type);
         await this.#deadLetter(s, settlement);
         return 'dead_lettered';
       case 'cancelled': {

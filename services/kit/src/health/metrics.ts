@@ -182,7 +182,8 @@ export const METRIC = {
 
 export const METRIC_HELP: Record<string, string> = {
   [METRIC.handled]: 'Messages handled and acknowledged (ok or skip)',
-  [METRIC.failed]: 'Handler attempts that failed with a transient error and were retried (nak)',
+  [METRIC.failed]:
+    'Handler attempts that failed with a transient error (retried with a nak, or dead-lettered once out of attempts)',
   [METRIC.deadLettered]: 'Messages copied to the dead-letter stream and terminated',
   [METRIC.cancelled]:
     'Messages of cancelled jobs acknowledged without a result (handler stopped, or never run); no job.failed, no dead letter',
