@@ -271,7 +271,9 @@ export class Bus implements BusHandle {
    */
   cancelledJobs(): Promise<CancelledJobs> {
     this.#cancelledJobs ??= this.#openCancelledBucket()
-      .then((kv) => CancelledJobs.watch({ kv, logger: this.logger }))
+      .then((kv) =>
+        CancelledJobs.watch({ kv, logger: this.logger, connectionClosed: () => this.nc.isClosed() }),
+      )
       .catch((err: unknown) => {
         this.#cancelledJobs = undefined;
         throw err;

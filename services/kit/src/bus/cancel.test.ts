@@ -319,6 +319,71 @@ describe('job cancellation', () => {
     expect(cancels[0]).toMatchObject({ jobId: 'job_gone', data: { reason: 'duplicate upload' } });
   });
 
+  it('still aborts the handler of a cancelled job after nats-server restarted under the service', async () => {
+    let own = await startNatsServer();
+    try {
+      const ns = randomNamespace();
+      const worker = await Bus.connect({ servers: own.url, namespace: ns, name: 'worker' });
+      await worker.ensureStreams();
+      const ingest = await Bus.connect({ servers: own.url, namespace: ns, name: 'ingest' });
+      const mine = [
+        { bus: worker, consumers: [] as Consumer[] },
+        { bus: ingest, consumers: [] as Consumer[] },
+      ];
+      open.push(...mine);
+      const started = deferred();
+      const aborted = deferred<unknown>();
+      mine[0]!.consumers.push(
+        await worker.consume({
+          service: 'restarted',
+          handlers: {
+            'job.warning': {
+              step: 'encode',
+              handle: async (_e, ctx) => {
+                started.resolve();
+                await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+                aborted.resolve(ctx.signal.reason);
+                throw ctx.signal.reason;
+              },
+            },
+          },
+        }),
+      );
+      // The server goes away and comes back on the same port and store.
+      await own.stop({ keepStore: true });
+      own = await startNatsServer({ port: own.port, storeDir: own.storeDir });
+      await waitFor(() => worker.isConnected() && ingest.isConnected(), { what: 'both to reconnect' });
+      await waitFor(
+        async () => {
+          await ingest.publish(
+            'job.warning',
+            'job_after_restart',
+            { step: 'images', message: 'x' },
+            { id: 'r1' },
+          );
+          return true;
+        },
+        { what: 'a publish to go through after the restart' },
+      );
+      await within(started.promise, { what: 'the handler to start after the restart' });
+      await ingest.cancelJob('job_after_restart', { by: 'ops' });
+      expect(
+        await within(aborted.promise, {
+          what: 'the handler to be aborted after the restart',
+          timeoutMs: 5_000,
+        }),
+      ).toBeInstanceOf(JobCancelledError);
+      await drained(worker, 'restarted', 'job.warning');
+      expect(metrics.value(METRIC.cancelled, { service: 'restarted', type: 'job.warning' })).toBe(1);
+    } finally {
+      for (const { bus, consumers } of open.splice(0)) {
+        await Promise.all(consumers.map((c) => c.stop(0)));
+        await bus.close();
+      }
+      await own.stop();
+    }
+  }, 60_000);
+
   it('keeps the first cancel, and refuses a bad job id or reason before writing anything', async () => {
     const ns = randomNamespace();
     const { bus } = await newBus(ns, 'ingest');

@@ -66,6 +66,7 @@ type Listener = (jobId: string, record: CancelRecord) => void;
 export class CancelledJobs {
   readonly #kv: KV;
   readonly #log: Logger;
+  readonly #connectionClosed: () => boolean;
   readonly #jobs = new Map<string, CancelRecord>();
   readonly #listeners = new Set<Listener>();
   readonly #stopCtl = new AbortController();
@@ -73,18 +74,25 @@ export class CancelledJobs {
   #lastRevision = 0;
   readonly #pruneTimer: NodeJS.Timeout;
 
-  private constructor(kv: KV, logger: Logger) {
+  private constructor(kv: KV, logger: Logger, connectionClosed: () => boolean) {
     this.#kv = kv;
     this.#log = logger;
+    this.#connectionClosed = connectionClosed;
     // The bucket forgets keys after CANCELLED_MAX_AGE_MS without telling watchers: forget them here too.
     this.#pruneTimer = setInterval(() => this.#prune(), 60 * 60 * 1000);
     this.#pruneTimer.unref();
   }
 
   /** Starts watching `kv`; resolves once every key already in it is loaded (or rejects after `readyTimeoutMs`). */
-  static async watch(opts: { kv: KV; logger: Logger; readyTimeoutMs?: number }): Promise<CancelledJobs> {
-    const { kv, logger, readyTimeoutMs = 15_000 } = opts;
-    const set = new CancelledJobs(kv, logger);
+  static async watch(opts: {
+    kv: KV;
+    logger: Logger;
+    /** True once the connection is closed for good: the watch then ends instead of starting again. */
+    connectionClosed?: () => boolean;
+    readyTimeoutMs?: number;
+  }): Promise<CancelledJobs> {
+    const { kv, logger, connectionClosed = () => false, readyTimeoutMs = 15_000 } = opts;
+    const set = new CancelledJobs(kv, logger, connectionClosed);
     try {
       await set.#start(readyTimeoutMs);
     } catch (err) {
@@ -165,7 +173,7 @@ export class CancelledJobs {
         this.#log.warn({ err: describeError(err) }, 'watching the cancelled-jobs bucket failed');
       }
       iter = undefined;
-      if (this.#stopCtl.signal.aborted) break;
+      if (this.#stopCtl.signal.aborted || this.#connectionClosed()) break;
       failures++;
       const wait = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
       this.#log.warn({ retryInMs: wait }, 'cancelled-jobs watch ended; watching again');
