@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { clipOutputArgs, filterPath, sec } from '../filters.ts';
+import { aacAudioArgs, FASTSTART_ARGS, filterPath } from '@reelbus/kit';
+import { clipOutputArgs, sec } from '../filters.ts';
 import { DEFAULT_FONT } from '../providers/local.ts';
 
 /*
@@ -243,16 +244,8 @@ export function buildMusicArgs(opts: {
     `afade=t=in:d=${sec(fade)},afade=t=out:st=${sec(durationSec - fade)}:d=${sec(fade)}`,
     '-t',
     sec(durationSec),
-    '-c:a',
-    'aac',
-    '-b:a',
-    '160k',
-    '-ar',
-    '48000',
-    '-ac',
-    '2',
-    '-movflags',
-    '+faststart',
+    ...aacAudioArgs({ bitrateKbps: 160 }),
+    ...FASTSTART_ARGS,
     outFile,
   ];
 }
