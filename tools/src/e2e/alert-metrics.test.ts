@@ -95,5 +95,5 @@ describe('the alert rules read metrics the running services export', () => {
       }
     }
     expect(missing, `not exported by any running service:\n${missing.join('\n')}`).toEqual([]);
-  });
+  }, 180_000); // renders a call video
 });

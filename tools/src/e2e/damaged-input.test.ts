@@ -41,5 +41,5 @@ describe('a partly damaged call recording, end to end', () => {
     expect(facts.audio).toMatchObject({ codec: 'aac', sampleRate: 48000, channels: 2 });
     expect(isFaststart(file)).toBe(true);
     expect(Math.abs(facts.durationSec - decodedSec)).toBeLessThan(0.15);
-  });
+  }, 180_000); // renders a call video
 });
