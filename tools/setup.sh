@@ -13,6 +13,7 @@ have ffmpeg || missing+=(ffmpeg)
 have ffprobe || missing+=(ffmpeg)
 have espeak-ng || missing+=(espeak-ng)
 have sox || missing+=(sox)
+have promtool || missing+=(prometheus) # promtool: the alert rules' tests (infra/prometheus)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then

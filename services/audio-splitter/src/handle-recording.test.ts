@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf } from '@reelbus/contracts';
 import { FsBlobStore, probe } from '@reelbus/kit';
 import {
+  makeDamagedMp3,
   makeMono,
   makeSilence,
   makeStereoCall,
   makeTone,
+  truncateWav,
   type StereoCallFixture,
 } from '@reelbus/kit/testing';
 import { handleRecording, keys, type SplitterSettings } from './handle-recording.ts';
@@ -173,6 +175,95 @@ describe('handleRecording: splitting', () => {
   });
 });
 
+describe('handleRecording: partly damaged recordings say so', () => {
+  /** Stores `file` as the job's uploaded recording with the extension `ext`. */
+  async function upload(file: string, ext: string) {
+    const jobId = newJobId();
+    const key = `jobs/${jobId}/input/recording.${ext}`;
+    await blobs.put(key, await readFile(file));
+    return { jobId, key };
+  }
+
+  it('splits what decodes of a truncated MP3 followed by garbage, and warns naming the file, the loss and the errors', async () => {
+    const mp3 = await makeDamagedMp3({
+      source: call.file,
+      file: join(dir, 'fixtures', 'call-damaged.mp3'),
+      keepFraction: 0.5,
+    });
+    const { jobId, key } = await upload(mp3.file, 'mp3');
+    const { outcome, split, warnings } = await run({ jobId, data: { source: 'upload', recording: { key } } });
+    expect(outcome).toEqual({ outcome: 'ok' });
+    // the split files hold the half that decoded, and the event says the recording is that long
+    const decoded = split!.data.source.durationSec;
+    expect(Math.abs(decoded - mp3.declaredSec / 2)).toBeLessThan(0.3);
+    for (const ch of split!.data.channels) {
+      expect(Math.abs((await probe(blobs.localPath(ch.key))).durationSec - decoded)).toBeLessThan(0.01);
+      expect(ch.durationSec).toBeCloseTo(decoded, 2);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.step).toBe('split');
+    const lost = Math.round((mp3.declaredSec - decoded) * 100) / 100;
+    expect(warnings[0]!.message).toMatch(
+      new RegExp(
+        `^the recording recording\\.mp3 is damaged: ${lost} s of its ${r2(mp3.declaredSec)} s could not be decoded ` +
+          `\\(the audio that decoded ends at ${r2(decoded)} s\\); (a decode error|\\d+ decode errors) at ${r2(decoded)} s ` +
+          `\\(ffmpeg: Invalid data found when processing input\\)\\. The video uses the ${r2(decoded)} s that decoded\\.$`,
+      ),
+    );
+  });
+
+  it('splits what exists of a WAV whose header declares more than it holds, and warns', async () => {
+    const cut = await truncateWav({
+      source: call.file,
+      file: join(dir, 'fixtures', 'call-truncated.wav'),
+      keepFraction: 0.6,
+    });
+    const { jobId, key } = await upload(cut.file, 'wav');
+    const { outcome, split, warnings } = await run({ jobId, data: { source: 'upload', recording: { key } } });
+    expect(outcome).toEqual({ outcome: 'ok' });
+    const decoded = split!.data.source.durationSec;
+    expect(Math.abs(decoded - cut.declaredSec * 0.6)).toBeLessThan(0.01);
+    expect(warnings).toEqual([
+      {
+        step: 'split',
+        message:
+          `the recording recording.wav is damaged: ${r2(cut.declaredSec - decoded)} s of its ${r2(cut.declaredSec)} s ` +
+          `could not be decoded (the audio that decoded ends at ${r2(decoded)} s). The video uses the ${r2(decoded)} s that decoded.`,
+      },
+    ]);
+  });
+
+  it('fails an MP3 of which almost nothing decodes, saying nothing usable is left', async () => {
+    const mp3 = await makeDamagedMp3({
+      source: call.file,
+      file: join(dir, 'fixtures', 'call-ruined.mp3'),
+      keepFraction: 0.06,
+    });
+    const { jobId, key } = await upload(mp3.file, 'mp3');
+    const { outcome, published } = await run({ jobId, data: { source: 'upload', recording: { key } } });
+    expect(outcome).toMatchObject({ outcome: 'fail', step: 'split' });
+    expect((outcome as { reason: string }).reason).toMatch(
+      new RegExp(
+        `^the recording recording\\.mp3 is damaged: only 0\\.\\d+ s of the ${r2(mp3.declaredSec)} s it declares could be decoded ` +
+          `\\(ffmpeg: Invalid data found when processing input\\); nothing usable is left`,
+      ),
+    );
+    expect(published).toHaveLength(0);
+  });
+
+  it('says nothing about a healthy MP3', async () => {
+    const mp3 = await makeDamagedMp3({
+      source: call.file,
+      file: join(dir, 'fixtures', 'call-whole.mp3'),
+      keepFraction: 1,
+    });
+    const { jobId, key } = await upload(mp3.file, 'mp3');
+    const { outcome, warnings } = await run({ jobId, data: { source: 'upload', recording: { key } } });
+    expect(outcome).toEqual({ outcome: 'ok' });
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('handleRecording: bad input fails the job with a reason a user understands', () => {
   it('fails an empty file', async () => {
     const empty = join(dir, 'fixtures', 'empty.wav');
@@ -315,3 +406,6 @@ describe('handleRecording: downloading from Twilio', () => {
     expect(requests[0]?.url).toBe('/files/call.wav');
   });
 });
+
+/** Seconds as the warnings print them. */
+const r2 = (n: number) => Math.round(n * 100) / 100;

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { EventDataInput, EventOf } from '@reelbus/contracts';
 import {
   describeError,
@@ -13,6 +13,7 @@ import {
   type HandlerOutcome,
   type MediaInfo,
 } from '@reelbus/kit';
+import { assessDecodedAudio, DecodeErrorTally } from './damage.ts';
 import { downloadRecording, type DownloadSettings } from './download.ts';
 import { ROLES_BY_CHANNEL, splitChannels, type ChannelOutput } from './split.ts';
 
@@ -144,6 +145,18 @@ async function splitLocal(opts: {
         channel,
         file: join(dir, `${role}.wav`),
       }));
+      const tally = new DecodeErrorTally();
+      let splitSec = 0; // audio decoded so far
+      const assess = (decodedSec: number) =>
+        assessDecodedAudio({
+          input: `the recording ${basename(inputKey)}`,
+          file: input,
+          probedSec: durationSec,
+          formatName: info.formatName,
+          decodedSec,
+          tally,
+          signal: ctx.signal,
+        });
       let results;
       try {
         results = await splitChannels({
@@ -153,7 +166,9 @@ async function splitLocal(opts: {
           signal: ctx.signal,
           logger: ctx.logger,
           ...(settings.stallTimeoutMs !== undefined ? { stallTimeoutMs: settings.stallTimeoutMs } : {}),
+          onStderrLine: tally.line,
           onProgress: (p) => {
+            splitSec = Math.max(splitSec, p.timeSec);
             ctx.working();
             if (p.percent !== undefined)
               void ctx.progress('split', 'running', Math.round(p.percent)).catch(() => undefined);
@@ -162,30 +177,52 @@ async function splitLocal(opts: {
       } catch (err) {
         // the input probed as audio and the command is ours: a failing decode means a corrupt recording
         if (isFfmpegError(err)) {
+          // a damaged file says how, when ffmpeg printed decode errors before giving up
+          const damage = tally.count > 0 ? await assess(splitSec) : undefined;
+          if (damage?.verdict === 'fail') return fail('split', damage.reason);
           const last = err.stderrTail.split('\n').filter(Boolean).at(-1) ?? `exit code ${err.exitCode}`;
           return fail('split', `the recording could not be decoded; it may be corrupt (ffmpeg: ${last})`);
         }
         throw err;
       }
 
+      // what really decoded, against what the container declares (a truncated or damaged recording)
+      // (before putFile moves the files; an output with no samples may not even probe: 0 s)
+      const decoded = await Promise.all(
+        results.map((r) =>
+          probe(r.file).then(
+            (o) => o.durationSec,
+            () => 0,
+          ),
+        ),
+      );
+      const decodedSec = Math.max(...decoded);
+      const damage = await assess(decodedSec);
+      if (damage.verdict === 'fail') return fail('split', damage.reason);
+      const alsoDamaged = damage.verdict === 'warn' ? ` (${damage.message})` : '';
+
       const silent = (maxDb: number | undefined) =>
         maxDb === undefined || maxDb < settings.silenceThresholdDb;
       if (results.every((r) => silent(r.maxVolumeDb))) {
         return fail(
           'split',
-          mode === 'mono' ? 'the recording is silent' : 'the recording is silent on both channels',
+          (mode === 'mono' ? 'the recording is silent' : 'the recording is silent on both channels') +
+            alsoDamaged,
         );
+      }
+      if (damage.verdict === 'warn') {
+        ctx.logger.warn({ inputKey, decodedSec, declaredSec: durationSec }, damage.message);
+        await ctx.warn('split', damage.message);
       }
 
       const channelsOut: EventDataInput<'audio.split'>['channels'] = [];
-      for (const r of results) {
+      for (const [i, r] of results.entries()) {
         const key = keys.split(jobId, r.role);
-        const out = await probe(r.file);
         await blobs.putFile(key, r.file, { contentType: 'audio/wav' });
         channelsOut.push({
           role: r.role,
           key,
-          durationSec: out.durationSec,
+          durationSec: decoded[i]!,
           silent: silent(r.maxVolumeDb),
           ...(r.meanVolumeDb !== undefined && Number.isFinite(r.meanVolumeDb)
             ? { meanVolumeDb: r.meanVolumeDb }
@@ -201,7 +238,8 @@ async function splitLocal(opts: {
         {
           source: {
             key: inputKey,
-            durationSec: info.durationSec,
+            // a damaged recording is as long as what decoded: the video must not outlast its audio
+            durationSec: damage.verdict === 'warn' ? decodedSec : info.durationSec,
             channels,
             sampleRate,
             codec: audio.codec,

@@ -15,3 +15,15 @@ export {
   ROLES_BY_CHANNEL,
   OUTPUT_SAMPLE_RATE,
 } from './split.ts';
+export {
+  judgeDecodedAudio,
+  lossToleranceSec,
+  decodeErrorReason,
+  DecodeErrorTally,
+  wavDeclaredSec,
+  findDecodeGaps,
+  assessDecodedAudio,
+  MIN_USABLE_SEC,
+  type DecodeReport,
+  type DamageVerdict,
+} from './damage.ts';

@@ -76,8 +76,10 @@ export async function splitChannels(opts: {
   signal?: AbortSignal;
   stallTimeoutMs?: number;
   logger?: Logger;
+  /** Every stderr line as well (e.g. a DecodeErrorTally's). */
+  onStderrLine?: (line: string) => void;
 }): Promise<SplitChannelResult[]> {
-  const { input, outputs, durationSec, onProgress, signal, stallTimeoutMs, logger } = opts;
+  const { input, outputs, durationSec, onProgress, signal, stallTimeoutMs, logger, onStderrLine } = opts;
   const volumeLines: string[] = [];
   await runFfmpeg({
     step: 'split',
@@ -89,6 +91,7 @@ export async function splitChannels(opts: {
     ...(logger ? { logger } : {}),
     onStderrLine: (line) => {
       if (isVolumeDetectLine(line)) volumeLines.push(line);
+      onStderrLine?.(line);
     },
   });
   const volumes = parseVolumeDetect(volumeLines.join('\n'));

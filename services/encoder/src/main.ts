@@ -1,6 +1,7 @@
 import { EXIT_CONFIG, startService } from '@reelbus/kit';
 import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
 import { renderTimelineEvent } from './handle-timeline.ts';
+import { declareMediaConvertMetrics } from './mediaconvert/metrics.ts';
 import { FfmpegBackend, type EncoderBackend } from './render.ts';
 
 const rt = await startService({
@@ -17,6 +18,7 @@ const ffmpeg = new FfmpegBackend({
   ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
 });
 const backends = new Map<string, EncoderBackend>([[ffmpeg.name, ffmpeg]]);
+declareMediaConvertMetrics(); // zeros even without MediaConvert: the alert rule reads a series that exists
 
 if (mediaConvertEnabled(c)) {
   if (rt.base.blobStore !== 's3') {

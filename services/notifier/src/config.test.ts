@@ -13,7 +13,21 @@ describe('notifier config', () => {
         stepTimeoutsSec: { encode: 600, generate: 900 },
         defaultTimeoutSec: 300,
       },
+      dailyCostBudgetUsd: 100,
+      opsGaugesIntervalMs: 30_000,
     });
+  });
+
+  it('takes the cost alert amount and turns the operations gauges off with 0', () => {
+    const c = toNotifierConfig(
+      parseConfig(NotifierEnv, {
+        WEBHOOK_SECRET: SECRET,
+        COST_ALERT_DAILY_USD: '12.5',
+        OPS_GAUGES_INTERVAL_MS: '0',
+      }),
+    );
+    expect(c.dailyCostBudgetUsd).toBe(12.5);
+    expect(c.opsGaugesIntervalMs).toBeUndefined();
   });
 
   const bad: { name: string; env: Record<string, string>; problem: RegExp }[] = [
@@ -32,6 +46,11 @@ describe('notifier config', () => {
       name: 'zero WEBHOOK_ATTEMPTS',
       env: { WEBHOOK_SECRET: SECRET, WEBHOOK_ATTEMPTS: '0' },
       problem: /^WEBHOOK_ATTEMPTS: must be at least 1/,
+    },
+    {
+      name: 'a negative COST_ALERT_DAILY_USD',
+      env: { WEBHOOK_SECRET: SECRET, COST_ALERT_DAILY_USD: '-5' },
+      problem: /^COST_ALERT_DAILY_USD: must be at least 0/,
     },
     {
       name: 'a non-boolean ALLOW_PRIVATE_CALLBACKS',

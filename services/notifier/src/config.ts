@@ -16,6 +16,10 @@ export const NotifierEnv = z.object({
   ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
   /** How often the stuck-job watchdog scans running jobs; 0 turns it off. */
   WATCHDOG_INTERVAL_MS: env.int({ min: 0, max: 3_600_000 }).default(30_000),
+  /** The daily estimated cost (US dollars, test jobs excluded) above which the cost alert fires; exported as reelbus_cost_budget_daily_usd. */
+  COST_ALERT_DAILY_USD: env.number({ min: 0 }).default(100),
+  /** How often the dead-letter and stalled-job gauges are read; 0 turns them off. */
+  OPS_GAUGES_INTERVAL_MS: env.int({ min: 0, max: 3_600_000 }).default(30_000),
   /** Seconds a step may go without any event before its job is stalled: `step=seconds,…,default=seconds`. */
   WATCHDOG_STEP_TIMEOUTS: z
     .string()
@@ -35,6 +39,10 @@ export interface NotifierConfig {
   webhook: WebhookSettings;
   /** Undefined when the watchdog is off (WATCHDOG_INTERVAL_MS=0). */
   watchdog: WatchdogSettings | undefined;
+  /** The cost alert's daily amount, US dollars. */
+  dailyCostBudgetUsd: number;
+  /** Undefined when the operations gauges are off (OPS_GAUGES_INTERVAL_MS=0). */
+  opsGaugesIntervalMs: number | undefined;
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -51,5 +59,7 @@ export function toNotifierConfig(e: NotifierEnv): NotifierConfig {
       e.WATCHDOG_INTERVAL_MS > 0
         ? { intervalMs: e.WATCHDOG_INTERVAL_MS, ...e.WATCHDOG_STEP_TIMEOUTS }
         : undefined,
+    dailyCostBudgetUsd: e.COST_ALERT_DAILY_USD,
+    opsGaugesIntervalMs: e.OPS_GAUGES_INTERVAL_MS > 0 ? e.OPS_GAUGES_INTERVAL_MS : undefined,
   };
 }

@@ -1,4 +1,4 @@
-import { newJob, type EventType, type Job } from '@reelbus/contracts';
+import { newJob, type EventType, type Job, type JobStatus } from '@reelbus/contracts';
 import {
   isJobNotFound,
   type HandlerContext,
@@ -6,6 +6,7 @@ import {
   type HandlerOutcome,
   type JobStore,
 } from '@reelbus/kit';
+import { finishedBy, recordFinishedJob } from './job-metrics.ts';
 import { applyEvent, kindOfEvent, notifierState, type AnyEvent } from './projection.ts';
 import { deliverWebhook, type WebhookEvent, type WebhookSettings } from './webhook.ts';
 
@@ -47,7 +48,8 @@ export interface NotifierDeps {
 
 /**
  * Applies `event` to its job document, creating the document first when no job exists yet
- * (an event a bus-only publisher put on the bus), so every job has a read model.
+ * (an event a bus-only publisher put on the bus), so every job has a read model. When this update
+ * is the one that made the job terminal, the job's outcome is counted (see job-metrics.ts).
  */
 export async function projectEvent({
   jobs,
@@ -61,18 +63,26 @@ export async function projectEvent({
   /** The event's trace (from its message headers): kept as the job's `traceId` when it has none. */
   traceId?: string | undefined;
 }): Promise<Job> {
+  // the status the winning compare-and-set replaced (the store calls `mutate` again on a conflict)
+  let before: JobStatus | undefined;
   const mutate = (j: Job) => {
+    before = j.status;
     const next = applyEvent(j, event, clock());
     if (!traceId || j.traceId) return next;
     return { ...(next ?? j), traceId };
   };
+  const counted = (job: Job) => {
+    const finished = finishedBy({ before, after: job, at: event.occurredAt });
+    if (finished) recordFinishedJob(finished);
+    return job;
+  };
   try {
-    return await jobs.update(event.jobId, mutate);
+    return counted(await jobs.update(event.jobId, mutate));
   } catch (err) {
     if (!isJobNotFound(err)) throw err;
   }
   await jobs.create(jobFromEvent({ event, now: clock() }));
-  return jobs.update(event.jobId, mutate);
+  return counted(await jobs.update(event.jobId, mutate));
 }
 
 /** A fresh job document for an event whose job the store does not know. */

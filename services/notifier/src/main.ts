@@ -1,6 +1,8 @@
 import { startService } from '@reelbus/kit';
 import { NotifierEnv, toNotifierConfig } from './config.ts';
 import { notifierConcurrency, notifierHandlers } from './handle-events.ts';
+import { declareJobMetrics } from './job-metrics.ts';
+import { startOpsGauges } from './ops-gauges.ts';
 import { startWatchdog } from './watchdog.ts';
 
 // The notifier: projects every event into the job store, completes jobs on `video.encoded`,
@@ -11,6 +13,7 @@ const rt = await startService({
   needs: { blobs: false, jobs: true },
 });
 const config = toNotifierConfig(rt.config);
+declareJobMetrics({ dailyCostBudgetUsd: config.dailyCostBudgetUsd });
 await rt.bus.consume({
   service: rt.name,
   concurrency: notifierConcurrency(rt.base.concurrency),
@@ -28,9 +31,20 @@ if (config.watchdog) {
   });
   rt.onShutdown(() => watchdog.stop());
 }
+if (config.opsGaugesIntervalMs) {
+  const gauges = startOpsGauges({
+    bus: rt.fullBus,
+    jobs: rt.jobs,
+    intervalMs: config.opsGaugesIntervalMs,
+    logger: rt.logger,
+  });
+  rt.onShutdown(() => gauges.stop());
+}
 rt.logger.info(
   {
     watchdog: config.watchdog ?? 'off',
+    opsGaugesIntervalMs: config.opsGaugesIntervalMs ?? 'off',
+    dailyCostBudgetUsd: config.dailyCostBudgetUsd,
     attempts: config.webhook.attempts,
     timeoutMs: config.webhook.timeoutMs,
     allowPrivateCallbacks: config.webhook.allowPrivate,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf } from '@reelbus/contracts';
 import { FsBlobStore, probe } from '@reelbus/kit';
-import { makeSilence } from '@reelbus/kit/testing';
+import { makeDamagedMp3, makeSilence, truncateWav } from '@reelbus/kit/testing';
 import { recordingContext } from '../test-support.ts';
 import { audioExtension } from './fetch-audio.ts';
 import { handleStoryAudio, storyKeys, type StoryAudioSettings } from './handle-story.ts';
@@ -214,16 +214,69 @@ describe('handleStoryAudio', () => {
     expect(event).toBeUndefined();
   });
 
-  it('normalises a truncated WAV to the audio that exists, with its real (shorter) duration', async () => {
-    // a WAV header promising far more data than follows: ffmpeg decodes what exists
+  it('normalises a truncated WAV to the audio that exists, and warns that the rest is missing', async () => {
+    // a WAV header promising twice the data that follows: ffmpeg decodes what exists
     const jobId = 'story-truncated';
-    const whole = await readFile(quiet);
-    await blobs.put(`uploads/${jobId}/story.wav`, whole.subarray(0, Math.floor(whole.length / 2)));
-    const { outcome, event } = await run(jobId, { audio: { key: `uploads/${jobId}/story.wav` } });
+    const cut = await truncateWav({ source: quiet, file: join(dir, 'truncated.wav'), keepFraction: 0.5 });
+    await blobs.put(`uploads/${jobId}/story.wav`, await readFile(cut.file));
+    const { outcome, event, rec } = await run(jobId, { audio: { key: `uploads/${jobId}/story.wav` } });
     expect(outcome).toEqual({ outcome: 'ok' });
     // the duration is the audio that exists, not what the header claims
-    expect(event?.data.durationSec).toBeGreaterThan(0);
-    expect(event?.data.durationSec).toBeLessThan((await probe(quiet)).durationSec * 0.6);
+    const kept = event!.data.durationSec;
+    expect(Math.abs(kept - cut.declaredSec / 2)).toBeLessThan(0.05);
+    expect(rec.warnings).toEqual([
+      {
+        step: 'normalize',
+        message:
+          `the story audio story.wav is damaged: ${r2(cut.declaredSec - kept)} s of its ${r2(cut.declaredSec)} s ` +
+          `could not be decoded (the audio that decoded ends at ${r2(kept)} s). The video uses the ${r2(kept)} s that decoded.`,
+      },
+    ]);
+  });
+
+  it('normalises a truncated MP3 followed by garbage, and warns naming the file, the loss and the decode errors', async () => {
+    const jobId = 'story-mp3-garbage';
+    const mp3 = await makeDamagedMp3({ source: quiet, file: join(dir, 'damaged.mp3'), keepFraction: 0.5 });
+    await blobs.put(`uploads/${jobId}/story.mp3`, await readFile(mp3.file));
+    const { outcome, event, rec } = await run(jobId, { audio: { key: `uploads/${jobId}/story.mp3` } });
+    expect(outcome).toEqual({ outcome: 'ok' });
+    const kept = event!.data.durationSec;
+    expect(Math.abs(kept - mp3.declaredSec / 2)).toBeLessThan(0.3);
+    // the FLAC really holds that much audio
+    expect(Math.abs((await probe(blobs.localPath(event!.data.key))).durationSec - kept)).toBeLessThan(0.01);
+    expect(rec.warnings).toHaveLength(1);
+    expect(rec.warnings[0]!.step).toBe('normalize');
+    expect(rec.warnings[0]!.message).toMatch(
+      new RegExp(
+        `^the story audio story\\.mp3 is damaged: [\\d.]+ s of its ${r2(mp3.declaredSec)} s could not be decoded ` +
+          `\\(the audio that decoded ends at [\\d.]+ s\\); (a decode error|\\d+ decode errors) at [\\d.]+ s ` +
+          `\\(ffmpeg: Invalid data found when processing input\\)\\. The video uses the [\\d.]+ s that decoded\\.$`,
+      ),
+    );
+  });
+
+  it('fails an MP3 of which almost nothing decodes, saying nothing usable is left', async () => {
+    const jobId = 'story-mp3-ruined';
+    const mp3 = await makeDamagedMp3({ source: quiet, file: join(dir, 'ruined.mp3'), keepFraction: 0.02 });
+    await blobs.put(`uploads/${jobId}/story.mp3`, await readFile(mp3.file));
+    const { outcome, event } = await run(jobId, { audio: { key: `uploads/${jobId}/story.mp3` } });
+    expect(outcome).toMatchObject({ outcome: 'fail', step: 'normalize' });
+    expect((outcome as { reason: string }).reason).toMatch(
+      new RegExp(
+        `^the story audio story\\.mp3 is damaged: only 0\\.\\d+ s of the ${r2(mp3.declaredSec)} s it declares could be decoded ` +
+          `\\(ffmpeg: .+\\); nothing usable is left`,
+      ),
+    );
+    expect(event).toBeUndefined();
+  });
+
+  it('says nothing about a healthy MP3', async () => {
+    const jobId = 'story-mp3-whole';
+    const mp3 = await makeDamagedMp3({ source: quiet, file: join(dir, 'whole.mp3'), keepFraction: 1 });
+    await blobs.put(`uploads/${jobId}/story.mp3`, await readFile(mp3.file));
+    const { outcome, rec } = await run(jobId, { audio: { key: `uploads/${jobId}/story.mp3` } });
+    expect(outcome).toEqual({ outcome: 'ok' });
+    expect(rec.warnings).toEqual([]);
   });
 
   it('fails silent story audio instead of amplifying nothing', async () => {
@@ -247,3 +300,6 @@ describe('handleStoryAudio', () => {
     });
   });
 });
+
+/** Seconds as the warnings print them. */
+const r2 = (n: number) => Math.round(n * 100) / 100;

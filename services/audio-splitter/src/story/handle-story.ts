@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { EventOf } from '@reelbus/contracts';
 import {
   describeError,
@@ -13,6 +13,7 @@ import {
   type HandlerOutcome,
   type MediaInfo,
 } from '@reelbus/kit';
+import { assessDecodedAudio, DecodeErrorTally } from '../damage.ts';
 import { fetchStoryAudio, type StoryFetchSettings } from './fetch-audio.ts';
 import {
   buildApplyArgs,
@@ -125,8 +126,26 @@ async function normalizeLocal(opts: {
     logger: ctx.logger,
     ...(settings.stallTimeoutMs !== undefined ? { stallTimeoutMs: settings.stallTimeoutMs } : {}),
   };
-  const corrupt = (err: unknown): Fail | undefined => {
+  // a truncated or damaged file: what decodes, against what the container declares
+  const tally = new DecodeErrorTally();
+  let measuredSec = 0; // audio decoded by the measuring pass so far
+  const assess = (decodedSec: number) =>
+    assessDecodedAudio({
+      input: `the story audio ${basename(inputKey)}`,
+      file: input,
+      probedSec: sourceDurationSec,
+      formatName: info.formatName,
+      decodedSec,
+      tally,
+      signal: ctx.signal,
+    });
+  /** ffmpeg gave up: a damaged file says how (when it printed decode errors), else "corrupt". */
+  const corrupt = async (err: unknown): Promise<Fail | undefined> => {
     if (!isFfmpegError(err)) return undefined;
+    if (tally.count > 0) {
+      const damage = await assess(measuredSec);
+      if (damage.verdict === 'fail') return fail('normalize', damage.reason);
+    }
     const last = err.stderrTail.split('\n').filter(Boolean).at(-1) ?? `exit code ${err.exitCode}`;
     return fail('normalize', `the story audio could not be decoded; it may be corrupt (ffmpeg: ${last})`);
   };
@@ -134,26 +153,34 @@ async function normalizeLocal(opts: {
   return withTempDir(
     'reelbus-story-audio',
     async (dir) => {
-      // pass 1 (0-50 %): measure
+      // pass 1 (0-50 %): measure (and count decode errors: pass 2 decodes the same bytes)
       let measured;
       try {
         measured = await runLoudnormPass({
           step: 'normalize',
           args: buildMeasureArgs({ input, loudness: settings.loudness }),
           ...common,
+          onStderrLine: tally.line,
           onProgress: (p) => {
+            measuredSec = Math.max(measuredSec, p.timeSec);
             ctx.working();
             if (p.percent !== undefined)
               void ctx.progress('normalize', 'running', Math.round(p.percent / 2)).catch(() => undefined);
           },
         });
       } catch (err) {
-        const f = corrupt(err);
+        const f = await corrupt(err);
         if (f) return f;
         throw err;
       }
       if (!measured || !Number.isFinite(measured.inputI)) {
-        return fail('normalize', 'the story audio is silent (no measurable loudness); record it again');
+        const damage = await assess(measuredSec);
+        if (damage.verdict === 'fail') return fail('normalize', damage.reason);
+        const alsoDamaged = damage.verdict === 'warn' ? ` (${damage.message})` : '';
+        return fail(
+          'normalize',
+          `the story audio is silent (no measurable loudness); record it again${alsoDamaged}`,
+        );
       }
 
       // pass 2 (50-100 %): apply the measured values
@@ -173,12 +200,18 @@ async function normalizeLocal(opts: {
           },
         });
       } catch (err) {
-        const f = corrupt(err);
+        const f = await corrupt(err);
         if (f) return f;
         throw err;
       }
       const out = await probe(output); // before putFile: on the fs store it moves the file
       const durationSec = out.audio?.durationSec ?? out.durationSec;
+      const damage = await assess(durationSec);
+      if (damage.verdict === 'fail') return fail('normalize', damage.reason);
+      if (damage.verdict === 'warn') {
+        ctx.logger.warn({ inputKey, durationSec, declaredSec: sourceDurationSec }, damage.message);
+        await ctx.warn('normalize', damage.message);
+      }
       const key = storyKeys.voice(jobId);
       await blobs.putFile(key, output, { contentType: 'audio/flac' });
       ctx.logger.info(

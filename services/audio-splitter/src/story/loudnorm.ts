@@ -126,14 +126,19 @@ export async function runLoudnormPass(opts: {
   signal?: AbortSignal;
   logger?: Logger;
   stallTimeoutMs?: number;
+  /** Every stderr line as well (e.g. a DecodeErrorTally's). */
+  onStderrLine?: (line: string) => void;
 }): Promise<LoudnessMeasurement | undefined> {
-  const { step, args, durationSec, onProgress, signal, logger, stallTimeoutMs } = opts;
+  const { step, args, durationSec, onProgress, signal, logger, stallTimeoutMs, onStderrLine } = opts;
   const lines: string[] = [];
   await runFfmpeg({
     step,
     args,
     durationSec,
-    onStderrLine: (line) => lines.push(line),
+    onStderrLine: (line) => {
+      lines.push(line);
+      onStderrLine?.(line);
+    },
     ...(onProgress ? { onProgress } : {}),
     ...(signal ? { signal } : {}),
     ...(logger ? { logger } : {}),

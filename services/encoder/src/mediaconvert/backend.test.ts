@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timeline, type EventOf } from '@reelbus/contracts';
-import { FsBlobStore, isPermanent, probe, S3BlobStore } from '@reelbus/kit';
+import { FsBlobStore, isPermanent, METRIC, metrics, probe, S3BlobStore } from '@reelbus/kit';
 import { collectSpans, freePort, makeImage, makeSpeech, makeTone, makeVideo } from '@reelbus/kit/testing';
 import { renderTimelineEvent } from '../handle-timeline.ts';
 import { fakeHandlerContext, storyTimelineInput } from '../testing.ts';
@@ -130,6 +130,7 @@ async function produce(body: Record<string, unknown>): Promise<void> {
 
 describe('MediaConvertBackend with the real SDK against a local MediaConvert API', () => {
   it('submits the proven story job, follows it to COMPLETE and publishes video.encoded with the cost estimate', async () => {
+    const completesBefore = metrics.value(METRIC.mediaConvertJobs, { status: 'complete' });
     fake.requests.length = 0;
     fake.nextOutcome = { status: 'COMPLETE', produce };
     const ctx = fakeHandlerContext();
@@ -139,6 +140,7 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
       deps: { backends: new Map([['mediaconvert', backend()]]), defaultBackend: 'ffmpeg' },
     });
     expect(outcome).toEqual({ outcome: 'ok' });
+    expect(metrics.value(METRIC.mediaConvertJobs, { status: 'complete' }) - completesBefore).toBe(1);
 
     // What the SDK really sent (REST JSON, lowerCamelCase).
     const create = fake.requests.find((r) => r.method === 'POST' && r.path === '/2017-08-29/jobs')!;
@@ -244,7 +246,8 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
     }
   }, 60_000);
 
-  it('surfaces MediaConvert’s own error message and code when the job ends in ERROR', async () => {
+  it('surfaces MediaConvert’s own error message and code when the job ends in ERROR, and counts it', async () => {
+    const errorsBefore = metrics.value(METRIC.mediaConvertJobs, { status: 'error' });
     fake.nextOutcome = {
       status: 'ERROR',
       errorMessage: 'Unable to open input file [s3://x/voice.wav]',
@@ -257,6 +260,8 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
     expect(err.message).toMatch(
       /MediaConvert job \S+ failed: Unable to open input file \[s3:\/\/x\/voice\.wav\] \(error code 1010\)/,
     );
+    // counted for the "any MediaConvert job failure" alert
+    expect(metrics.value(METRIC.mediaConvertJobs, { status: 'error' }) - errorsBefore).toBe(1);
   }, 60_000);
 
   it('refuses a Timeline with Ken Burns before any request or upload', async () => {

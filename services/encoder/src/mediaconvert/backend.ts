@@ -25,6 +25,7 @@ import {
   type MediaInfo,
 } from '@reelbus/kit';
 import { fitFilters } from '../filtergraph.ts';
+import { recordMediaConvertEnd } from './metrics.ts';
 import { finalVideoKey, type EncoderBackend, type RenderRequest, type RenderResult } from '../render.ts';
 import {
   buildMediaConvertJob,
@@ -273,14 +274,17 @@ export class MediaConvertBackend implements EncoderBackend {
       if (!job) throw new TransientError(`MediaConvert GetJob ${id} returned no job`, { step: 'encode' });
       switch (job.Status) {
         case 'COMPLETE':
+          recordMediaConvertEnd('complete');
           onProgress?.(100);
           return job;
         case 'ERROR':
+          recordMediaConvertEnd('error');
           throw new PermanentError(
             `MediaConvert job ${id} failed: ${job.ErrorMessage ?? 'no message'}${job.ErrorCode !== undefined ? ` (error code ${job.ErrorCode})` : ''}`,
             { step: 'encode' },
           );
         case 'CANCELED':
+          recordMediaConvertEnd('canceled');
           throw new PermanentError(`MediaConvert job ${id} was cancelled outside reelbus`, {
             step: 'encode',
           });
@@ -288,6 +292,7 @@ export class MediaConvertBackend implements EncoderBackend {
           onProgress?.(job.JobPercentComplete ?? 0);
       }
       if (Date.now() + delay > deadline) {
+        recordMediaConvertEnd('timed_out');
         await this.#send('CancelJob', () => this.client.send(new CancelJobCommand({ Id: id })), id).catch(
           () => undefined,
         );

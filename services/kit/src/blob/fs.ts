@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../errors.ts';
 import { contentTypeFor } from './content-type.ts';
 import { assertBlobKey, assertBlobPrefix, BlobNotFoundError } from './errors.ts';
+import { countFsRequest } from './metrics.ts';
 import type { BlobInfo, BlobStore, ByteRange } from './types.ts';
 
 /** Sidecar metadata (content type) lives apart from the blobs so `list` never sees it. */
@@ -55,7 +56,35 @@ export class FsBlobStore implements BlobStore {
     return join(dirname(path), `${TMP_MARK}${basename(path)}-${randomBytes(6).toString('hex')}`);
   }
 
-  async put(
+  // Each public call is counted in reelbus_blob_requests_total (store="fs"); the private methods do
+  // the work, so the store's own internal calls (a put's stat) are not counted twice.
+  put(key: string, body: Readable | Uint8Array | string, opts?: { contentType?: string }): Promise<BlobInfo> {
+    return countFsRequest('put', () => this.putBlob(key, body, opts));
+  }
+  putFile(key: string, filePath: string, opts?: { contentType?: string }): Promise<BlobInfo> {
+    return countFsRequest('putFile', () => this.putFileBlob(key, filePath, opts));
+  }
+  get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
+    return countFsRequest('get', () => this.getBlob(key, opts));
+  }
+  download(key: string, filePath: string): Promise<void> {
+    return countFsRequest('download', () => this.downloadBlob(key, filePath));
+  }
+  stat(key: string): Promise<BlobInfo | undefined> {
+    return countFsRequest(
+      'stat',
+      () => this.statBlob(key),
+      (info) => info === undefined,
+    );
+  }
+  delete(key: string): Promise<void> {
+    return countFsRequest('delete', () => this.deleteBlob(key));
+  }
+  list(prefix: string): Promise<BlobInfo[]> {
+    return countFsRequest('list', () => this.listBlobs(prefix));
+  }
+
+  private async putBlob(
     key: string,
     body: Readable | Uint8Array | string,
     opts: { contentType?: string } = {},
@@ -83,7 +112,11 @@ export class FsBlobStore implements BlobStore {
    * over; it is gone afterwards), a copy into a temp file + rename across filesystems. A file that
    * is itself inside the blob root is copied, never moved, so putting one blob at another key keeps both.
    */
-  async putFile(key: string, filePath: string, opts: { contentType?: string } = {}): Promise<BlobInfo> {
+  private async putFileBlob(
+    key: string,
+    filePath: string,
+    opts: { contentType?: string } = {},
+  ): Promise<BlobInfo> {
     const path = this.localPath(key);
     const src = resolve(filePath);
     try {
@@ -128,7 +161,7 @@ export class FsBlobStore implements BlobStore {
     return this.statOrThrow(key);
   }
 
-  async get(key: string, opts: { range?: ByteRange } = {}): Promise<Readable> {
+  private async getBlob(key: string, opts: { range?: ByteRange } = {}): Promise<Readable> {
     const path = this.localPath(key);
     let handle;
     try {
@@ -148,7 +181,7 @@ export class FsBlobStore implements BlobStore {
     return handle.createReadStream({ start: range.start, end: range.end });
   }
 
-  async download(key: string, filePath: string): Promise<void> {
+  private async downloadBlob(key: string, filePath: string): Promise<void> {
     const path = this.localPath(key);
     await mkdir(dirname(resolve(filePath)), { recursive: true });
     try {
@@ -158,7 +191,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async stat(key: string): Promise<BlobInfo | undefined> {
+  private async statBlob(key: string): Promise<BlobInfo | undefined> {
     const path = this.localPath(key);
     try {
       const s = await stat(path);
@@ -171,13 +204,13 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  private async deleteBlob(key: string): Promise<void> {
     const path = this.localPath(key);
     await rm(path, { force: true });
     await rm(this.metaPath(key), { force: true });
   }
 
-  async list(prefix: string): Promise<BlobInfo[]> {
+  private async listBlobs(prefix: string): Promise<BlobInfo[]> {
     assertBlobPrefix(prefix);
     // Walk only the deepest directory the prefix names.
     const slash = prefix.lastIndexOf('/');
@@ -199,7 +232,7 @@ export class FsBlobStore implements BlobStore {
           // Skip subtrees that cannot match the prefix.
           if (key.startsWith(prefix) || prefix.startsWith(key + '/')) await walk(join(dir, e.name), key);
         } else if (e.isFile() && key.startsWith(prefix)) {
-          const info = await this.stat(key);
+          const info = await this.statBlob(key);
           if (info) out.push(info);
         }
       }
@@ -234,7 +267,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private async statOrThrow(key: string): Promise<BlobInfo> {
-    const info = await this.stat(key);
+    const info = await this.statBlob(key);
     if (!info) throw new BlobNotFoundError(key, { store: `fs store ${this.root}` });
     return info;
   }

@@ -4,3 +4,10 @@ export { contentTypeFor } from './content-type.ts';
 export { FsBlobStore, type FsBlobStoreOptions } from './fs.ts';
 export { S3BlobStore, classifyS3Error, type S3BlobStoreOptions } from './s3.ts';
 export { createBlobStore, withLocalFile, type CreateBlobStoreOptions } from './create.ts';
+export {
+  blobOutcomeOfStatus,
+  blobOutcomeOfFsError,
+  recordBlobRequest,
+  countS3Requests,
+  type BlobOutcome,
+} from './metrics.ts';

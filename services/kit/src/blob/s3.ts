@@ -12,6 +12,7 @@ import { PermanentError, TransientError } from '../errors.ts';
 import { withSpan } from '../telemetry/spans.ts';
 import { contentTypeFor } from './content-type.ts';
 import { assertBlobKey, assertBlobPrefix, BlobNotFoundError } from './errors.ts';
+import { countS3Requests } from './metrics.ts';
 import type { BlobInfo, BlobStore, ByteRange } from './types.ts';
 
 export interface S3BlobStoreOptions {
@@ -90,6 +91,7 @@ export class S3BlobStore implements BlobStore {
         : {}),
     };
     this.client = new (sdk().s3.S3Client)(config);
+    countS3Requests(this.client);
   }
 
   localPath(): undefined {

@@ -5,6 +5,7 @@ export {
   METRIC,
   METRIC_HELP,
   DURATION_BUCKETS,
+  JOB_DURATION_BUCKETS,
   REAL_TIME_FACTOR_BUCKETS,
   type MetricKind,
   type MetricRecord,

@@ -83,3 +83,29 @@ describe('metrics', () => {
     expect(() => m.set('a_total', {}, 1)).toThrow(/a_total is a counter, not a gauge/);
   });
 });
+
+describe('declared series', () => {
+  it('shows a declared counter and histogram at zero before anything is recorded, and keeps later values', () => {
+    const m = new Metrics();
+    m.declare(
+      'reelbus_jobs_finished_total',
+      'counter',
+      { kind: 'call', outcome: 'failed' },
+      { help: 'jobs' },
+    );
+    m.declare('reelbus_job_duration_seconds', 'histogram', { kind: 'call' }, { buckets: [60, 600] });
+    let text = m.render();
+    expect(text).toContain('# TYPE reelbus_jobs_finished_total counter');
+    expect(text).toContain('reelbus_jobs_finished_total{kind="call",outcome="failed"} 0');
+    expect(text).toContain('reelbus_job_duration_seconds_bucket{kind="call",le="60"} 0');
+    expect(text).toContain('reelbus_job_duration_seconds_bucket{kind="call",le="+Inf"} 0');
+    expect(text).toContain('reelbus_job_duration_seconds_count{kind="call"} 0');
+    m.add('reelbus_jobs_finished_total', { kind: 'call', outcome: 'failed' }, 2);
+    m.observe('reelbus_job_duration_seconds', { kind: 'call' }, 90, { buckets: [60, 600] });
+    m.declare('reelbus_jobs_finished_total', 'counter', { kind: 'call', outcome: 'failed' });
+    text = m.render();
+    expect(text).toContain('reelbus_jobs_finished_total{kind="call",outcome="failed"} 2');
+    expect(text).toContain('reelbus_job_duration_seconds_bucket{kind="call",le="600"} 1');
+    expect(text).toContain('reelbus_job_duration_seconds_sum{kind="call"} 90');
+  });
+});

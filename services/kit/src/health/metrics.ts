@@ -39,6 +39,8 @@ export interface MetricRecord {
 
 /** Handling durations, seconds: from a quick store update to a long encode. */
 export const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+/** Whole-job processing times, seconds: from a one-minute call to a two-hour render. */
+export const JOB_DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200];
 /** ffmpeg speed as a multiple of real time (1 = as long as the media). */
 export const REAL_TIME_FACTOR_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
 
@@ -124,6 +126,29 @@ export class Metrics {
     this.#emit({ name, kind: 'histogram', op: 'observe', labels, value, help: s.help, buckets: bounds });
   }
 
+  /**
+   * Makes the series `name` with `labels` exist at zero (a histogram: every bucket 0) without
+   * recording anything, so /metrics shows a known label set before its first event — Prometheus's
+   * advice for counters, and what lets `rate()` see the first increment.
+   */
+  declare(
+    name: string,
+    kind: MetricKind,
+    labels: Labels,
+    opts: { buckets?: number[]; help?: string } = {},
+  ): void {
+    const { buckets = DURATION_BUCKETS, help = name } = opts;
+    const s = this.#get(name, kind, help, kind === 'histogram' ? buckets : undefined);
+    const key = keyOf(labels);
+    if (s.values.has(key)) return;
+    s.values.set(
+      key,
+      kind === 'histogram'
+        ? { labels, value: 0, counts: s.buckets!.map(() => 0), sum: 0, count: 0 }
+        : { labels, value: 0 },
+    );
+  }
+
   /** The current value (0 when never set); for a histogram, the number of observations. */
   value(name: string, labels: Labels): number {
     const p = this.#series.get(name)?.values.get(keyOf(labels));
@@ -178,6 +203,15 @@ export const METRIC = {
   ffmpegRealTimeFactor: 'reelbus_ffmpeg_real_time_factor',
   ffmpegSeconds: 'reelbus_ffmpeg_run_seconds',
   jobsStalled: 'reelbus_jobs_stalled_total',
+  // operations (issue 15 §5: the alert rules in infra/prometheus/ read these)
+  jobsFinished: 'reelbus_jobs_finished_total',
+  jobDuration: 'reelbus_job_duration_seconds',
+  jobCost: 'reelbus_job_estimated_cost_usd_total',
+  costBudget: 'reelbus_cost_budget_daily_usd',
+  jobsStalledNow: 'reelbus_jobs_stalled',
+  deadLetters: 'reelbus_dead_letter_messages',
+  blobRequests: 'reelbus_blob_requests_total',
+  mediaConvertJobs: 'reelbus_mediaconvert_jobs_total',
 } as const;
 
 export const METRIC_HELP: Record<string, string> = {
@@ -194,4 +228,18 @@ export const METRIC_HELP: Record<string, string> = {
   [METRIC.ffmpegRealTimeFactor]: 'Media seconds ffmpeg produced per wall-clock second, per step',
   [METRIC.ffmpegSeconds]: 'Wall-clock time of one ffmpeg run, per step and exit status, seconds',
   [METRIC.jobsStalled]: 'Jobs the stuck-job watchdog marked stalled, per step',
+  [METRIC.jobsFinished]:
+    'Jobs that reached a terminal status, per kind, outcome (completed, failed, cancelled) and test_mode',
+  [METRIC.jobDuration]:
+    'Time from a job’s creation to its terminal status, per kind, outcome and test_mode, seconds',
+  [METRIC.jobCost]:
+    'Estimated cost of finished jobs (the job’s cost.estimateUsd, else cost.actualUsd), per kind, backend and test_mode, US dollars',
+  [METRIC.costBudget]:
+    'The daily estimated-cost amount above which the cost alert fires (COST_ALERT_DAILY_USD), US dollars',
+  [METRIC.jobsStalledNow]: 'Jobs in status stalled now (as of the watchdog’s last scan)',
+  [METRIC.deadLetters]: 'Messages in the dead-letter stream now (removed when replayed and deleted)',
+  [METRIC.blobRequests]:
+    'Blob store requests (S3: every HTTP request, retries included), per store, operation and outcome (ok, not_found, client_error, server_error, network_error)',
+  [METRIC.mediaConvertJobs]:
+    'MediaConvert jobs followed to their end, per status (complete, error, canceled outside reelbus, timed_out)',
 };

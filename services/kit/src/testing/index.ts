@@ -5,3 +5,4 @@ export * from './mongo-wire.ts';
 export * from './cluster.ts';
 export * from './handler-context.ts';
 export * from './spans.ts';
+export * from './damaged.ts';
