@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TimelineInput } from '@reelbus/contracts';
 import { chunkTimeline } from './chunks/plan.ts';
@@ -642,6 +643,17 @@ describe('buildRenderArgs', () => {
       '-r',
       '30',
     ]);
+  });
+
+  it("builds the README's example Timeline", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(readme)![1]!) as TimelineInput;
+    const { frames, chains } = build(example);
+    expect(frames).toBe(240);
+    expect(chains.filter((c) => c.includes('xfade=transition=slideleft:duration=0.5:offset=0'))).toHaveLength(
+      1,
+    );
+    expect(chains.filter((c) => c.includes('showwaves='))).toHaveLength(1);
   });
 
   it('refuses Ken Burns on a video clip, naming the field', () => {
