@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { problemsOf } from './problems.ts';
 import {
@@ -482,5 +483,27 @@ describe('resolveTimeline', () => {
     expect(() => resolveTimeline({ timeline: { version: 2, duration: 1 }, probe })).toThrow(
       new TimelineProblemsError([{ path: 'version', message: 'Invalid input: expected 1' }]),
     );
+  });
+});
+
+describe('the README', () => {
+  it('shows a request Timeline that validates and resolves', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Timeline reference'));
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(section)![1]!) as unknown;
+    const parsed = parseTimelineRequest(example);
+    expect(parsed.ok ? [] : parsed.problems).toEqual([]);
+    const t = resolveTimeline({
+      timeline: example,
+      probe: (key) => ({ durationSec: key.endsWith('clip1.mp4') ? 6 : 60, hasVideo: true, hasAudio: true }),
+      keyOf: (s) => ('url' in s ? 'jobs/r/input/photo.jpg' : `jobs/r/input/${s.upload}.mp4`),
+    });
+    // photo 0–4 s, the clip from 3.5 s for its 4 s after the trim, the colour from 7 s
+    expect(t.tracks[0]!.clips.map((c) => [c.start, c.duration])).toEqual([
+      [0, 4],
+      [3.5, 4],
+      [7, 2],
+    ]);
+    expect([t.output.width, t.output.height]).toEqual([1280, 720]);
   });
 });

@@ -19,6 +19,7 @@ describe('buildCallTimeline', () => {
         duration: 12.34,
         fit: 'contain',
         position: { x: 0, y: 0, width: 640, height: 720 },
+        volume: 0, // the call recording carries the voices; the clips' own sound would double them
       }),
       expect.objectContaining({
         type: 'video',
@@ -27,6 +28,7 @@ describe('buildCallTimeline', () => {
         duration: 12.34,
         fit: 'contain',
         position: { x: 640, y: 0, width: 640, height: 720 },
+        volume: 0,
       }),
     ]);
     expect(t.audio).toEqual([

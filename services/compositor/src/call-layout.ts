@@ -64,6 +64,9 @@ export function buildCallTimeline({
         duration: T,
         position: rect,
         fit: 'contain',
+        // The call's own recording (the audio track) already carries both voices; the avatar clips'
+        // sound would double them.
+        volume: 0,
       });
     } else {
       clipsOut.push({

@@ -1,22 +1,31 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TimelineInput } from '@reelbus/contracts';
-import { buildRenderArgs, escapeFilterValue, UnsupportedTimelineError } from './filtergraph.ts';
+import { chunkTimeline } from './chunks/plan.ts';
+import {
+  buildRenderArgs,
+  escapeFilterValue,
+  UnsupportedTimelineError,
+  type BuildRenderArgsOptions,
+} from './filtergraph.ts';
 
 const inputs = (key: string) => `/media/${key}`;
 
-function build(timeline: TimelineInput, extra: { preset?: string } = {}) {
+/** The parts of one ffmpeg command: the input options, every filter chain, the output options. */
+function build(timeline: TimelineInput, extra: Partial<BuildRenderArgsOptions> = {}) {
   const r = buildRenderArgs({ timeline, inputs, output: '/out/final.mp4', ...extra });
-  const graph = r.args[r.args.indexOf('-filter_complex') + 1]!;
-  return { ...r, graph, chains: graph.split(';') };
+  const at = r.args.indexOf('-filter_complex');
+  const graph = r.args[at + 1]!;
+  return { ...r, input: r.args.slice(0, at), graph, chains: graph.split(';'), out: r.args.slice(at + 2) };
 }
 
-/** The flags that directly precede each `-i`, keyed by the input file. */
-function inputOptions(args: string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+/** The flags that directly precede each `-i`, in order, with the file. */
+function inputOptions(args: string[]): Array<[string, string[]]> {
+  const out: Array<[string, string[]]> = [];
   let from = 0;
   args.forEach((a, i) => {
     if (a === '-i') {
-      out.set(args[i + 1]!, args.slice(from, i));
+      out.push([args[i + 1]!, args.slice(from, i)]);
       from = i + 2;
     }
   });
@@ -27,6 +36,40 @@ function after(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
   return i < 0 ? undefined : args[i + 1];
 }
+
+const H264_AAC = (fps: number, preset = 'veryfast') => [
+  '-map',
+  '[v]',
+  '-c:v',
+  'libx264',
+  '-profile:v',
+  'high',
+  '-pix_fmt',
+  'yuv420p',
+  '-preset',
+  preset,
+  '-crf',
+  '23',
+  '-r',
+  String(fps),
+  '-map',
+  '[a]',
+  '-c:a',
+  'aac',
+  '-b:a',
+  '128k',
+  '-ar',
+  '48000',
+  '-ac',
+  '2',
+  '-movflags',
+  '+faststart',
+  '/out/final.mp4',
+];
+
+const contain = (w: number, h: number) =>
+  `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuva420p,` +
+  `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black@0`;
 
 const callLayout: TimelineInput = {
   version: 1,
@@ -39,6 +82,7 @@ const callLayout: TimelineInput = {
           start: 0,
           duration: 12.5,
           position: { x: 0, y: 0, width: 640, height: 720 },
+          volume: 0,
         },
         {
           type: 'video',
@@ -46,6 +90,7 @@ const callLayout: TimelineInput = {
           start: 0,
           duration: 12.5,
           position: { x: 640, y: 0, width: 640, height: 720 },
+          volume: 0,
         },
       ],
     },
@@ -56,82 +101,49 @@ const callLayout: TimelineInput = {
 
 describe('buildRenderArgs', () => {
   it('renders a call layout as two letterboxed halves over a colour base, with the call audio, in one H.264/AAC encode', () => {
-    const { args, graph, chains, durationSec } = build(callLayout);
-    expect(durationSec).toBe(12.5);
-    expect([...inputOptions(args).entries()]).toEqual([
+    const { args, input, chains, out, durationSec, frames } = build(callLayout);
+    expect([durationSec, frames]).toEqual([12.5, 375]);
+    expect(inputOptions(input)).toEqual([
       ['/media/jobs/j1/clips/caller.mp4', ['-t', '12.5']],
       ['/media/jobs/j1/clips/callee.mp4', ['-t', '12.5']],
       ['/media/jobs/j1/input/recording.wav', ['-t', '12.5']],
     ]);
-    expect(chains[0]).toBe('color=c=0x000000:s=1280x720:r=30:d=12.5,format=yuv420p[base]');
-    // contain: scaled inside the half, padded with transparency so the base shows through the letterbox
-    expect(chains[1]).toBe(
-      '[0:v]fps=30,scale=640:720:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuva420p,' +
-        'pad=640:720:(ow-iw)/2:(oh-ih)/2:color=black@0,tpad=stop_mode=clone:stop_duration=12.5,trim=duration=12.5,' +
-        'setpts=PTS-STARTPTS+0/TB[c0]',
-    );
-    expect(chains[2]).toBe("[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,0,12.5)'[v0]");
-    expect(chains[4]).toBe("[v0][c1]overlay=x=640:y=0:eof_action=pass:enable='between(t,0,12.5)'[v1]");
-    expect(chains[5]).toBe('[v1]format=yuv420p[v]');
-    expect(graph).toContain(
-      '[2:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo',
-    );
-    expect(graph).not.toContain('amix'); // one track: nothing to mix
-    expect(graph).not.toContain('volume=');
-    expect(chains.at(-1)).toMatch(/\[a\]$/);
-
-    const output = args.slice(args.indexOf('-map'));
-    expect(output).toEqual([
-      '-map',
-      '[v]',
-      '-map',
-      '[a]',
-      '-c:v',
-      'libx264',
-      '-profile:v',
-      'high',
-      '-pix_fmt',
-      'yuv420p',
-      '-preset',
-      'veryfast',
-      '-crf',
-      '23',
-      '-r',
-      '30',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '128k',
-      '-ar',
-      '48000',
-      '-ac',
-      '2',
-      '-movflags',
-      '+faststart',
-      '-t',
-      '12.5',
-      '/out/final.mp4',
+    expect(chains).toEqual([
+      // exactly round(duration × fps) frames
+      'color=c=0x000000:s=1280x720:r=30,trim=end_frame=375,format=yuv420p[base]',
+      // each source read on its own time stamps, turned into 30 fps on that grid, frames 0..374 kept
+      `[0:v]fps=30:start_time=0,tpad=stop=-1:stop_mode=clone,trim=start_pts=0:end_pts=375,${contain(640, 720)},settb=1/30,setpts=N[c0]`,
+      // the window in seconds with half a frame either side
+      "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.016667,12.483333)'[v1]",
+      `[1:v]fps=30:start_time=0,tpad=stop=-1:stop_mode=clone,trim=start_pts=0:end_pts=375,${contain(640, 720)},settb=1/30,setpts=N[c2]`,
+      "[v1][c2]overlay=x=640:y=0:eof_action=pass:enable='between(t,-0.016667,12.483333)'[v3]",
+      '[v3]format=yuv420p[v]',
+      // volume 0: the clips' own sound is not read; the call is padded/cut to exactly 600000 samples
+      '[2:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,' +
+        'apad=whole_len=600000,atrim=end_sample=600000[a_call_mix]',
+      '[a_call_mix]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[a]',
     ]);
+    expect(out).toEqual(H264_AAC(30));
     // exactly one lossy encode: one output, one video and one audio encoder
     expect(args.filter((a) => a === '-c:v')).toHaveLength(1);
     expect(args.filter((a) => a === '-c:a')).toHaveLength(1);
   });
 
   it('uses the preset override and a constrained bitrate when the timeline asks for one', () => {
-    const { args } = build(
+    const { out } = build(
       { ...callLayout, output: { video: { bitrateKbps: 4000 } } },
       { preset: 'ultrafast' },
     );
     // ultrafast would silently make Constrained Baseline; superfast keeps High
-    expect(after(args, '-preset')).toBe('superfast');
-    expect(args).not.toContain('-crf');
-    expect(after(args, '-b:v')).toBe('4000k');
-    expect(after(args, '-maxrate')).toBe('4000k');
-    expect(after(args, '-bufsize')).toBe('8000k');
+    expect(after(out, '-preset')).toBe('superfast');
+    expect(out).not.toContain('-crf');
+    expect(after(out, '-b:v')).toBe('4000k');
+    expect(after(out, '-maxrate')).toBe('4000k');
+    expect(after(out, '-bufsize')).toBe('8000k');
   });
 
-  it('renders a slideshow with smooth Ken Burns, an alpha crossfade and a logo at opacity 0.8', () => {
-    const { args, chains } = build({
+  it('renders a slideshow with smooth Ken Burns, an alpha crossfade and a logo at opacity 0.8, stills decoded once', () => {
+    const { input, chains } = build({
       version: 1,
       output: { fps: 25 },
       tracks: [
@@ -176,37 +188,33 @@ describe('buildRenderArgs', () => {
         },
       ],
     });
-    const opts = inputOptions(args);
-    // Ken Burns images are one decoded frame that zoompan expands; the logo loops at the output rate
-    expect(opts.get('/media/a.jpg')).toEqual([]);
-    expect(opts.get('/media/b.jpg')).toEqual([]);
-    expect(opts.get('/media/logo.png')).toEqual(['-loop', '1', '-framerate', '25', '-t', '7']);
-    expect(after(args, '-t')).toBe('7'); // first -t is the logo input's
-    expect(args.at(-2)).toBe('7');
-
-    const [, first, overlay0, second, overlay1, logo, overlay2] = chains;
-    // oversampled ×4 before zoompan so crop steps are sub-pixel at the output size
-    expect(first).toContain('[0:v]scale=5120:2880:force_original_aspect_ratio=increase,crop=5120:2880');
-    expect(first).toContain(
-      "zoompan=z='(1+0.25*on/99)':x='(iw-iw/zoom)*(0.5+-0.3*on/99)':y='(ih-ih/zoom)*(0.5+0.3*on/99)':d=100:s=1280x720:fps=25",
-    );
-    expect(first).toContain('fade=t=out:st=3:d=1:alpha=1');
-    expect(first).toMatch(/setpts=PTS-STARTPTS\+0\/TB\[c0\]$/);
-    expect(overlay0).toBe("[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,0,4)'[v0]");
-    expect(second).toContain("zoompan=z='(1.3+-0.3*on/99)'");
-    expect(second).toContain('fade=t=in:st=0:d=1:alpha=1');
-    expect(second).toMatch(/setpts=PTS-STARTPTS\+3\/TB\[c1\]$/);
-    expect(overlay1).toBe("[v0][c1]overlay=x=0:y=0:eof_action=pass:enable='between(t,3,7)'[v1]");
-    expect(logo).toBe(
-      '[2:v]scale=200:100:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,format=yuva420p,' +
-        'pad=200:100:(ow-iw)/2:(oh-ih)/2:color=black@0,colorchannelmixer=aa=0.8,setpts=PTS-STARTPTS+0/TB[c2]',
-    );
-    expect(overlay2).toBe("[v1][c2]overlay=x=1060:y=20:eof_action=pass:enable='between(t,0,7)'[v2]");
-    // no audio track: silence, so players still see AAC stereo
-    expect(chains).toContain('anullsrc=r=48000:cl=stereo,atrim=duration=7[a]');
+    // Ken Burns images are one decoded frame that zoompan expands; the logo is decoded and fitted once
+    expect(inputOptions(input)).toEqual([
+      ['/media/a.jpg', []],
+      ['/media/b.jpg', []],
+      ['/media/logo.png', ['-framerate', '25']],
+    ]);
+    const cover =
+      'scale=5120:2880:force_original_aspect_ratio=increase,crop=5120:2880,setsar=1,format=yuva420p';
+    expect(chains).toEqual([
+      'color=c=0x000000:s=1280x720:r=25,trim=end_frame=175,format=yuv420p[base]',
+      // oversampled ×4 before zoompan so crop steps are sub-pixel at the output size; the path and the
+      // fade-out run on the clip's own clock (pts = frame of the clip, 1/25 s)
+      `[0:v]${cover},zoompan=z='(1+0.25*on/99)':x='(iw-iw/zoom)*(0.5+-0.3*on/99)':y='(ih-ih/zoom)*(0.5+0.3*on/99)'` +
+        ':d=100:s=1280x720:fps=25,trim=end_frame=100,settb=1/25,setpts=N,fade=t=out:st=3:d=1:alpha=1[c0]',
+      "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.02,3.98)'[v1]",
+      `[1:v]${cover},zoompan=z='(1.3+-0.3*on/99)':x='(iw-iw/zoom)*(0+0.5*on/99)':y='(ih-ih/zoom)*(0+0.5*on/99)'` +
+        ':d=100:s=1280x720:fps=25,trim=end_frame=100,settb=1/25,setpts=N,fade=t=in:st=0:d=1:alpha=1,setpts=PTS+75[c2]',
+      "[v1][c2]overlay=x=0:y=0:eof_action=pass:enable='between(t,2.98,6.98)'[v3]",
+      `[2:v]${contain(200, 100)},loop=loop=-1:size=1,trim=end_frame=175,settb=1/25,setpts=N,colorchannelmixer=aa=0.8[c4]`,
+      "[v3][c4]overlay=x=1060:y=20:eof_action=pass:enable='between(t,-0.02,6.98)'[v5]",
+      '[v5]format=yuv420p[v]',
+      // no audio track: silence, so players still see AAC stereo
+      'anullsrc=r=48000:cl=stereo,atrim=end_sample=336000[a]',
+    ]);
   });
 
-  it('draws a text clip centred in its rect with escaped text, fades and a box', () => {
+  it('draws a text clip centred in its rect with escaped text, fades on output frame numbers and a box', () => {
     const { graph } = build({
       version: 1,
       duration: 5,
@@ -235,7 +243,7 @@ describe('buildRenderArgs', () => {
       ';[base]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:expansion=none:' +
         "text=It\\\\\\'s 100%\\\\: a\\, b\\; \\[c\\] \\\\\\\\ d:fontsize=40:fontcolor=0xffee00:" +
         'x=100+(1080-text_w)/2:y=600+(100-text_h)/2:box=1:boxcolor=0x202020:boxborderw=13:' +
-        "alpha='0.9*clip((t-1)/0.5,0,1)*clip((4-t)/0.5,0,1)':enable='between(t,1,4)'[v0]",
+        "alpha='0.9*clip((n-30)/15,0,1)*clip((90-(n-30))/15,0,1)':enable='between(n,30,119)'[v0]",
     );
   });
 
@@ -246,8 +254,8 @@ describe('buildRenderArgs', () => {
     expect(escapeFilterValue('plain text')).toBe('plain text');
   });
 
-  it('loops a music bed at -25 dB, ducked under the voice track, and mixes without normalising', () => {
-    const { args, chains } = build({
+  it('loops a music bed at -25 dB, ducked under the voice track, and mixes without normalising, to the sample', () => {
+    const { input, chains } = build({
       version: 1,
       duration: 20,
       audio: [
@@ -263,16 +271,17 @@ describe('buildRenderArgs', () => {
         },
       ],
     });
-    const opts = inputOptions(args);
-    expect(opts.get('/media/voice.wav')).toEqual(['-t', '18']);
-    expect(opts.get('/media/music.mp3')).toEqual(['-stream_loop', '-1', '-ss', '1.5', '-t', '20']);
+    expect(inputOptions(input)).toEqual([
+      ['/media/voice.wav', ['-t', '18']],
+      ['/media/music.mp3', ['-stream_loop', '-1', '-ss', '1.5', '-t', '20']],
+    ]);
     expect(chains).toContain(
       '[0:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,' +
-        'adelay=delays=2000:all=1,apad=whole_dur=20,atrim=duration=20,asplit=2[a_voice_mix][a_voice_key0]',
+        'adelay=delays=96000S:all=1,apad=whole_len=960000,atrim=end_sample=960000,asplit=2[a_voice_mix][a_voice_key0]',
     );
     expect(chains).toContain(
       '[1:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,' +
-        'volume=-25dB,afade=t=out:st=18:d=2,apad=whole_dur=20,atrim=duration=20[a_music_mix]',
+        'volume=-25dB,afade=t=out:st=18:d=2,apad=whole_len=960000,atrim=end_sample=960000[a_music_mix]',
     );
     const duck = chains.find((c) => c.includes('sidechaincompress'))!;
     expect(duck).toMatch(
@@ -287,7 +296,7 @@ describe('buildRenderArgs', () => {
     );
   });
 
-  it('gives a timeline without audio tracks a silent stereo track for its whole length', () => {
+  it('makes colour clips and silence from filters, with no input files', () => {
     const { args, chains } = build({
       version: 1,
       background: '#102030',
@@ -305,27 +314,346 @@ describe('buildRenderArgs', () => {
         },
       ],
     });
-    expect(args).not.toContain('-i'); // colour and silence come from filters, no input files
-    expect(chains[0]).toBe('color=c=0x102030:s=1280x720:r=30:d=3,format=yuv420p[base]');
-    expect(chains[1]).toBe('color=c=0xff0000:s=100x50:r=30:d=2,format=yuva420p,setpts=PTS-STARTPTS+1/TB[c0]');
-    expect(chains.at(-1)).toBe('anullsrc=r=48000:cl=stereo,atrim=duration=3[a]');
-    expect(after(args, '-c:a')).toBe('aac');
-    expect(after(args, '-ac')).toBe('2');
-    expect(after(args, '-t')).toBe('3');
+    expect(args).not.toContain('-i');
+    expect(chains).toEqual([
+      'color=c=0x102030:s=1280x720:r=30,trim=end_frame=90,format=yuv420p[base]',
+      'color=c=0xff0000:s=100x50:r=30,trim=end_frame=60,format=yuva420p,settb=1/30,setpts=N,setpts=PTS+30[c0]',
+      "[base][c0]overlay=x=10:y=10:eof_action=pass:enable='between(t,0.983333,2.983333)'[v1]",
+      '[v1]format=yuv420p[v]',
+      'anullsrc=r=48000:cl=stereo,atrim=end_sample=144000[a]',
+    ]);
   });
 
   it('loops and trims a video clip from its source', () => {
-    const { args } = build({
+    const { input } = build({
       version: 1,
       tracks: [
         {
           clips: [
-            { type: 'video', source: { key: 'v.mp4' }, start: 0, duration: 9, trimStart: 2, loop: true },
+            {
+              type: 'video',
+              source: { key: 'v.mp4' },
+              start: 0,
+              duration: 9,
+              trimStart: 2,
+              loop: true,
+              volume: 0,
+            },
           ],
         },
       ],
     });
-    expect(inputOptions(args).get('/media/v.mp4')).toEqual(['-stream_loop', '-1', '-ss', '2', '-t', '9']);
+    expect(inputOptions(input)).toEqual([['/media/v.mp4', ['-stream_loop', '-1', '-ss', '2', '-t', '9']]]);
+  });
+
+  it('mixes a video clip’s own sound by its volume, faded into the next clip over their transition', () => {
+    const { input, chains } = build(
+      {
+        version: 1,
+        duration: 6,
+        tracks: [
+          {
+            clips: [
+              {
+                type: 'video',
+                source: { key: 'a.mp4' },
+                start: 0,
+                duration: 4,
+                volume: 0.5,
+                fadeIn: 0.5,
+                transition: { type: 'fade', duration: 1 },
+              },
+              { type: 'video', source: { key: 'b.mp4' }, start: 3, duration: 3, trimStart: 2 },
+              {
+                type: 'video',
+                source: { key: 'mute.mp4' },
+                start: 0,
+                duration: 1,
+                position: { anchor: 'center', scale: 0.2 },
+              },
+            ],
+          },
+          { clips: [{ type: 'video', source: { key: 'quiet.mp4' }, start: 0, duration: 6, volume: 0 }] },
+        ],
+        audio: [{ name: 'music', source: { key: 'm.mp3' }, gainDb: -20 }],
+      },
+      { sources: (key) => (key === 'mute.mp4' ? { hasAudio: false } : { hasAudio: true }) },
+    );
+    const opts = inputOptions(input);
+    // each clip's sound has its own input, opened the same way in a whole and an audio-only render
+    expect(opts.slice(-2)).toEqual([
+      ['/media/a.mp4', ['-t', '4']],
+      ['/media/b.mp4', ['-ss', '2', '-t', '3']],
+    ]);
+    const a = opts.length - 2;
+    const sounds = chains.map((c) => c.replace(/\[as\d+\]/g, '[as]'));
+    expect(sounds).toContain(
+      `[${a}:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,apad,atrim=end_sample=192000,` +
+        // 0.5 s fade-in, then 1 s out where the transition starts (at 3 s)
+        'volume=0.5,afade=t=in:ss=0:ns=24000,afade=t=out:ss=144000:ns=48000,apad=whole_len=288000,atrim=end_sample=288000[as]',
+    );
+    expect(sounds).toContain(
+      `[${a + 1}:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,apad,atrim=end_sample=144000,` +
+        'afade=t=in:ss=0:ns=48000,adelay=delays=144000S:all=1,apad=whole_len=288000,atrim=end_sample=288000[as]',
+    );
+    // no sound from the silent file or the muted clip
+    expect(sounds.at(-1)).toBe(
+      '[a_music_mix][as][as]amix=inputs=3:duration=longest:dropout_transition=0:normalize=0,' +
+        'aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[a]',
+    );
+  });
+
+  it('blends two clips by xfade only over their overlap, each drawn from its own clock around it', () => {
+    const { input, chains } = build({
+      version: 1,
+      duration: 6,
+      tracks: [
+        {
+          clips: [
+            {
+              type: 'video',
+              source: { key: 'a.mp4' },
+              start: 0,
+              duration: 4,
+              volume: 0,
+              transition: { type: 'slideleft', duration: 1 },
+            },
+            {
+              type: 'image',
+              source: { key: 'b.png' },
+              start: 3,
+              duration: 3,
+              position: { x: 100, y: 50, width: 640, height: 360 },
+            },
+          ],
+        },
+      ],
+    });
+    expect(inputOptions(input)).toEqual([
+      ['/media/a.mp4', ['-t', '3']],
+      // the transition's piece of a.mp4 starts 3 s in: read from 2 s before it, time stamps restored
+      ['/media/a.mp4', ['-ss', '1', '-itsoffset', '1']],
+      ['/media/b.png', ['-framerate', '30']],
+      ['/media/b.png', ['-framerate', '30']],
+    ]);
+    const full = contain(1280, 720);
+    expect(chains.slice(1, -2)).toEqual([
+      // a alone: its frames 0..89
+      `[0:v]fps=30:start_time=0,tpad=stop=-1:stop_mode=clone,trim=start_pts=0:end_pts=90,${full},settb=1/30,setpts=N[c0]`,
+      "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.016667,2.983333)'[v1]",
+      // the blend: a's frames 90..119 and b's 0..29, in their bounding box (yuva444p for xfade)
+      `[1:v]fps=30:start_time=1,tpad=stop=-1:stop_mode=clone,trim=start_pts=90:end_pts=120,${full},settb=1/30,setpts=N+90,` +
+        'format=yuva444p,setpts=PTS-STARTPTS[c2]',
+      `[2:v]${contain(640, 360)},loop=loop=-1:size=1,trim=end_frame=30,settb=1/30,setpts=N,` +
+        'format=yuva444p,pad=1280:720:100:50:color=black@0,setpts=PTS-STARTPTS[c3]',
+      '[c2][c3]xfade=transition=slideleft:duration=1:offset=0,setpts=PTS+90[x4]',
+      "[v1][x4]overlay=x=0:y=0:eof_action=pass:enable='between(t,2.983333,3.983333)'[v5]",
+      // b alone: its frames 30..89, at output frames 120..179
+      `[3:v]${contain(640, 360)},loop=loop=-1:size=1,trim=end_frame=60,settb=1/30,setpts=N+30,setpts=PTS+90[c6]`,
+      "[v5][c6]overlay=x=100:y=50:eof_action=pass:enable='between(t,3.983333,5.983333)'[v7]",
+    ]);
+  });
+
+  it('draws a waveform of a track where the track plays, and of a file from its trim, 48000/fps samples a frame', () => {
+    const { input, chains } = build({
+      version: 1,
+      output: { width: 320, height: 180 },
+      tracks: [
+        {
+          clips: [
+            {
+              type: 'waveform',
+              track: 'call',
+              start: 1,
+              duration: 4,
+              channel: 'left',
+              style: 'p2p',
+              color: '#00ff88',
+              amplitude: 'log',
+              position: { anchor: 'bottom', scale: 0.5 },
+            },
+            {
+              type: 'waveform',
+              source: { key: 'v.wav' },
+              trimStart: 2.5,
+              start: 0,
+              duration: 2,
+              position: { x: 0, y: 0, width: 100, height: 40 },
+            },
+          ],
+        },
+      ],
+      audio: [{ name: 'call', source: { key: 'call.wav' }, start: 0.5, trimStart: 3 }],
+    });
+    expect(inputOptions(input)).toEqual([
+      // the call plays from 3 s of its file at 0.5 s: the waveform at 1 s shows the file at 3.5 s
+      ['/media/call.wav', ['-ss', '3.5', '-t', '4']],
+      ['/media/v.wav', ['-ss', '2.5', '-t', '2']],
+      ['/media/call.wav', ['-ss', '3', '-t', '4.5']],
+    ]);
+    expect(chains.slice(1, 5)).toEqual([
+      // 1600 samples a frame: 160 columns of 10 samples, the bottom half of a 320×180 frame
+      '[0:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,pan=mono|c0=c0,' +
+        'apad,atrim=start_sample=0:end_sample=192000,showwaves=s=160x90:mode=p2p:n=10:rate=30:colors=0x00ff88:scale=log,' +
+        'format=yuva420p,scale=160:90,setsar=1,settb=1/30,setpts=N,setpts=PTS+30[c0]',
+      "[base][c0]overlay=x=80:y=90:eof_action=pass:enable='between(t,0.983333,4.983333)'[v1]",
+      // 100 px wide: 100 columns of 16 samples
+      '[1:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,pan=mono|c0=0.5*c0+0.5*c1,' +
+        'apad,atrim=start_sample=0:end_sample=96000,showwaves=s=100x40:mode=cline:n=16:rate=30:colors=0xffffff:scale=sqrt,' +
+        'format=yuva420p,scale=100:40,setsar=1,settb=1/30,setpts=N[c2]',
+      "[v1][c2]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.016667,1.983333)'[v3]",
+    ]);
+    expect(() =>
+      build({
+        version: 1,
+        output: { fps: 7 },
+        duration: 1,
+        tracks: [{ clips: [{ type: 'waveform', source: { key: 'v.wav' }, start: 0, duration: 1 }] }],
+      }),
+    ).toThrow(
+      new UnsupportedTimelineError(
+        'tracks[0].clips[0]',
+        'a waveform needs a frame rate that divides 48000 (output.fps is 7)',
+      ),
+    );
+  });
+
+  const chunked: TimelineInput = {
+    version: 1,
+    output: { width: 320, height: 180 },
+    duration: 8,
+    tracks: [
+      {
+        clips: [
+          {
+            type: 'image',
+            source: { key: 'a.jpg' },
+            start: 0,
+            duration: 8,
+            fit: 'cover',
+            fadeOut: 1,
+            motion: { type: 'kenburns', from: { zoom: 1, x: 0.5, y: 0.5 }, to: { zoom: 1.5, x: 0, y: 1 } },
+          },
+        ],
+      },
+      {
+        clips: [
+          {
+            type: 'video',
+            source: { key: 'v.mp4' },
+            trimStart: 1,
+            start: 1,
+            duration: 7,
+            position: { anchor: 'topRight', scale: 0.5 },
+          },
+        ],
+      },
+      { clips: [{ type: 'text', text: 'Hi', start: 2, duration: 6, fadeOut: 0.5 }] },
+    ],
+    audio: [{ name: 'music', source: { key: 'm.mp3' } }],
+  };
+
+  it('renders a window (a chunk) video-only, every clip continued on its own clock', () => {
+    const { input, chains, out, frames } = build(chunked, {
+      window: { startFrame: 150, frameCount: 60 },
+      streams: 'video',
+    });
+    expect(frames).toBe(60);
+    // no audio inputs: the chunk is picture only; the video seeks 2 s before frame 120 of its clip
+    expect(inputOptions(input)).toEqual([
+      ['/media/a.jpg', []],
+      ['/media/v.mp4', ['-ss', '3', '-itsoffset', '2']],
+    ]);
+    expect(chains).toEqual([
+      'color=c=0x000000:s=320x180:r=30,trim=end_frame=60,format=yuv420p[base]',
+      // the Ken Burns path and the fade-out at frame 150 of 240
+      "[0:v]scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,setsar=1,format=yuva420p,zoompan=z='(1+0.5*(on+150)/239)'" +
+        ":x='(iw-iw/zoom)*(0.5+-0.5*(on+150)/239)':y='(ih-ih/zoom)*(0.5+0.5*(on+150)/239)':d=60:s=320x180:fps=30," +
+        'trim=end_frame=60,settb=1/30,setpts=N+150,fade=t=out:st=7:d=1:alpha=1,setpts=PTS-150[c0]',
+      "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.016667,1.983333)'[v1]",
+      // time stamps as in the whole render (-ss − -itsoffset = the trim), fps on that grid from 2 s, frames 120..179
+      `[1:v]fps=30:start_time=2,tpad=stop=-1:stop_mode=clone,trim=start_pts=120:end_pts=180,${contain(160, 90)},` +
+        'settb=1/30,setpts=N+120,setpts=PTS-120[c2]',
+      "[v1][c2]overlay=x=160:y=0:eof_action=pass:enable='between(t,-0.016667,1.983333)'[v3]",
+      // the text at frame 90 of 180: fading out over its last 15
+      '[v3]drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:expansion=none:text=Hi:fontsize=48:fontcolor=0xffffff:' +
+        "x=0+(320-text_w)/2:y=0+(180-text_h)/2:alpha='clip((180-(n+90))/15,0,1)':enable='between(n,0,59)'[v4]",
+      '[v4]format=yuv420p[v]',
+    ]);
+    // picture only, no faststart (the join adds it)
+    expect(out).toEqual(H264_AAC(30).slice(0, 14).concat('/out/final.mp4'));
+    // a window is the chunk's sub-Timeline
+    expect(
+      build(chunkTimeline({ timeline: chunked, startFrame: 150, frameCount: 60 }), { streams: 'video' }).args,
+    ).toEqual(build(chunked, { window: { startFrame: 150, frameCount: 60 }, streams: 'video' }).args);
+  });
+
+  it('renders the whole audio alone with the same chains as the whole render', () => {
+    const whole = build(chunked, { sources: () => ({ hasAudio: true }) });
+    const audio = build(chunked, { streams: 'audio', sources: () => ({ hasAudio: true }) });
+    // only the sound's inputs: the music and the video's own sound (opened exactly as in the whole render)
+    expect(inputOptions(audio.input)).toEqual([
+      ['/media/m.mp3', ['-t', '8']],
+      ['/media/v.mp4', ['-ss', '1', '-t', '7']],
+    ]);
+    expect(inputOptions(whole.input).slice(-2)).toEqual(inputOptions(audio.input));
+    const renumber = (chains: string[], from: number) =>
+      chains
+        .filter((c) => /^\[\d+:a\]|amix/.test(c))
+        .map((c) => c.replace(/^\[(\d+):a\]/, (_, i) => `[${Number(i) - from}:a]`).replace(/as\d+/g, 'as'));
+    expect(renumber(audio.chains, 0)).toEqual(renumber(whole.chains, 2));
+    expect(audio.chains.some((c) => c.includes('[v]'))).toBe(false);
+    expect(audio.out).toEqual([
+      '-map',
+      '[a]',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-ar',
+      '48000',
+      '-ac',
+      '2',
+      '/out/final.mp4',
+    ]);
+  });
+
+  it('renders a preview at 480p, 15 fps, superfast, and losslessly for exactness tests', () => {
+    const preview = build({ ...callLayout, output: { width: 1920, height: 1080, preset: 'preview' } });
+    expect(preview.chains[0]).toBe('color=c=0x000000:s=854x480:r=15,trim=end_frame=188,format=yuv420p[base]');
+    // the halves, authored for 1920×1080, scaled with the frame
+    expect(preview.chains[2]).toBe(
+      "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.033333,12.5)'[v1]",
+    );
+    expect(preview.chains[4]).toMatch(/^\[v1\]\[c2\]overlay=x=284:y=0/);
+    expect(after(preview.out, '-preset')).toBe('superfast');
+    expect(after(preview.out, '-r')).toBe('15');
+    const lossless = build(callLayout, { lossless: true });
+    expect(lossless.out.slice(0, 12)).toEqual([
+      '-map',
+      '[v]',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-preset',
+      'veryfast',
+      '-qp',
+      '0',
+      '-r',
+      '30',
+    ]);
+  });
+
+  it("builds the README's example Timeline", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(readme)![1]!) as TimelineInput;
+    const { frames, chains } = build(example);
+    expect(frames).toBe(240);
+    expect(chains.filter((c) => c.includes('xfade=transition=slideleft:duration=0.5:offset=0'))).toHaveLength(
+      1,
+    );
+    expect(chains.filter((c) => c.includes('showwaves='))).toHaveLength(1);
   });
 
   it('refuses Ken Burns on a video clip, naming the field', () => {

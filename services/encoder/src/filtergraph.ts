@@ -1,12 +1,18 @@
 import {
+  applyOutputPreset,
+  clipFrames,
   resolvePosition,
   Timeline,
-  timelineDuration,
+  timelineFrames,
   type AudioTrack,
   type Clip,
+  type ClipFrames,
   type KenBurns,
+  type Rect,
   type TimelineInput,
 } from '@reelbus/contracts';
+import { chunkTimeline } from './chunks/plan.ts';
+import { WAVEFORM_SAMPLE_RATE, waveformGeometry, waveformSource } from './waveform.ts';
 
 /** The font every text clip is drawn with (Debian `fonts-dejavu-core`). */
 export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -19,25 +25,59 @@ export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 export const KEN_BURNS_OVERSAMPLE = 4;
 /** Largest side of the oversampled Ken Burns image (memory bound; ×4 of 1920 fits). */
 const KEN_BURNS_MAX_SIDE = 8192;
+/**
+ * A chunk that starts this far into a video clip seeks its source to this much before the first frame
+ * it needs (so the frame on screen at its first frame is decoded whatever the source's keyframes).
+ */
+export const VIDEO_SEEK_MARGIN_SEC = 2;
+/** The output's audio rate: every audio chain and every sample count is at 48 kHz. */
+const SR = 48000;
+
+/** Which streams one ffmpeg run writes: both (a whole render), video only (a chunk), audio only (a chunked render's sound). */
+export type RenderStreams = 'av' | 'video' | 'audio';
+
+/** Frames of the output to render: `[startFrame, startFrame + frameCount)` (a chunk). */
+export interface FrameWindow {
+  startFrame: number;
+  frameCount: number;
+}
+
+/** What the encoder knows about a source file from probing it. */
+export interface SourceInfo {
+  /** False when the file has no audio stream: its video clips add no sound. Assumed true when unknown. */
+  hasAudio?: boolean;
+  /** Seconds; bounds how far a chunk seeks into the file. */
+  durationSec?: number;
+}
 
 export interface BuildRenderArgsOptions {
-  /** A Timeline, parsed or not (it is parsed here, which applies defaults). */
+  /** A Timeline, parsed or not (it is parsed here, which applies defaults and the output preset). */
   timeline: Timeline | TimelineInput;
   /** The local file of a blob key. */
   inputs: (key: string) => string;
-  /** The output file. */
+  /** The output file (`.mp4` for av and video, `.m4a` for audio). */
   output: string;
+  /** `av` (default): the whole MP4; `video`: picture only (a chunk); `audio`: sound only. */
+  streams?: RenderStreams;
+  /** Render only these frames, exactly as a whole render draws them (the chunk's sub-Timeline, `chunkTimeline`). */
+  window?: FrameWindow;
+  /** Probe facts per blob key (which videos have sound, how long sources are). */
+  sources?: (key: string) => SourceInfo | undefined;
   /** Overrides `output.video.preset` (service setting ENCODER_PRESET). */
   preset?: string;
   /** Font file for text clips. */
   fontFile?: string;
+  /** Lossless H.264 (`-qp 0`, no profile: x264 writes High 4:4:4 Predictive): for exactness tests. */
+  lossless?: boolean;
 }
 
 export interface RenderArgs {
   /** Everything after `ffmpeg`. */
   args: string[];
-  /** The output's length in seconds. */
+  /** The output's length in seconds (frames / fps). */
   durationSec: number;
+  /** The output's video frames: round(duration × fps) (of the window, for a chunk). */
+  frames: number;
 }
 
 /** Raised for a Timeline feature this backend cannot render; `path` names the field. */
@@ -53,133 +93,75 @@ export class UnsupportedTimelineError extends Error {
 }
 
 /**
- * Turns a Timeline into ONE ffmpeg command (one lossy encode): a colour base for the whole duration,
- * every clip overlaid in track order within its time window, the audio tracks mixed at 48 kHz stereo.
- * Pure: no files are touched, so tests assert the exact arguments.
+ * Turns a Timeline into ONE ffmpeg command (one lossy encode): a colour base of exactly
+ * round(duration × fps) frames, every clip overlaid in track order within its frames, clips joined by
+ * transitions blended with `xfade`, text drawn with `drawtext`, the audio tracks and the videos' own
+ * sound mixed at 48 kHz stereo. Pure: no files are touched, so tests assert the exact arguments.
+ *
+ * Frame-exact clip clocks: every clip is drawn on its own clock in whole frames (pts = frames since
+ * the clip began, including `elapsed`), and every time-dependent effect (fades, Ken Burns, transitions,
+ * text alpha, waveforms, which source frame shows) is a function of that clock. So a chunk rendered
+ * from its sub-Timeline (or `window`) draws exactly the frames the whole render draws there.
  */
 export function buildRenderArgs({
   timeline,
   inputs,
   output,
+  streams = 'av',
+  window,
+  sources = () => undefined,
   preset,
   fontFile = DEFAULT_FONT,
+  lossless = false,
 }: BuildRenderArgsOptions): RenderArgs {
-  const t = Timeline.parse(timeline);
-  const T = timelineDuration(t);
-  const { width: W, height: H, fps } = t.output;
-  const inputArgs: string[] = [];
-  let nextInput = 0;
-  const addInput = (args: string[]): number => {
-    inputArgs.push(...args);
-    return nextInput++;
+  let t = applyOutputPreset(Timeline.parse(timeline));
+  if (window) t = chunkTimeline({ timeline: t, ...window });
+  const { fps } = t.output;
+  const N = timelineFrames(t);
+  if (N < 1) throw new UnsupportedTimelineError('duration', `is shorter than one frame at ${fps} fps`);
+  const ctx: GraphContext = {
+    t,
+    fps,
+    N,
+    samples: Math.round((N * SR) / fps),
+    inputArgs: [],
+    nextInput: 0,
+    inputs,
+    sources,
+    fontFile,
+    label: 0,
   };
 
   const chains: string[] = [];
-  chains.push(`color=c=${hex(t.background)}:s=${W}x${H}:r=${fps}:d=${num(T)},format=yuv420p[base]`);
-  let current = 'base';
-  let label = 0;
-
-  t.tracks.forEach((track, ti) => {
-    track.clips.forEach((clip, ci) => {
-      const path = `tracks[${ti}].clips[${ci}]`;
-      if (clip.start >= T) return; // never visible
-      const rect = resolvePosition({ position: clip.position, frame: { width: W, height: H } });
-      const end = Math.min(clip.start + clip.duration, T);
-      const enable = `enable='between(t,${num(clip.start)},${num(end)})'`;
-      if (clip.motion && clip.type !== 'image') {
-        throw new UnsupportedTimelineError(
-          `${path}.motion`,
-          'Ken Burns motion is only supported on image clips',
-        );
-      }
-
-      if (clip.type === 'waveform' || clip.transition) {
-        // Rendered by the frame-exact graph that replaces this one in the next commit.
-        throw new UnsupportedTimelineError(
-          clip.type === 'waveform' ? path : `${path}.transition`,
-          `${clip.type === 'waveform' ? 'waveform clips' : 'transitions'} are not rendered by this encoder yet`,
-        );
-      }
-      if (clip.type === 'text') {
-        const out = `v${label++}`;
-        chains.push(`[${current}]${drawText({ clip, rect, fontFile, end })}[${out}]`);
-        current = out;
-        return;
-      }
-
-      let source: string;
-      if (clip.type === 'color') {
-        source = `color=c=${hex(clip.color)}:s=${rect.width}x${rect.height}:r=${fps}:d=${num(clip.duration)},format=yuva420p`;
-      } else if (clip.type === 'image' && clip.motion) {
-        // One decoded frame, oversampled once; zoompan makes every output frame from it.
-        const i = addInput(['-i', inputs(clip.source.key)]);
-        source = `[${i}:v]${kenBurns({ motion: clip.motion, fit: clip.fit, rect, fps, duration: clip.duration })}`;
-      } else if (clip.type === 'image') {
-        const i = addInput([
-          '-loop',
-          '1',
-          '-framerate',
-          String(fps),
-          '-t',
-          num(clip.duration),
-          '-i',
-          inputs(clip.source.key),
-        ]);
-        source = `[${i}:v]${fitFilters(clip.fit, rect.width, rect.height)}`;
-      } else {
-        const i = addInput([
-          ...(clip.loop ? ['-stream_loop', '-1'] : []),
-          ...(clip.trimStart > 0 ? ['-ss', num(clip.trimStart)] : []),
-          '-t',
-          num(clip.duration),
-          '-i',
-          inputs(clip.source.key),
-        ]);
-        // A source a few frames short holds its last frame, so the clip (and its fade-out) lasts `duration`.
-        source =
-          `[${i}:v]fps=${fps},${fitFilters(clip.fit, rect.width, rect.height)}` +
-          `,tpad=stop_mode=clone:stop_duration=${num(clip.duration)},trim=duration=${num(clip.duration)}`;
-      }
-      const alpha = alphaFilters(clip);
-      const clipLabel = `c${label}`;
-      chains.push(
-        `${source}${alpha ? `,${alpha}` : ''},setpts=PTS-STARTPTS+${num(clip.start)}/TB[${clipLabel}]`,
-      );
-      const out = `v${label++}`;
-      chains.push(
-        `[${current}][${clipLabel}]overlay=x=${rect.x}:y=${rect.y}:eof_action=pass:${enable}[${out}]`,
-      );
-      current = out;
-    });
-  });
-  chains.push(`[${current}]format=yuv420p[v]`);
-
-  chains.push(...audioChains({ tracks: t.audio, T, addInput, inputs }));
+  if (streams !== 'audio') chains.push(...videoChains(ctx));
+  if (streams !== 'video') chains.push(...audioChains(ctx));
 
   const v = t.output.video;
   const a = t.output.audio;
-  const rate = v.bitrateKbps
-    ? ['-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${v.bitrateKbps * 2}k`]
-    : ['-crf', String(v.crf)];
-  const args = [
-    ...inputArgs,
-    '-filter_complex',
-    chains.join(';'),
+  const rate = lossless
+    ? ['-qp', '0']
+    : v.bitrateKbps
+      ? ['-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${v.bitrateKbps * 2}k`]
+      : ['-crf', String(v.crf)];
+  const videoOut = [
     '-map',
     '[v]',
-    '-map',
-    '[a]',
     '-c:v',
     'libx264',
-    '-profile:v',
-    v.profile,
+    ...(lossless ? [] : ['-profile:v', v.profile]),
     '-pix_fmt',
     'yuv420p',
     '-preset',
-    x264Preset({ preset: preset ?? v.preset, profile: v.profile }),
+    x264Preset({ preset: preset ?? v.preset, profile: lossless ? 'high444' : v.profile }),
     ...rate,
+    // No -frames:v: it would close the audio too (ffmpeg ends every stream of an output at a frame
+    // limit); the graph itself ends the picture after exactly N frames.
     '-r',
     String(fps),
+  ];
+  const audioOut = [
+    '-map',
+    '[a]',
     '-c:a',
     'aac',
     '-b:a',
@@ -188,13 +170,38 @@ export function buildRenderArgs({
     String(a.sampleRate),
     '-ac',
     String(a.channels),
-    '-movflags',
-    '+faststart',
-    '-t',
-    num(T),
+  ];
+  const args = [
+    ...ctx.inputArgs,
+    '-filter_complex',
+    chains.join(';'),
+    ...(streams !== 'audio' ? videoOut : []),
+    ...(streams !== 'video' ? audioOut : []),
+    // Chunks and the separate audio are intermediate files, joined by stream copy with +faststart.
+    ...(streams === 'av' ? ['-movflags', '+faststart'] : []),
     output,
   ];
-  return { args, durationSec: T };
+  return { args, durationSec: N / fps, frames: N };
+}
+
+interface GraphContext {
+  t: Timeline;
+  fps: number;
+  /** Output frames. */
+  N: number;
+  /** Output audio samples at 48 kHz. */
+  samples: number;
+  inputArgs: string[];
+  nextInput: number;
+  inputs: (key: string) => string;
+  sources: (key: string) => SourceInfo | undefined;
+  fontFile: string;
+  label: number;
+}
+
+function addInput(ctx: GraphContext, args: string[]): number {
+  ctx.inputArgs.push(...args);
+  return ctx.nextInput++;
 }
 
 /**
@@ -205,7 +212,275 @@ function x264Preset({ preset, profile }: { preset: string; profile: string }): s
   return preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset;
 }
 
-type Rect = { x: number; y: number; width: number; height: number };
+/** One clip placed on the frame grid. */
+interface Placed {
+  clip: Clip;
+  path: string;
+  rect: Rect;
+  f: ClipFrames;
+}
+
+/** A piece of a clip to draw: its own clock from frame `from` (elapsed included), `count` frames. */
+interface Piece {
+  item: Placed;
+  from: number;
+  count: number;
+}
+
+/** What a track draws: a text clip (drawtext on the picture), or a chain of picture clips joined by transitions. */
+type Unit = { kind: 'text'; item: Placed } | { kind: 'chain'; members: Placed[] };
+
+/** A track's clips as units, in order; clips outside the render's frames are left out. */
+function trackUnits(ctx: GraphContext, ti: number): Unit[] {
+  const { t, fps, N } = ctx;
+  const frame = { width: t.output.width, height: t.output.height };
+  const units: Unit[] = [];
+  let chain: Placed[] | undefined;
+  t.tracks[ti]!.clips.forEach((clip, ci) => {
+    const f = clipFrames(clip, fps);
+    const linked = chain;
+    chain = undefined;
+    if (f.frames < 1 || f.startFrame >= N) return;
+    const item: Placed = {
+      clip,
+      path: `tracks[${ti}].clips[${ci}]`,
+      rect: resolvePosition({ position: clip.position, frame }),
+      f,
+    };
+    if (clip.type === 'text') {
+      units.push({ kind: 'text', item });
+      return;
+    }
+    const members = linked ?? [];
+    members.push(item);
+    if (!linked) units.push({ kind: 'chain', members });
+    const next = t.tracks[ti]!.clips[ci + 1];
+    const overlap = next && clip.transition ? f.endFrame - clipFrames(next, fps).startFrame : 0;
+    if (clip.transition && overlap >= 1) chain = members;
+  });
+  return units;
+}
+
+function videoChains(ctx: GraphContext): string[] {
+  const { t, fps, N } = ctx;
+  const chains = [
+    `color=c=${hex(t.background)}:s=${t.output.width}x${t.output.height}:r=${fps},trim=end_frame=${N},format=yuv420p[base]`,
+  ];
+  let current = 'base';
+  const overlay = (label: string, rect: Rect, from: number, count: number) => {
+    const out = `v${ctx.label++}`;
+    const last = Math.min(from + count, N) - 1;
+    // The window in seconds with half a frame either side, not `n`: overlay (framesync) evaluates
+    // `enable` on whichever input's frame it consumed last, and the overlaid piece counts its own n.
+    // Every frame's pts is a whole frame, so the margins make the test exact.
+    chains.push(
+      `[${current}][${label}]overlay=x=${rect.x}:y=${rect.y}:eof_action=pass:enable='between(t,${sec(from - 0.5, fps)},${sec(last + 0.5, fps)})'[${out}]`,
+    );
+    current = out;
+  };
+  t.tracks.forEach((_, ti) => {
+    for (const unit of trackUnits(ctx, ti)) {
+      if (unit.kind === 'text') {
+        const out = `v${ctx.label++}`;
+        chains.push(`[${current}]${drawText({ ctx, item: unit.item })}[${out}]`);
+        current = out;
+        continue;
+      }
+      const { members } = unit;
+      members.forEach((m, i) => {
+        const prev = members[i - 1];
+        const next = members[i + 1];
+        const inOv = prev ? prev.f.endFrame - m.f.startFrame : 0;
+        const outOv = next ? m.f.endFrame - next.f.startFrame : 0;
+        const E = m.f.elapsedFrames;
+        // Its own frames: between the blend with the previous clip and the blend with the next.
+        const midEnd = next ? m.f.endFrame - outOv : Math.min(m.f.endFrame, N);
+        const midCount = midEnd - (m.f.startFrame + inOv);
+        if (midCount > 0) {
+          const label = `c${ctx.label++}`;
+          chains.push(
+            `${clipStream(ctx, { item: m, from: E + inOv, count: midCount })}${shiftPts(m.f.startFrame - E)}[${label}]`,
+          );
+          overlay(label, m.rect, m.f.startFrame + inOv, midCount);
+        }
+        if (next) {
+          const x = blend(ctx, m, next, outOv);
+          chains.push(...x.chains);
+          overlay(x.label, x.box, next.f.startFrame, outOv);
+        }
+      });
+    }
+  });
+  chains.push(`[${current}]format=yuv420p[v]`);
+  return chains;
+}
+
+/**
+ * A transition: the last `ov` frames of `a` and the first `ov` of `b`, each drawn from its own clock,
+ * placed in their common bounding box (in yuva444p, which xfade works in, so odd positions stay
+ * exact), blended by xfade and overlaid only over those frames. Frames outside a transition never go
+ * through xfade, so a clip draws the same pixels whether or not its neighbour is in the same render.
+ */
+function blend(
+  ctx: GraphContext,
+  a: Placed,
+  b: Placed,
+  ov: number,
+): { chains: string[]; label: string; box: Rect } {
+  const box = boundingBox([a.rect, b.rect]);
+  const place = (m: Placed, from: number) => {
+    const label = `c${ctx.label++}`;
+    const pad =
+      m.rect.x !== box.x || m.rect.y !== box.y || m.rect.width !== box.width || m.rect.height !== box.height
+        ? `,pad=${box.width}:${box.height}:${m.rect.x - box.x}:${m.rect.y - box.y}:color=black@0`
+        : '';
+    return {
+      label,
+      chain: `${clipStream(ctx, { item: m, from, count: ov })},format=yuva444p${pad},setpts=PTS-STARTPTS[${label}]`,
+    };
+  };
+  const from = place(a, a.f.elapsedFrames + a.f.frames - ov);
+  const to = place(b, b.f.elapsedFrames);
+  const label = `x${ctx.label++}`;
+  const type = a.clip.transition!.type;
+  const chains = [
+    from.chain,
+    to.chain,
+    `[${from.label}][${to.label}]xfade=transition=${type}:duration=${sec(ov, ctx.fps)}:offset=0${shiftPts(b.f.startFrame)}[${label}]`,
+  ];
+  return { chains, label, box };
+}
+
+/** `,setpts=…` that moves a stream by `frames` on its 1/fps time base (nothing for 0). */
+function shiftPts(frames: number): string {
+  return frames === 0 ? '' : `,setpts=PTS${frames > 0 ? '+' : ''}${frames}`;
+}
+
+function boundingBox(rects: Rect[]): Rect {
+  const x = Math.min(...rects.map((r) => r.x));
+  const y = Math.min(...rects.map((r) => r.y));
+  const right = Math.max(...rects.map((r) => r.x + r.width));
+  const bottom = Math.max(...rects.map((r) => r.y + r.height));
+  return { x, y, width: right - x, height: bottom - y };
+}
+
+/**
+ * A piece of a picture clip as a stream of exactly `count` frames of its rect's size (yuva420p), with
+ * pts on the clip's own clock (`from` + n, time base 1/fps), opacity and fades applied on that clock.
+ */
+function clipStream(ctx: GraphContext, piece: Piece): string {
+  const { item, from: E, count: V } = piece;
+  const { clip, rect, f, path } = item;
+  const { fps } = ctx;
+  if (clip.motion && clip.type !== 'image') {
+    throw new UnsupportedTimelineError(`${path}.motion`, 'Ken Burns motion is only supported on image clips');
+  }
+  const clock = `settb=1/${fps},setpts=N${E > 0 ? `+${E}` : ''}`;
+  let source: string;
+  switch (clip.type) {
+    case 'color':
+      source = `color=c=${hex(clip.color)}:s=${rect.width}x${rect.height}:r=${fps},trim=end_frame=${V},format=yuva420p,${clock}`;
+      break;
+    case 'image': {
+      if (clip.motion) {
+        // One decoded frame, oversampled once; zoompan makes every output frame from it.
+        const i = addInput(ctx, ['-i', ctx.inputs(clip.source.key)]);
+        source = `[${i}:v]${kenBurns({ motion: clip.motion, fit: clip.fit, rect, fps, frames: f.totalFrames, elapsed: E, draw: V })},${clock}`;
+      } else {
+        // Decoded and fitted once, then the same frame repeated (a still is not re-scaled per frame).
+        const i = addInput(ctx, ['-framerate', String(fps), '-i', ctx.inputs(clip.source.key)]);
+        source = `[${i}:v]${fitFilters(clip.fit, rect.width, rect.height)},loop=loop=-1:size=1,trim=end_frame=${V},${clock}`;
+      }
+      break;
+    }
+    case 'video':
+      source = videoSource(ctx, { clip, rect, E, V });
+      break;
+    case 'waveform':
+      source = waveformStream(ctx, piece);
+      break;
+    case 'text':
+      throw new Error('internal: text clips are drawn with drawtext');
+  }
+  const alpha = alphaFilters(clip, f, fps);
+  return alpha ? `${source},${alpha}` : source;
+}
+
+/**
+ * A video clip's frames [E, E + V) of its own clock. The source is read with its own time stamps
+ * (0 = `trimStart`), turned into the output rate by `fps` on that absolute grid, and the clip's frames
+ * are kept by pts: the same source frame lands on the same clip frame whoever renders it. A piece far
+ * into the clip seeks to `VIDEO_SEEK_MARGIN_SEC` before its first frame and restores the time stamps
+ * with `-itsoffset` (ffmpeg subtracts `-ss` and adds `-itsoffset` in whole microseconds: the offset
+ * is exactly the whole render's), so no source frame rate or time base can shift a frame by one.
+ */
+function videoSource(
+  ctx: GraphContext,
+  { clip, rect, E, V }: { clip: Extract<Clip, { type: 'video' }>; rect: Rect; E: number; V: number },
+): string {
+  const { fps } = ctx;
+  const info = ctx.sources(clip.source.key);
+  let seekFrames = clip.loop ? 0 : Math.max(0, E - Math.round(VIDEO_SEEK_MARGIN_SEC * fps));
+  if (seekFrames > 0 && info?.durationSec !== undefined) {
+    const room = Math.floor((info.durationSec - clip.trimStart - VIDEO_SEEK_MARGIN_SEC) * fps);
+    seekFrames = Math.max(0, Math.min(seekFrames, room));
+  }
+  const seekUs = Math.round((seekFrames / fps) * 1e6);
+  const trimUs = Math.round(clip.trimStart * 1e6);
+  const i = addInput(ctx, [
+    ...(clip.loop ? ['-stream_loop', '-1'] : []),
+    ...(trimUs + seekUs > 0 ? ['-ss', us(trimUs + seekUs)] : []),
+    // Unseeked reads stop at the clip's end; seeked ones stop when `trim` ends (ffmpeg then reads no more).
+    ...(seekUs > 0 ? ['-itsoffset', us(seekUs)] : ['-t', us(Math.ceil(((E + V) / fps) * 1e6))]),
+    '-i',
+    ctx.inputs(clip.source.key),
+  ]);
+  // tpad: a source a few frames short holds its last frame, so the clip (and its fade-out) lasts its duration.
+  return (
+    `[${i}:v]fps=${fps}:start_time=${us(seekUs)},tpad=stop=-1:stop_mode=clone,` +
+    `trim=start_pts=${E}:end_pts=${E + V},${fitFilters(clip.fit, rect.width, rect.height)},` +
+    `settb=1/${fps},setpts=N${E > 0 ? `+${E}` : ''}`
+  );
+}
+
+/**
+ * A waveform: exactly 48000/fps samples per frame (showwaves with `n` samples per column and
+ * samples-per-frame / n columns, scaled to the rect), the clip's samples [elapsed, elapsed + draw)
+ * frames' worth, read from the clip's start so a chunk resamples exactly what the whole render does.
+ */
+function waveformStream(ctx: GraphContext, { item, from: E, count: V }: Piece): string {
+  const clip = item.clip as Extract<Clip, { type: 'waveform' }>;
+  const { fps } = ctx;
+  const geo = waveformGeometry({ fps, width: item.rect.width });
+  if (!geo) {
+    throw new UnsupportedTimelineError(
+      item.path,
+      `a waveform needs a frame rate that divides ${WAVEFORM_SAMPLE_RATE} (output.fps is ${fps})`,
+    );
+  }
+  const { key, trimStart } = waveformSource({ clip, timeline: ctx.t });
+  const trimUs = Math.round(trimStart * 1e6);
+  const i = addInput(ctx, [
+    ...(trimUs > 0 ? ['-ss', us(trimUs)] : []),
+    '-t',
+    us(Math.ceil(((E + V) / fps) * 1e6)),
+    '-i',
+    ctx.inputs(key),
+  ]);
+  const pan =
+    clip.channel === 'left'
+      ? 'pan=mono|c0=c0'
+      : clip.channel === 'right'
+        ? 'pan=mono|c0=c1'
+        : 'pan=mono|c0=0.5*c0+0.5*c1';
+  const { samplesPerFrame: S, n, columns } = geo;
+  return (
+    `[${i}:a]asetpts=PTS-STARTPTS,aresample=${SR},aformat=sample_fmts=fltp:channel_layouts=stereo,${pan},` +
+    `apad,atrim=start_sample=${E * S}:end_sample=${(E + V) * S},` +
+    `showwaves=s=${columns}x${item.rect.height}:mode=${clip.style}:n=${n}:rate=${fps}:colors=${hex(clip.color)}:scale=${clip.amplitude},` +
+    `format=yuva420p,scale=${item.rect.width}:${item.rect.height},setsar=1,settb=1/${fps},setpts=N${E > 0 ? `+${E}` : ''}`
+  );
+}
 
 /**
  * Scales a source into a w×h rect with transparent padding (contain), so the letterbox shows what
@@ -228,20 +503,29 @@ export function fitFilters(fit: Clip['fit'], w: number, h: number): string {
 /**
  * Ken Burns by zoompan on an oversampled frame. `x`/`y` place the visible window within the room the
  * zoom leaves (0 = left/top edge, 0.5 = centred, 1 = right/bottom edge), so any value is valid at
- * any zoom and the path never hits a clamp (which would stop the motion with a jolt).
+ * any zoom and the path never hits a clamp (which would stop the motion with a jolt). The path runs
+ * over the clip's `frames` on its own clock: a render that starts `elapsed` frames in draws
+ * frames elapsed…elapsed+draw of the same path.
  */
 export function kenBurns({
   motion,
   fit,
   rect,
   fps,
-  duration,
+  frames,
+  elapsed = 0,
+  draw = frames - elapsed,
 }: {
   motion: KenBurns;
   fit: Clip['fit'];
   rect: Rect;
   fps: number;
-  duration: number;
+  /** The clip's whole length in frames. */
+  frames: number;
+  /** Frames of the clip already shown. */
+  elapsed?: number;
+  /** Frames to draw. */
+  draw?: number;
 }): string {
   const k = Math.max(
     1,
@@ -249,49 +533,51 @@ export function kenBurns({
   );
   const bw = even(rect.width * k);
   const bh = even(rect.height * k);
-  const frames = Math.max(1, Math.round(duration * fps));
-  const p = frames > 1 ? `on/${frames - 1}` : '0';
+  const on = elapsed > 0 ? `(on+${elapsed})` : 'on';
+  const p = frames > 1 ? `${on}/${frames - 1}` : '0';
   const lerp = (a: number, b: number) => (a === b ? num(a) : `(${num(a)}+${num(b - a)}*${p})`);
   const z = lerp(motion.from.zoom, motion.to.zoom);
   const x = `(iw-iw/zoom)*${lerp(motion.from.x, motion.to.x)}`;
   const y = `(ih-ih/zoom)*${lerp(motion.from.y, motion.to.y)}`;
   return (
     `${fitFilters(fit, bw, bh)},` +
-    `zoompan=z='${z}':x='${x}':y='${y}':d=${frames}:s=${rect.width}x${rect.height}:fps=${fps},` +
-    `trim=duration=${num(duration)}`
+    `zoompan=z='${z}':x='${x}':y='${y}':d=${draw}:s=${rect.width}x${rect.height}:fps=${fps},` +
+    `trim=end_frame=${draw}`
   );
 }
 
-/** Opacity and alpha fades, in the clip's own time (before it is shifted to its start). */
-function alphaFilters(clip: Clip): string {
-  const f: string[] = [];
-  if (clip.opacity < 1) f.push(`colorchannelmixer=aa=${num(clip.opacity)}`);
-  if (clip.fadeIn > 0) f.push(`fade=t=in:st=0:d=${num(clip.fadeIn)}:alpha=1`);
-  if (clip.fadeOut > 0) {
-    f.push(`fade=t=out:st=${num(Math.max(0, clip.duration - clip.fadeOut))}:d=${num(clip.fadeOut)}:alpha=1`);
-  }
-  return f.join(',');
+/**
+ * Opacity and alpha fades on the clip's own clock (pts = frames since the clip began, time base
+ * 1/fps): fade-in over its first frames, fade-out over the last frames of its whole length.
+ */
+function alphaFilters(clip: Clip, f: ClipFrames, fps: number): string {
+  const out: string[] = [];
+  if (clip.opacity < 1) out.push(`colorchannelmixer=aa=${num(clip.opacity)}`);
+  const fi = Math.round(clip.fadeIn * fps);
+  const fo = Math.round(clip.fadeOut * fps);
+  if (fi > 0) out.push(`fade=t=in:st=0:d=${sec(fi, fps)}:alpha=1`);
+  if (fo > 0)
+    out.push(`fade=t=out:st=${sec(Math.max(0, f.totalFrames - fo), fps)}:d=${sec(fo, fps)}:alpha=1`);
+  return out.join(',');
 }
 
-function drawText({
-  clip,
-  rect,
-  fontFile,
-  end,
-}: {
-  clip: Extract<Clip, { type: 'text' }>;
-  rect: Rect;
-  fontFile: string;
-  end: number;
-}): string {
-  const s = clip.start;
-  let alpha = clip.opacity < 1 ? num(clip.opacity) : '';
-  const ramps: string[] = [];
-  if (clip.fadeIn > 0) ramps.push(`clip((t-${num(s)})/${num(clip.fadeIn)},0,1)`);
-  if (clip.fadeOut > 0) ramps.push(`clip((${num(s + clip.duration)}-t)/${num(clip.fadeOut)},0,1)`);
-  if (ramps.length) alpha = [alpha, ...ramps].filter(Boolean).join('*');
+/** drawtext for a text clip; its window and alpha are in output frame numbers (`n`), shifted to the clip's clock. */
+function drawText({ ctx, item }: { ctx: GraphContext; item: Placed }): string {
+  const clip = item.clip as Extract<Clip, { type: 'text' }>;
+  const { rect, f } = item;
+  const { fps } = ctx;
+  // The clip's own frame number: n − start + elapsed.
+  const k = framesSince(f.startFrame - f.elapsedFrames);
+  const fi = Math.round(clip.fadeIn * fps);
+  const fo = Math.round(clip.fadeOut * fps);
+  const factors = [
+    ...(clip.opacity < 1 ? [num(clip.opacity)] : []),
+    ...(fi > 0 ? [`clip(${k}/${fi},0,1)`] : []),
+    ...(fo > 0 ? [`clip((${f.totalFrames}-${k})/${fo},0,1)`] : []),
+  ];
+  const end = Math.min(f.endFrame, ctx.N) - 1;
   const opts = [
-    `fontfile=${escapeFilterValue(fontFile)}`,
+    `fontfile=${escapeFilterValue(ctx.fontFile)}`,
     'expansion=none',
     `text=${escapeFilterValue(clip.text)}`,
     `fontsize=${clip.fontSize}`,
@@ -306,49 +592,80 @@ function drawText({
           `boxborderw=${Math.max(4, Math.round(clip.fontSize / 3))}`,
         ]
       : []),
-    ...(alpha ? [`alpha='${alpha}'`] : []),
-    `enable='between(t,${num(s)},${num(end)})'`,
+    ...(factors.length ? [`alpha='${factors.join('*')}'`] : []),
+    `enable='between(n,${f.startFrame},${end})'`,
   ];
   return `drawtext=${opts.join(':')}`;
 }
 
-function audioChains({
-  tracks,
-  T,
-  addInput,
-  inputs,
-}: {
-  tracks: AudioTrack[];
-  T: number;
-  addInput: (args: string[]) => number;
-  inputs: (key: string) => string;
-}): string[] {
-  const chains: string[] = [];
-  if (tracks.length === 0) {
-    // Players expect an audio track; a silent one keeps the output uniform (AAC stereo).
-    chains.push(`anullsrc=r=48000:cl=stereo,atrim=duration=${num(T)}[a]`);
-    return chains;
+/** `(n-a)`: frames since output frame `a` (a may be negative). */
+function framesSince(a: number): string {
+  return a === 0 ? 'n' : a > 0 ? `(n-${a})` : `(n+${-a})`;
+}
+
+/** The sound of a video clip, mixed by its `volume`, faded with the clip and its transitions. */
+interface ClipSound {
+  clip: Extract<Clip, { type: 'video' }>;
+  f: ClipFrames;
+  /** Frames of sound this render plays (to the output's end at most). */
+  draw: number;
+  fadeInFrames: number;
+  fadeOutFrames: number;
+}
+
+/** The videos whose own sound is mixed in: volume > 0 and a sound stream (unless probing said none). */
+function clipSounds(ctx: GraphContext): ClipSound[] {
+  const { t, fps, N } = ctx;
+  const out: ClipSound[] = [];
+  for (const track of t.tracks) {
+    track.clips.forEach((clip, ci) => {
+      if (clip.type !== 'video' || clip.volume === 0) return;
+      if (ctx.sources(clip.source.key)?.hasAudio === false) return;
+      const f = clipFrames(clip, fps);
+      if (f.frames < 1 || f.startFrame >= N) return;
+      const prev = track.clips[ci - 1];
+      const next = track.clips[ci + 1];
+      const inOverlap = prev?.transition ? clipFrames(prev, fps).endFrame - f.startFrame : 0;
+      const outOverlap = clip.transition && next ? f.endFrame - clipFrames(next, fps).startFrame : 0;
+      out.push({
+        clip,
+        f,
+        draw: Math.min(f.endFrame, N) - f.startFrame,
+        fadeInFrames: Math.max(Math.round(clip.fadeIn * fps), inOverlap),
+        fadeOutFrames: Math.max(Math.round(clip.fadeOut * fps), outOverlap),
+      });
+    });
   }
+  return out;
+}
+
+function audioChains(ctx: GraphContext): string[] {
+  const { t, fps, N, samples: total } = ctx;
+  const chains: string[] = [];
+  const tracks = t.audio;
+  const mixInputs: string[] = [];
+  const labelOf = (name: string) => `a_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
   const keyed = new Set(tracks.flatMap((a) => (a.duck ? [a.duck.under] : [])));
   const keyUses = new Map<string, number>();
   for (const a of tracks) if (a.duck) keyUses.set(a.duck.under, (keyUses.get(a.duck.under) ?? 0) + 1);
-  const labelOf = (name: string) => `a_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+  const T = N / fps;
+  const fit = `apad=whole_len=${total},atrim=end_sample=${total}`;
 
-  tracks.forEach((track, i) => {
+  tracks.forEach((track) => {
     // How long this track may play: its own duration, or to the timeline's end.
     const room = Math.max(0, T - track.start);
     const length = track.duration !== undefined ? Math.min(track.duration, room) : room;
-    const idx = addInput([
+    const idx = addInput(ctx, [
       ...(track.loop ? ['-stream_loop', '-1'] : []),
       ...(track.trimStart > 0 ? ['-ss', num(track.trimStart)] : []),
       '-t',
       num(length),
       '-i',
-      inputs(track.source.key),
+      ctx.inputs(track.source.key),
     ]);
     const f = [
       `[${idx}:a]asetpts=PTS-STARTPTS`,
-      'aresample=48000',
+      `aresample=${SR}`,
       'aformat=sample_fmts=fltp:channel_layouts=stereo',
     ];
     if (track.gainDb !== 0) f.push(`volume=${num(track.gainDb)}dB`);
@@ -356,9 +673,9 @@ function audioChains({
     // A source shorter than `length` ends before this fade; the fade needs a known end.
     if (track.fadeOut > 0)
       f.push(`afade=t=out:st=${num(Math.max(0, length - track.fadeOut))}:d=${num(track.fadeOut)}`);
-    if (track.start > 0) f.push(`adelay=delays=${Math.round(track.start * 1000)}:all=1`);
-    // Every track spans the whole timeline, so the ducking key and the mix never end early.
-    f.push(`apad=whole_dur=${num(T)}`, `atrim=duration=${num(T)}`);
+    if (track.start > 0) f.push(`adelay=delays=${Math.round(track.start * SR)}S:all=1`);
+    // Every track spans the whole timeline (to the sample), so the ducking key and the mix never end early.
+    f.push(fit);
     const name = labelOf(track.name);
     if (keyed.has(track.name)) {
       const n = keyUses.get(track.name) ?? 0;
@@ -367,11 +684,8 @@ function audioChains({
     } else {
       chains.push(`${f.join(',')}[${name}_mix]`);
     }
-    void i;
   });
-
   const keyNext = new Map<string, number>();
-  const mixInputs: string[] = [];
   for (const track of tracks) {
     const name = labelOf(track.name);
     if (!track.duck) {
@@ -384,8 +698,47 @@ function audioChains({
     chains.push(`[${name}_mix][${key}_key${k}]${sidechain(track.duck)}[${name}_ducked]`);
     mixInputs.push(`${name}_ducked`);
   }
-  const tail = 'aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo';
-  if (mixInputs.length === 1) {
+
+  for (const s of clipSounds(ctx)) {
+    // Its own input (the picture's inputs seek for chunks); the same in whole and audio-only renders.
+    const perFrame = SR / fps;
+    const E = s.f.elapsedFrames;
+    const startUs = Math.round((s.clip.trimStart + E / fps) * 1e6);
+    const idx = addInput(ctx, [
+      ...(s.clip.loop ? ['-stream_loop', '-1'] : []),
+      ...(startUs > 0 ? ['-ss', us(startUs)] : []),
+      '-t',
+      us(Math.ceil((s.draw / fps) * 1e6)),
+      '-i',
+      ctx.inputs(s.clip.source.key),
+    ]);
+    const length = Math.round(s.draw * perFrame);
+    const f = [
+      `[${idx}:a]asetpts=PTS-STARTPTS`,
+      `aresample=${SR}`,
+      'aformat=sample_fmts=fltp:channel_layouts=stereo',
+      `apad,atrim=end_sample=${length}`,
+    ];
+    if (s.clip.volume !== 1) f.push(`volume=${num(s.clip.volume)}`);
+    // Fades are on the clip's own clock; a clip entered part-way (elapsed) starts at full level.
+    if (s.fadeInFrames > 0 && E === 0) f.push(`afade=t=in:ss=0:ns=${Math.round(s.fadeInFrames * perFrame)}`);
+    const outStart = (s.f.totalFrames - s.fadeOutFrames - E) * perFrame;
+    if (s.fadeOutFrames > 0 && outStart >= 0) {
+      f.push(`afade=t=out:ss=${Math.round(outStart)}:ns=${Math.round(s.fadeOutFrames * perFrame)}`);
+    }
+    const delay = Math.round(s.f.startFrame * perFrame);
+    if (delay > 0) f.push(`adelay=delays=${delay}S:all=1`);
+    f.push(fit);
+    const label = `as${ctx.label++}`;
+    chains.push(`${f.join(',')}[${label}]`);
+    mixInputs.push(label);
+  }
+
+  const tail = `aresample=${SR},aformat=sample_fmts=fltp:channel_layouts=stereo`;
+  if (mixInputs.length === 0) {
+    // Players expect an audio track; a silent one keeps the output uniform (AAC stereo).
+    chains.push(`anullsrc=r=${SR}:cl=stereo,atrim=end_sample=${total}[a]`);
+  } else if (mixInputs.length === 1) {
     chains.push(`[${mixInputs[0]}]${tail}[a]`);
   } else {
     // normalize=0: amix would otherwise divide every input by the input count, silently lowering
@@ -429,4 +782,14 @@ function even(n: number): number {
 function num(n: number, digits = 3): string {
   const s = n.toFixed(digits);
   return s.includes('.') ? s.replace(/\.?0+$/, '') || '0' : s;
+}
+
+/** Whole microseconds as seconds, exactly (ffmpeg parses up to six decimals without rounding). */
+function us(micros: number): string {
+  return num(micros / 1e6, 6);
+}
+
+/** `frames` at `fps` as seconds with microsecond precision (ffmpeg turns it back into the same whole frames). */
+function sec(frames: number, fps: number): string {
+  return num(frames / fps, 6);
 }

@@ -6,7 +6,18 @@ export {
   UnsupportedTimelineError,
   DEFAULT_FONT,
 } from './filtergraph.ts';
-export type { BuildRenderArgsOptions, RenderArgs } from './filtergraph.ts';
+export type {
+  BuildRenderArgsOptions,
+  RenderArgs,
+  RenderStreams,
+  FrameWindow,
+  SourceInfo,
+} from './filtergraph.ts';
+export { planChunks, chunkTimeline, DEFAULT_CHUNK_SECONDS } from './chunks/plan.ts';
+export type { ChunkPlan, ChunkSpan } from './chunks/plan.ts';
+export { concatList, buildChunkJoinArgs } from './chunks/join.ts';
+export { buildPosterArgs, posterKey, posterTime } from './poster.ts';
+export { waveformSource, waveformGeometry } from './waveform.ts';
 export { FfmpegBackend, finalVideoKey, inputRefs } from './render.ts';
 export type { EncoderBackend, RenderRequest, RenderResult, FfmpegBackendOptions } from './render.ts';
 export {

@@ -108,6 +108,8 @@ describe('FfmpegBackend', () => {
                 duration: T,
                 loop: true,
                 position: { x: 0, y: 0, width: 640, height: 720 },
+                // as the compositor's call layout: the recording carries the voices (this clip has a tone)
+                volume: 0,
               },
               {
                 type: 'video',
@@ -116,6 +118,7 @@ describe('FfmpegBackend', () => {
                 duration: T,
                 loop: true,
                 position: { x: 640, y: 0, width: 640, height: 720 },
+                volume: 0,
               },
             ],
           },
@@ -139,6 +142,10 @@ describe('FfmpegBackend', () => {
     expect(facts.audio).toMatchObject({ codec: 'aac', profile: 'LC', sampleRate: 48000, channels: 2 });
     expect(isFaststart(file)).toBe(true);
     expect(Math.abs(facts.durationSec - T)).toBeLessThanOrEqual(1 / 30 + 1e-3);
+    // the call's loudness is the recording's: the muted clips add nothing (the caller clip has a tone)
+    const recordingFile = blobs.localPath('jobs/call1/input/recording.wav')!;
+    const loudness = (f: string) => meanVolumeDb({ file: f, start: 0, duration: T });
+    expect(Math.abs(loudness(file) - loudness(recordingFile))).toBeLessThan(1);
 
     // Each half shows its own source at the same moment: the letterboxed picture's mean luma follows
     // the source's (left 320x240 → 640x480 at y=120; right 240x320 → 540x720 at x=690).

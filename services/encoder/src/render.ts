@@ -1,13 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import type { Timeline } from '@reelbus/contracts';
+import { applyOutputPreset, type Timeline } from '@reelbus/contracts';
 import { PermanentError, describeError, isPermanent } from '@reelbus/kit';
 import { isBlobNotFound, type BlobStore } from '@reelbus/kit';
 import { probe, runFfmpeg, withTempDir, type MediaInfo } from '@reelbus/kit';
 import type { Logger } from '@reelbus/kit';
 import { measureChildrenCpu } from './child-cpu.ts';
 import { buildRenderArgs, UnsupportedTimelineError } from './filtergraph.ts';
+import { buildPosterArgs, posterKey, posterTime } from './poster.ts';
 
 export interface RenderRequest {
   jobId: string;
@@ -31,6 +32,8 @@ export interface RenderResult {
   cpuSeconds?: number;
   /** Estimated price of a paid service's render (MediaConvert). */
   costUsd?: number;
+  /** The poster frame, when the Timeline asks for one (`output.poster`): `jobs/<jobId>/poster.jpg`. */
+  poster?: { key: string; sizeBytes: number; width?: number; height?: number; atSec: number };
 }
 
 /** A way to render a Timeline: local ffmpeg (`FfmpegBackend`) or AWS MediaConvert (`MediaConvertBackend`). */
@@ -82,7 +85,11 @@ export class FfmpegBackend implements EncoderBackend {
         try {
           built = buildRenderArgs({
             timeline,
-            inputs: (key) => local.get(key) ?? missing(key),
+            inputs: (key) => local.get(key)?.path ?? missing(key),
+            sources: (key) => {
+              const info = local.get(key)?.info;
+              return info ? { hasAudio: info.audio !== undefined, durationSec: info.durationSec } : undefined;
+            },
             output: join(dir, 'final.mp4'),
             ...(preset ? { preset } : {}),
             ...(fontFile ? { fontFile } : {}),
@@ -110,11 +117,32 @@ export class FfmpegBackend implements EncoderBackend {
         );
         // Probe before storing: the fs store moves the file.
         const media = await probe(out);
+        const atSec = posterTime({ timeline: applyOutputPreset(timeline), durationSec: media.durationSec });
+        let poster: RenderResult['poster'];
+        if (atSec !== undefined) {
+          const file = join(dir, 'poster.jpg');
+          await runFfmpeg({
+            step: 'poster',
+            args: buildPosterArgs({ input: out, atSec, output: file }),
+            ...(signal ? { signal } : {}),
+            ...(logger ? { logger } : {}),
+          });
+          const info = await probe(file);
+          poster = {
+            key: posterKey(jobId),
+            sizeBytes: info.sizeBytes,
+            atSec,
+            ...(info.video?.width ? { width: info.video.width } : {}),
+            ...(info.video?.height ? { height: info.video.height } : {}),
+          };
+          await blobs.putFile(poster.key, file, { contentType: 'image/jpeg' });
+        }
         const key = finalVideoKey(jobId);
         await blobs.putFile(key, out, { contentType: 'video/mp4' });
         return {
           key,
           media: { ...media, file: key },
+          ...(poster ? { poster } : {}),
           encodeSeconds: run.elapsedMs / 1000,
           ...((run.cpuSeconds ?? cpuSeconds) !== undefined
             ? { cpuSeconds: run.cpuSeconds ?? cpuSeconds }
@@ -142,6 +170,13 @@ export function inputRefs(timeline: Timeline): InputRef[] {
           needs: 'video',
         });
       }
+      if (clip.type === 'waveform' && clip.source && !refs.has(clip.source.key)) {
+        refs.set(clip.source.key, {
+          key: clip.source.key,
+          field: `tracks[${ti}].clips[${ci}].source.key`,
+          needs: 'audio',
+        });
+      }
     }),
   );
   timeline.audio.forEach((a, i) => {
@@ -164,8 +199,8 @@ async function resolveInputs({
   blobs: BlobStore;
   refs: InputRef[];
   dir: string;
-}): Promise<Map<string, string>> {
-  const local = new Map<string, string>();
+}): Promise<Map<string, { path: string; info: MediaInfo }>> {
+  const local = new Map<string, { path: string; info: MediaInfo }>();
   let n = 0;
   for (const ref of refs) {
     const notFound = (cause?: unknown) =>
@@ -215,7 +250,7 @@ async function resolveInputs({
         { step: 'encode' },
       );
     }
-    local.set(ref.key, path);
+    local.set(ref.key, { path, info });
   }
   return local;
 }

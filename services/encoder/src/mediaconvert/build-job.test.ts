@@ -202,7 +202,9 @@ describe('buildMediaConvertJob', () => {
     const t = Timeline.parse({
       version: 1,
       output: { width: 1920, height: 1080 },
-      tracks: [{ clips: [{ type: 'video', source: { key: 'jobs/v/base.mp4' }, start: 0, duration: 5 }] }],
+      tracks: [
+        { clips: [{ type: 'video', source: { key: 'jobs/v/base.mp4' }, start: 0, duration: 5, volume: 0 }] },
+      ],
       audio: [{ name: 'voice', source: { key: 'jobs/v/voice.wav' } }],
     });
     const { job } = buildMediaConvertJob({
@@ -217,6 +219,139 @@ describe('buildMediaConvertJob', () => {
     expect(job.Settings!.OutputGroups![0]!.Outputs![0]!.AudioDescriptions![0]!.AudioSourceName).toBe(
       'Audio Selector 1',
     );
+  });
+});
+
+describe('buildMediaConvertJob and the newer Timeline features', () => {
+  const job = (t: TimelineInput) => {
+    const timeline = Timeline.parse(t);
+    const videos = timeline.tracks.flatMap((tr) =>
+      tr.clips.flatMap((c) => (c.type === 'video' ? [c.source.key] : [])),
+    );
+    return buildMediaConvertJob({
+      timeline,
+      inputs: { ...inputsFor(timeline), ...Object.fromEntries(videos.map((k) => [k, `s3://bucket/${k}`])) },
+      output: 's3://bucket/jobs/s1/final.mp4',
+      role: 'arn:aws:iam::123456789012:role/MediaConvertRole',
+    });
+  };
+  const refusal = (t: TimelineInput) => {
+    try {
+      job(t);
+    } catch (err) {
+      expect(isPermanent(err)).toBe(true);
+      return (err as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+  const base: TimelineInput = {
+    version: 1,
+    output: { width: 1920, height: 1080 },
+    tracks: [
+      {
+        clips: [
+          {
+            type: 'image',
+            source: { key: 'a.png' },
+            start: 0,
+            duration: 3,
+            transition: { type: 'wipeleft', duration: 1 },
+          },
+          { type: 'image', source: { key: 'b.png' }, start: 2, duration: 3, elapsed: 1.5 },
+          {
+            type: 'waveform',
+            track: 'voice',
+            start: 0,
+            duration: 5,
+            position: { anchor: 'bottom', scale: 0.2 },
+          },
+        ],
+      },
+    ],
+    audio: [{ name: 'voice', source: { key: 'voice.wav' } }],
+  };
+
+  it('refuses transitions, continued clips, waveforms, a poster and HLS, one by one with their paths', () => {
+    const msg = refusal({ ...base, output: { ...base.output, poster: true, formats: ['mp4', 'hls'] } });
+    expect(msg).toContain(
+      'tracks[0].clips[0].transition: a wipeleft transition (image layers only cut or fade)',
+    );
+    expect(msg).toContain('tracks[0].clips[1].elapsed: a clip continued part-way through (elapsed)');
+    expect(msg).toContain('tracks[0].clips[2]: a waveform clip (MediaConvert draws no audio visualiser)');
+    expect(msg).toContain('output.poster: a poster frame');
+    expect(msg).toContain('output.formats: HLS output');
+  });
+
+  it('drops each of them with a warning under allowDegradation, keeping the pictures as layers', () => {
+    const { warnings, job: j } = job({
+      ...base,
+      allowDegradation: true,
+      output: { ...base.output, poster: true },
+    });
+    expect(warnings).toEqual([
+      'tracks[0].clips[0].transition: a wipeleft transition (image layers only cut or fade) is not supported by MediaConvert; dropped',
+      'tracks[0].clips[1].elapsed: a clip continued part-way through (elapsed) is not supported by MediaConvert; dropped',
+      'output.poster: a poster frame (the ffmpeg backend writes jobs/<id>/poster.jpg) is not supported by MediaConvert; dropped',
+      'tracks[0].clips[2]: a waveform clip (MediaConvert draws no audio visualiser) is not supported by MediaConvert; dropped',
+    ]);
+    const images =
+      j.Settings!.OutputGroups![0]!.Outputs![0]!.VideoDescription!.VideoPreprocessors!.ImageInserter!
+        .InsertableImages!;
+    expect(images.map((i) => [i.StartTime, i.Duration])).toEqual([
+      ['00:00:00:00', 3000],
+      ['00:00:02:00', 3000],
+    ]);
+  });
+
+  it("plays a base video's own sound only as recorded and alone", () => {
+    const video = (volume: number, audio: TimelineInput['audio'] = []): TimelineInput => ({
+      version: 1,
+      tracks: [{ clips: [{ type: 'video', source: { key: 'v.mp4' }, start: 0, duration: 5, volume }] }],
+      audio,
+    });
+    expect(() => job(video(1))).not.toThrow();
+    expect(job(video(1)).job.Settings!.Inputs![0]!.AudioSelectors!['Audio Selector 1']).toEqual({
+      DefaultSelection: 'DEFAULT',
+      SelectorType: 'TRACK',
+      Tracks: [1],
+    });
+    expect(refusal(video(0.5))).toContain(
+      "tracks[0].clips[0].volume: a volume other than 0 or 1 on a video's own sound",
+    );
+    expect(refusal(video(0))).toContain(
+      "tracks[0].clips[0].volume: muting a video's own sound without an audio track",
+    );
+    expect(refusal(video(1, [{ name: 'voice', source: { key: 'voice.wav' } }]))).toContain(
+      "tracks[0].clips[0].volume: mixing a video's own sound with audio tracks (set volume 0)",
+    );
+  });
+
+  it('places named positions through resolvePosition and renders a preview at its own size and rate', () => {
+    const { job: j, plan } = job({
+      version: 1,
+      output: { width: 1920, height: 1080, fps: 30, preset: 'preview' },
+      tracks: [
+        {
+          clips: [
+            {
+              type: 'image',
+              source: { key: 'logo.png' },
+              start: 1,
+              duration: 3,
+              position: { anchor: 'topRight', scale: 0.1, offset: { x: -20, y: 20 } },
+            },
+          ],
+        },
+      ],
+      audio: [{ name: 'voice', source: { key: 'voice.wav' } }],
+    });
+    expect([plan.width, plan.height, plan.fps]).toEqual([854, 480, 15]);
+    // 192×108 at (1708, 20) in 1920×1080, scaled by 480/1080
+    expect(plan.overlays[0]).toMatchObject({ x: 759, y: 9, start: 1 });
+    const out = j.Settings!.OutputGroups![0]!.Outputs![0]!.VideoDescription!;
+    expect([out.Width, out.Height, out.CodecSettings!.H264Settings!.FramerateNumerator]).toEqual([
+      854, 480, 15,
+    ]);
   });
 });
 

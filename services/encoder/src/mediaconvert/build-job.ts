@@ -8,6 +8,7 @@ import type {
   Input,
 } from '@aws-sdk/client-mediaconvert';
 import {
+  applyOutputPreset,
   resolvePosition,
   timelineDuration,
   type AudioTrack,
@@ -82,8 +83,12 @@ function coversFrame(clip: Clip, w: number, h: number): boolean {
   return r.x <= 0 && r.y <= 0 && r.x + r.width >= w && r.y + r.height >= h;
 }
 
-/** Plans the job: which clip is the base, which are overlays, which audio is voice/music, what is unsupported. */
-export function planMediaConvert({ timeline }: { timeline: Timeline }): MediaConvertPlan {
+/**
+ * Plans the job: which clip is the base, which are overlays, which audio is voice/music, what is
+ * unsupported. A preview Timeline is planned at its preview size and rate.
+ */
+export function planMediaConvert({ timeline: input }: { timeline: Timeline }): MediaConvertPlan {
+  const timeline = applyOutputPreset(input);
   const { width, height, fps } = timeline.output;
   const durationSec = timelineDuration(timeline);
   const frame = 1 / fps;
@@ -91,6 +96,27 @@ export function planMediaConvert({ timeline }: { timeline: Timeline }): MediaCon
   const clips = timeline.tracks.flatMap((t, ti) =>
     t.clips.map((clip, ci) => ({ clip, path: `tracks[${ti}].clips[${ci}]` })),
   );
+  // Features of any clip MediaConvert has no counterpart for (ImageInserter layers cut and fade).
+  for (const { clip, path } of clips) {
+    if (clip.transition) {
+      unsupported.push({
+        path: `${path}.transition`,
+        feature: `a ${clip.transition.type} transition (image layers only cut or fade)`,
+      });
+    }
+    if (clip.elapsed > 0) {
+      unsupported.push({ path: `${path}.elapsed`, feature: 'a clip continued part-way through (elapsed)' });
+    }
+  }
+  if (timeline.output.poster !== false) {
+    unsupported.push({
+      path: 'output.poster',
+      feature: 'a poster frame (the ffmpeg backend writes jobs/<id>/poster.jpg)',
+    });
+  }
+  if (timeline.output.formats.includes('hls')) {
+    unsupported.push({ path: 'output.formats', feature: 'HLS output (this backend writes the MP4 only)' });
+  }
 
   // The first clip drawn is the base when it is a plain, full-frame picture for the whole timeline.
   let base: MediaConvertPlan['base'] =
@@ -122,6 +148,24 @@ export function planMediaConvert({ timeline }: { timeline: Timeline }): MediaCon
     if (c.type === 'video' && c.trimStart === 0 && !c.loop) {
       base = { kind: 'video', key: c.source.key, path: first.path };
       clips.shift();
+      // The input file's own sound plays when the Timeline has no audio track, as recorded.
+      const tracks = timeline.audio.length > 0;
+      if (c.volume > 0 && tracks) {
+        unsupported.push({
+          path: `${first.path}.volume`,
+          feature: "mixing a video's own sound with audio tracks (set volume 0)",
+        });
+      } else if (c.volume > 0 && c.volume !== 1) {
+        unsupported.push({
+          path: `${first.path}.volume`,
+          feature: "a volume other than 0 or 1 on a video's own sound",
+        });
+      } else if (c.volume === 0 && !tracks) {
+        unsupported.push({
+          path: `${first.path}.volume`,
+          feature: "muting a video's own sound without an audio track (its sound would play)",
+        });
+      }
     } else if (c.type === 'image') {
       base = {
         kind: 'still',
@@ -334,6 +378,7 @@ export function buildMediaConvertJob({
   userMetadata,
 }: BuildMediaConvertJobOptions): { job: CreateJobCommandInput; plan: MediaConvertPlan; warnings: string[] } {
   const plan = planMediaConvert({ timeline });
+  timeline = applyOutputPreset(timeline);
   const warnings = checkExpressible({ plan, allowDegradation });
   const url = (id: string, field: string) => {
     const u = inputs[id];
