@@ -2,7 +2,8 @@
 // job needs it, nobody restarts anything by hand, and the job still completes — once, with one
 // webhook. The kills are triggered by the job's own events, so each lands while that service has
 // the job's message in hand or is about to get it.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { probeFacts } from '@reelbus/kit/testing';
 import { makeSampleCall, makeSampleStory, SAMPLE_DIALOG, type SampleCall } from '../sample.ts';
 import type { ServiceProcess } from '../stack.ts';
 import { submitStory } from '../story.ts';
-import { startE2E, type E2E } from './harness.ts';
+import { ROOT, startE2E, type E2E } from './harness.ts';
 import { countJobEvents, logRecorder, procName } from './observe.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
@@ -34,6 +35,7 @@ describe('a supervised stack: every service killed in turn during a job', () => 
   let receiver: WebhookReceiver;
   let sample: SampleCall;
   let tmp: string;
+  let callJobId: string | undefined;
   const { logs, onLine } = logRecorder();
 
   beforeAll(async () => {
@@ -137,6 +139,7 @@ describe('a supervised stack: every service killed in turn during a job', () => 
 
   it('completes a call once, with one webhook, while ingest, the splitter, compositor, generator, notifier and encoder each die and come back', async () => {
     const { jobId } = await e2e.client.submitRecording({ file: sample.file, callbackUrl: receiver.url });
+    callJobId = jobId;
     const kills = killDuring(jobId, [
       { service: 'audio-splitter', when: progress('split', 'started') },
       { service: 'compositor', when: (e) => e.type === 'clip.requested' },
@@ -232,4 +235,42 @@ describe('a supervised stack: every service killed in turn during a job', () => 
     });
     expect(await webhooksOf(jobId)).toHaveLength(1);
   }, 240_000);
+
+  it('has the CLI print the video path only where the file is, else its signed link', async () => {
+    expect(callJobId, 'the call test ran').toBeDefined();
+    const jobId = callJobId!;
+    const cli = (home: string) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', join(ROOT, 'tools', 'src', 'cli.ts'), 'follow', jobId],
+          {
+            cwd: ROOT,
+            env: {
+              ...process.env,
+              REELBUS_URL: e2e.stack.ingestUrl,
+              REELBUS_API_KEY: e2e.stack.secrets.apiKey,
+              REELBUS_HOME: home,
+            },
+          },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        ),
+      );
+    const finalFile = join(e2e.stack.blobDir, 'jobs', jobId, 'final.mp4');
+    // The stack's own state dir: this machine holds the file.
+    const here = (await cli(join(e2e.dir, 'state'))).trim().split('\n');
+    expect(here.at(-1)).toBe(realpathSync(finalFile));
+    // Another REELBUS_HOME (as with a remote REELBUS_URL): no path that does not exist, the link instead.
+    const elsewhere = (await cli(join(tmp, 'another-home'))).trim().split('\n');
+    const link = /^link: (\S+)$/.exec(elsewhere.at(-1)!)?.[1];
+    expect(link, elsewhere.join('\n')).toMatch(
+      new RegExp(`^${e2e.stack.ingestUrl}/v1/jobs/${jobId}/video\\.mp4\\?`),
+    );
+    expect(elsewhere.join('\n')).not.toContain(finalFile);
+    // The link plays without an API key, with Range support.
+    const res = await fetch(link!, { headers: { Range: 'bytes=0-99' } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-type')).toBe('video/mp4');
+    expect((await res.arrayBuffer()).byteLength).toBe(100);
+  }, 120_000);
 });
