@@ -69,3 +69,11 @@ if ! bash tools/fetch-nats-server.sh; then
     echo "reelbus setup: WARNING: no nats-server ≥ 2.10 (see above): the stack falls back to the installed nats-server, which fsyncs JetStream only every 2 minutes" >&2
   fi
 fi
+
+# The sample music library, once, so the first story does not wait for it (the compositor would
+# generate it then; a few CPU-seconds). Not for `--tests`: the tests make their own.
+music_dir="${REELBUS_HOME:-.reelbus}/blobs/music"
+if [ "${1:-}" != "--tests" ] && [ -z "$(ls -A "$music_dir" 2>/dev/null)" ]; then
+  node --import tsx tools/src/cli.ts seed-music ||
+    echo "reelbus setup: WARNING: could not generate the sample music library; the first story will (see above)" >&2
+fi

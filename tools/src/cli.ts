@@ -18,6 +18,8 @@ import { freePort } from '@reelbus/kit/testing';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const DATA_DIR = resolve(process.env.REELBUS_HOME ?? join(ROOT, '.reelbus'));
+/** Seven services start at once; on a busy 2-core machine that can take well over a minute. */
+const READY_TIMEOUT_MS = 180_000;
 
 const HELP = `reelbus — recordings, photos, music and AI clips in; web-ready MP4 out.
 
@@ -26,6 +28,8 @@ Usage: npm run reelbus -- <command> [options]      (or: node --import tsx tools/
 Local stack (embedded profile: nats-server, every service, files under .reelbus/)
   stack                      start everything and stay in the foreground (Ctrl-C stops)
   demo [call|story]          start the stack, render the bundled sample call (or story), print the video's path, stop
+  seed-music                 generate the sample music library into the stack's blobs (setup does it once; else the
+                             first story does)
                              (the stack restarts a crashed service or nats-server with back-off; see the README)
 
 Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KEY, default from .reelbus/)
@@ -110,6 +114,7 @@ async function runStackForeground(): Promise<void> {
     dataDir: DATA_DIR,
     natsPort: Number(process.env.REELBUS_NATS_PORT ?? 4222),
     ingestPort: Number(process.env.REELBUS_PORT ?? 8080),
+    readyTimeoutMs: READY_TIMEOUT_MS,
   });
   console.log(
     `\nreelbus is up: ${stack.processes.length} service processes healthy, NATS at ${stack.natsUrl}`,
@@ -144,6 +149,7 @@ async function runDemo(kind: string): Promise<void> {
       natsPort: 0,
       ingestPort: await freePort(),
       log: (l) => logs.push(l),
+      readyTimeoutMs: READY_TIMEOUT_MS,
     });
     console.log(`stack healthy (${stack.processes.length} services); submitting the sample ${kind}…`);
     if (story && !hasMusic(stack.blobDir))
@@ -164,6 +170,18 @@ async function runDemo(kind: string): Promise<void> {
   } finally {
     await stack?.stop();
   }
+}
+
+/** Generates the sample music library into the embedded profile's blobs, unless it has music. */
+async function seedMusic(): Promise<void> {
+  const { FsBlobStore, seedSampleLibrary } = await import('@reelbus/kit');
+  const blobDir = join(DATA_DIR, 'blobs');
+  const r = await seedSampleLibrary({
+    blobs: new FsBlobStore({ root: blobDir }),
+    onStart: () => console.log(`generating the sample music library into ${join(blobDir, 'music')}…`),
+  });
+  if (r.seeded) console.log(`done: ${r.keys.length} files in ${((r.ms ?? 0) / 1000).toFixed(1)} s`);
+  else console.log(`${join(blobDir, 'music')} has music already: nothing to do`);
 }
 
 /** True when the blob store under `blobDir` has a music library (the compositor seeds one when not). */
@@ -203,6 +221,8 @@ async function main(argv: string[]): Promise<void> {
       return runStackForeground();
     case 'demo':
       return runDemo(positionals[0] ?? 'call');
+    case 'seed-music':
+      return seedMusic();
     case 'story': {
       const audio = positionals[0];
       if (!audio) throw new Error('usage: story <audio file | blob key | https URL> [options]');

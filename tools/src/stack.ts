@@ -255,7 +255,7 @@ function formatLine(service: string, line: string, raw: boolean): string {
   try {
     const rec = JSON.parse(line) as Record<string, unknown>;
     const level = String(rec.level ?? 'info');
-    const extras = ['jobId', 'type', 'step', 'err', 'reason', 'port', 'url']
+    const extras = ['jobId', 'type', 'step', 'ms', 'err', 'reason', 'port', 'url']
       .filter((k) => rec[k] !== undefined)
       .map(
         (k) =>

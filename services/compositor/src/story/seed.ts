@@ -3,7 +3,7 @@ import { ensureDefaultLogo } from './brand.ts';
 
 /** What a story waiting for the sample music library tells its user (job step message). */
 export const SEEDING_MUSIC_MESSAGE =
-  'generating the sample music library (once, for the first story on this install; a few seconds)';
+  'generating the sample music library (first story only, a few seconds)';
 
 /**
  * Start-up seeding, run in the background (consuming starts at once; story handlers wait for it before
