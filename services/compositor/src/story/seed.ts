@@ -2,8 +2,7 @@ import { seedSampleLibrary, type BlobStore, type Logger, type SampleTrackSpec } 
 import { ensureDefaultLogo } from './brand.ts';
 
 /** What a story waiting for the sample music library tells its user (job step message). */
-export const SEEDING_MUSIC_MESSAGE =
-  'generating the sample music library (first story only, a few seconds)';
+export const SEEDING_MUSIC_MESSAGE = 'generating the sample music library (first story only, a few seconds)';
 
 /**
  * Start-up seeding, run in the background (consuming starts at once; story handlers wait for it before
