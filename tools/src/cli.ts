@@ -96,11 +96,18 @@ function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: strin
   if (job.kind === 'generation') {
     for (const [name, out] of Object.entries(job.outputs)) {
       if (!out || name === 'video') continue;
-      const path = blobDir ? join(blobDir, out.key) : out.key;
       const size = out.width ? `${out.width}x${out.height}` : '';
       const length = out.durationSec ? `${out.durationSec.toFixed(2)} s` : '';
       console.log(`${name}: ${[size, length].filter(Boolean).join(', ')}`);
-      console.log(existsSync(path) ? realpathSync(path) : path);
+      // As for videos: a path only when this machine holds that very file.
+      const where = videoLocation({
+        key: out.key,
+        sizeBytes: out.sizeBytes,
+        blobDir,
+        link: undefined,
+        sizeOf: fileSize,
+      });
+      console.log(locationLine(where));
     }
     if (job.cost?.actualUsd !== undefined) console.log(`cost: $${job.cost.actualUsd}`);
     return;

@@ -28,7 +28,7 @@ export function videoLocation({
     if (sizeOf(path) === sizeBytes) return { path };
   }
   if (link) return { url: link };
-  return { none: `the video is stored at "${key}" in the stack's blob storage; no link was given` };
+  return { none: `"${key}" is in the stack's blob storage, not on this machine (no link was given)` };
 }
 
 /** The size of a regular file, or undefined. */
