@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Puts a nats-server ≥ 2.10 into .reelbus/bin/nats-server when the installed one is older, for the
-# cluster tests and the checks of the deployment NATS configs.
+# Puts a nats-server ≥ 2.10 into .reelbus/bin/nats-server when the installed one is older. The local
+# stack (`npm run demo`, `npm run stack`, the end-to-end tests) prefers it, the cluster tests and the
+# checks of the deployment NATS configs need it.
 #
-# Why: nats-server before 2.9.21 checks a compare-and-set (Nats-Expected-Last-Subject-Sequence) only
+# Why: nats-server before 2.10 knows no `sync_interval: always` and fsyncs JetStream every 2 minutes
+# (a power cut can lose acknowledged events), and before 2.9.21 checks a compare-and-set (Nats-Expected-Last-Subject-Sequence) only
 # before the Raft proposal, so on a stream with 3 replicas two concurrent updates of one job can both
 # succeed and one is silently lost (nats-io/nats-server#4320); `sync_interval: always` (the compose
-# and Kubernetes configs) needs 2.10. Debian bookworm ships 2.9.10. The
-# single-server (embedded) profile is not affected; the cluster tests and any STREAM_REPLICAS > 1 job
-# bucket are. The binary comes from Debian's own archive (by default the trixie suite), checked the way
+# and Kubernetes configs, and the embedded profile) needs 2.10. Debian bookworm ships 2.9.10. The
+# binary comes from Debian's own archive (by default the trixie suite), checked the way
 # apt checks it: InRelease signature (debian-archive-keyring), then the Packages index hash, then the
 # package hash. Nothing is installed system-wide.
 #
-# Usage: bash tools/fetch-nats-server.sh   (npm test runs it; safe to re-run: does nothing when done)
+# Usage: bash tools/fetch-nats-server.sh           (tools/setup.sh runs it; safe to re-run: does nothing when done)
+#        bash tools/fetch-nats-server.sh --check   (exit 0 when a nats-server ≥ 2.10 is there, 1 when not; fetches nothing)
 # Env:   DEBIAN_MIRROR (default http://deb.debian.org/debian), NATS_DEBIAN_SUITE (default trixie)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +32,11 @@ for bin in "${NATS_SERVER_BIN:-}" "$(command -v nats-server || true)" /usr/sbin/
   [ -n "$bin" ] && [ -x "$bin" ] || continue
   v=$(version_of "$bin")
   if new_enough "$v"; then
-    echo "reelbus setup: nats-server $v at $bin is recent enough for the cluster tests"
+    echo "reelbus setup: nats-server $v at $bin is ≥ $MIN_VERSION: the stack and the tests use it"
     exit 0
   fi
 done
+[ "${1:-}" = "--check" ] && exit 1
 
 for tool in curl gpgv xz dpkg-deb sha256sum; do
   command -v "$tool" >/dev/null || { echo "reelbus setup: $tool is needed to fetch nats-server" >&2; exit 1; }

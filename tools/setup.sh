@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what reelbus needs on a fresh Debian/Ubuntu machine: system packages (nats-server, ffmpeg,
-# espeak-ng and sox for test fixtures, a font for captions) and the npm workspace. Safe to re-run: it
-# only installs what is missing. `--tests` (what npm test passes) also fetches a nats-server ≥ 2.10
-# for the cluster tests when the installed one is older.
+# espeak-ng and sox for test fixtures, a font for captions), the npm workspace, and a nats-server
+# ≥ 2.10 (Debian's verified build, into .reelbus/bin) when the installed one is older: the local stack
+# runs on it with `sync_interval: always`. Safe to re-run: it only installs what is missing. Run by
+# `npm run demo`, `npm run stack`, `npm run bench` and (with `--tests`) `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,17 +17,36 @@ have sox || missing+=(sox)
 have promtool || missing+=(prometheus) # promtool: the alert rules' tests (infra/prometheus)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 
-if [ ${#missing[@]} -gt 0 ]; then
+# What tools/fetch-nats-server.sh needs, only when it will have to fetch (no nats-server ≥ 2.10 yet).
+# Installed separately and allowed to fail (Ubuntu keeps debian-archive-keyring in universe): without
+# them the stack falls back to the installed nats-server and says so.
+fetch_tools=()
+if ! bash tools/fetch-nats-server.sh --check >/dev/null 2>&1; then
+  have curl || fetch_tools+=(curl)
+  have gpgv || fetch_tools+=(gpgv)
+  have xz || fetch_tools+=(xz-utils)
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || fetch_tools+=(debian-archive-keyring)
+fi
+
+if [ ${#missing[@]} -gt 0 ] || [ ${#fetch_tools[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
-  echo "reelbus setup: installing system packages: $pkgs"
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
-    echo "reelbus setup: need root (or sudo) to install: $pkgs" >&2
-    exit 1
+    sudo="none"
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  # shellcheck disable=SC2086
-  $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "reelbus setup: installing system packages: $pkgs"
+    [ "$sudo" = none ] && { echo "reelbus setup: need root (or sudo) to install: $pkgs" >&2; exit 1; }
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  fi
+  if [ ${#fetch_tools[@]} -gt 0 ] && [ "$sudo" != none ]; then
+    echo "reelbus setup: installing what fetching nats-server 2.10 needs: ${fetch_tools[*]}"
+    { [ ${#missing[@]} -gt 0 ] || $sudo apt-get update -qq; } &&
+      $sudo apt-get install -y -qq --no-install-recommends "${fetch_tools[@]}" >/dev/null ||
+      echo "reelbus setup: could not install ${fetch_tools[*]}; trying to fetch nats-server anyway" >&2
+  fi
 fi
 
 # npm packages: install when node_modules is missing or older than the lockfile. `npm install` (which
@@ -37,12 +57,24 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-# The cluster tests (3 clustered nats-servers, streams and the job bucket at 3 replicas) and the checks
-# of the deployment NATS configs need nats-server ≥ 2.10: older ones lose concurrent compare-and-set
-# updates on replicated streams and know no `sync_interval`. When the installed one is older (Debian
-# bookworm: 2.9.10), fetch Debian trixie's into .reelbus/bin; everything else runs on the installed
-# one. Without it only those tests fail, saying so. Only for `--tests` (npm test), not for the demo.
-if [ "${1:-}" = "--tests" ]; then
-  bash tools/fetch-nats-server.sh ||
-    echo "reelbus setup: WARNING: no nats-server ≥ 2.10 for the cluster tests (see above); they will fail" >&2
+# nats-server ≥ 2.10 for every profile: the local stack (`npm run demo`, `npm run stack`) runs JetStream
+# with `sync_interval: always` on it, so an acknowledged event survives a power cut; the cluster tests
+# and the deployment config checks need it too (older servers lose concurrent compare-and-set updates
+# on replicated streams, and know no `sync_interval`). When the installed one is older (Debian
+# bookworm: 2.9.10), fetch Debian trixie's verified build into .reelbus/bin. Failing to is not fatal:
+# the stack then runs on the installed one and warns that it fsyncs only every 2 minutes.
+if ! bash tools/fetch-nats-server.sh; then
+  if [ "${1:-}" = "--tests" ]; then
+    echo "reelbus setup: WARNING: no nats-server ≥ 2.10 (see above): the cluster tests will fail, and the stack falls back to the installed nats-server" >&2
+  else
+    echo "reelbus setup: WARNING: no nats-server ≥ 2.10 (see above): the stack falls back to the installed nats-server, which fsyncs JetStream only every 2 minutes" >&2
+  fi
+fi
+
+# The sample music library, once, so the first story does not wait for it (the compositor would
+# generate it then; a few CPU-seconds). Not for `--tests`: the tests make their own.
+music_dir="${REELBUS_HOME:-.reelbus}/blobs/music"
+if [ "${1:-}" != "--tests" ] && [ -z "$(ls -A "$music_dir" 2>/dev/null)" ]; then
+  node --import tsx tools/src/cli.ts seed-music ||
+    echo "reelbus setup: WARNING: could not generate the sample music library; the first story will (see above)" >&2
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // reelbus command line: run the embedded stack, run the demo, submit and follow jobs, operate the
 // dead-letter stream. `reelbus help` lists everything.
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,11 +11,15 @@ import { makeSampleCall, makeSampleStory } from './sample.ts';
 import { submitStory } from './story.ts';
 import { formatModels, parseParamArgs } from './generate.ts';
 import { startStack, type Stack } from './stack.ts';
+import { progressBar } from './progress-line.ts';
 import { traceLine } from './trace.ts';
+import { fileSize, locationLine, videoLocation } from './video-location.ts';
 import { freePort } from '@reelbus/kit/testing';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const DATA_DIR = resolve(process.env.REELBUS_HOME ?? join(ROOT, '.reelbus'));
+/** Seven services start at once; on a busy 2-core machine that can take well over a minute. */
+const READY_TIMEOUT_MS = 180_000;
 
 const HELP = `reelbus — recordings, photos, music and AI clips in; web-ready MP4 out.
 
@@ -24,6 +28,9 @@ Usage: npm run reelbus -- <command> [options]      (or: node --import tsx tools/
 Local stack (embedded profile: nats-server, every service, files under .reelbus/)
   stack                      start everything and stay in the foreground (Ctrl-C stops)
   demo [call|story]          start the stack, render the bundled sample call (or story), print the video's path, stop
+  seed-music                 generate the sample music library into the stack's blobs (setup does it once; else the
+                             first story does)
+                             (the stack restarts a crashed service or nats-server with back-off; see the README)
 
 Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KEY, default from .reelbus/)
   submit <file> [--callback <url>] [--provider local|fal] [--no-follow]
@@ -47,23 +54,11 @@ Operations (talk to NATS: NATS_URL, default nats://127.0.0.1:4222; REELBUS_NAMES
 
 Environment: REELBUS_HOME (state dir, default ./.reelbus), REELBUS_PORT (ingest port for stack/demo).`;
 
-function progressBar(job: Job): string {
-  const width = 30;
-  const filled = Math.round((job.progress / 100) * width);
-  const running = Object.entries(job.steps).find(([, s]) => s.status === 'running');
-  const step = running
-    ? `${running[0]}${running[1].percent !== undefined ? ` ${Math.round(running[1].percent)}%` : ''}`
-    : job.status;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${job.progress.toFixed(0).padStart(3)}%  ${step}`.padEnd(
-    70,
-  );
-}
-
 async function followJob(client: ReelbusClient, jobId: string): Promise<Job> {
   const tty = process.stdout.isTTY;
   let last = '';
   const job = await client.follow(jobId, (j) => {
-    const line = progressBar(j);
+    const line = progressBar(j, process.stdout.columns);
     if (line === last) return;
     last = line;
     process.stdout.write(tty ? `\r${line}` : `${line}\n`);
@@ -84,20 +79,35 @@ function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: strin
     console.log(
       `video: ${video.width}x${video.height}, ${video.durationSec.toFixed(2)} s, ${(video.sizeBytes / 1e6).toFixed(2)} MB`,
     );
-    if (blobDir) {
-      const path = join(blobDir, video.key);
-      console.log(existsSync(path) ? realpathSync(path) : path);
-    }
-    if (job.links?.video) console.log(`link: ${job.links.video}`);
+    // The path only when this machine holds that very file (REELBUS_HOME or a remote REELBUS_URL
+    // put it elsewhere), else the signed link.
+    console.log(
+      locationLine(
+        videoLocation({
+          key: video.key,
+          sizeBytes: video.sizeBytes,
+          blobDir,
+          link: job.links?.video,
+          sizeOf: fileSize,
+        }),
+      ),
+    );
   }
   if (job.kind === 'generation') {
     for (const [name, out] of Object.entries(job.outputs)) {
       if (!out || name === 'video') continue;
-      const path = blobDir ? join(blobDir, out.key) : out.key;
       const size = out.width ? `${out.width}x${out.height}` : '';
       const length = out.durationSec ? `${out.durationSec.toFixed(2)} s` : '';
       console.log(`${name}: ${[size, length].filter(Boolean).join(', ')}`);
-      console.log(existsSync(path) ? realpathSync(path) : path);
+      // As for videos: a path only when this machine holds that very file.
+      const where = videoLocation({
+        key: out.key,
+        sizeBytes: out.sizeBytes,
+        blobDir,
+        link: undefined,
+        sizeOf: fileSize,
+      });
+      console.log(locationLine(where));
     }
     if (job.cost?.actualUsd !== undefined) console.log(`cost: $${job.cost.actualUsd}`);
     return;
@@ -111,6 +121,7 @@ async function runStackForeground(): Promise<void> {
     dataDir: DATA_DIR,
     natsPort: Number(process.env.REELBUS_NATS_PORT ?? 4222),
     ingestPort: Number(process.env.REELBUS_PORT ?? 8080),
+    readyTimeoutMs: READY_TIMEOUT_MS,
   });
   console.log(
     `\nreelbus is up: ${stack.processes.length} service processes healthy, NATS at ${stack.natsUrl}`,
@@ -145,8 +156,13 @@ async function runDemo(kind: string): Promise<void> {
       natsPort: 0,
       ingestPort: await freePort(),
       log: (l) => logs.push(l),
+      readyTimeoutMs: READY_TIMEOUT_MS,
     });
     console.log(`stack healthy (${stack.processes.length} services); submitting the sample ${kind}…`);
+    if (story && !hasMusic(stack.blobDir))
+      console.log(
+        'first story here: the compositor generates the sample music library first (a few seconds, once)',
+      );
     const options = { baseUrl: stack.ingestUrl, apiKey: stack.secrets.apiKey };
     const client = new ReelbusClient(options);
     const { jobId } = story
@@ -161,6 +177,24 @@ async function runDemo(kind: string): Promise<void> {
   } finally {
     await stack?.stop();
   }
+}
+
+/** Generates the sample music library into the embedded profile's blobs, unless it has music. */
+async function seedMusic(): Promise<void> {
+  const { FsBlobStore, seedSampleLibrary } = await import('@reelbus/kit');
+  const blobDir = join(DATA_DIR, 'blobs');
+  const r = await seedSampleLibrary({
+    blobs: new FsBlobStore({ root: blobDir }),
+    onStart: () => console.log(`generating the sample music library into ${join(blobDir, 'music')}…`),
+  });
+  if (r.seeded) console.log(`done: ${r.keys.length} files in ${((r.ms ?? 0) / 1000).toFixed(1)} s`);
+  else console.log(`${join(blobDir, 'music')} has music already: nothing to do`);
+}
+
+/** True when the blob store under `blobDir` has a music library (the compositor seeds one when not). */
+function hasMusic(blobDir: string): boolean {
+  const dir = join(blobDir, 'music');
+  return existsSync(dir) && readdirSync(dir).length > 0;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -194,6 +228,8 @@ async function main(argv: string[]): Promise<void> {
       return runStackForeground();
     case 'demo':
       return runDemo(positionals[0] ?? 'call');
+    case 'seed-music':
+      return seedMusic();
     case 'story': {
       const audio = positionals[0];
       if (!audio) throw new Error('usage: story <audio file | blob key | https URL> [options]');

@@ -1,12 +1,21 @@
 // The local stack: one nats-server (JetStream) and every service as its own process, logs prefixed
-// by service, healthy before it returns, stopped together. Used by `reelbus stack`, `reelbus demo`
-// and the end-to-end tests.
+// by service, healthy before it returns, stopped together. A process that crashes is restarted by its
+// supervisor (./supervisor.ts), nats-server on the same port and store. Used by `reelbus stack`,
+// `reelbus demo` and the end-to-end tests.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, natsServerBinary, startNatsServer, type NatsServerHandle } from '@reelbus/kit/testing';
+import {
+  DEFAULT_RESTART_POLICY,
+  StartFailedError,
+  Supervisor,
+  describeExit,
+  type ExitInfo,
+  type RestartPolicy,
+} from './supervisor.ts';
 
 /** Services in pipeline order; those without a `src/main.ts` yet are simply absent. */
 export const SERVICE_ORDER = [
@@ -40,8 +49,16 @@ export interface StackOptions {
   natsPort?: number;
   /** Use this NATS instead of starting one. */
   natsUrl?: string;
-  /** The nats-server binary to start (default `natsServerBinary()`: `NATS_SERVER_BIN`, then the installed one). */
+  /**
+   * The nats-server binary to start. Default: `NATS_SERVER_BIN` when set, else the first nats-server
+   * ≥ 2.10 of the installed one and `.reelbus/bin/nats-server` (fetched by `tools/setup.sh`), else the
+   * installed one (2.9, with a warning): see `chooseNatsServer`.
+   */
   natsBin?: string;
+  /** Start the stack's nats-server with its monitoring endpoint (`-m`) on this port; 0 = a free one. Off by default. */
+  natsMonitorPort?: number;
+  /** How crashed processes are restarted (default `DEFAULT_RESTART_POLICY`: 1 s doubling to 30 s, stays down after 5 crashes each within 60 s of the last). */
+  restartPolicy?: Partial<RestartPolicy>;
   ingestPort?: number;
   /** Extra environment for every service, then per service. */
   env?: Record<string, string>;
@@ -59,22 +76,36 @@ export interface ServiceProcess {
   replica: number;
   healthPort: number;
   process: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /** Resolves with the exit code and signal. */
+  exit: Promise<ExitInfo>;
 }
 
 export interface Stack {
-  nats: NatsServerHandle | undefined;
+  /** The nats-server running now (a new handle after a restart); undefined with `natsUrl`. */
+  readonly nats: NatsServerHandle | undefined;
+  /** Which nats-server binary the stack runs, and why. */
+  natsServer: NatsServerChoice | undefined;
   natsUrl: string;
+  /** `http://127.0.0.1:<port>` of nats-server's monitoring endpoint, with `natsMonitorPort`. */
+  natsMonitorUrl: string | undefined;
   ingestUrl: string;
   secrets: Secrets & { created: boolean };
   namespace: string;
   blobDir: string;
+  /** The process of every service replica now: a restarted one replaces the crashed one in place. */
   processes: ServiceProcess[];
-  /** Starts (another) replica of a service and waits until it is ready. */
+  /** Starts (another) replica of a service, supervised, and waits until it is ready. */
   startService(service: string, replica?: number): Promise<ServiceProcess>;
-  /** SIGKILL one process (a crash). */
-  kill(p: ServiceProcess): Promise<void>;
-  /** SIGTERM everything, wait, stop NATS. */
+  /**
+   * SIGKILL a service process or the nats-server: a crash, which the supervisor restarts. With
+   * `{ restart: false }` it stays down (like `docker kill`): the caller starts what it wants.
+   */
+  kill(p: ServiceProcess | NatsServerHandle, opts?: { restart?: boolean }): Promise<void>;
+  /** The process (or nats-server) that replaced `p` after it crashed, once ready; rejects when its supervisor gives up. */
+  restarted<P extends ServiceProcess | NatsServerHandle>(p: P): Promise<P>;
+  /** SIGTERM everything (no restarts from now on), wait, stop NATS. */
   stop(): Promise<void>;
 }
 
@@ -111,11 +142,99 @@ export function loadSecrets(dataDir: string): Secrets & { created: boolean } {
   return { ...secrets, created: true };
 }
 
+export type NatsVersion = [number, number, number];
+
 /** nats-server's version, e.g. [2, 9, 10]. */
-export function natsServerVersion(bin: string = natsServerBinary()): [number, number, number] {
+export function natsServerVersion(bin: string = natsServerBinary()): NatsVersion {
   const out = execFileSync(bin, ['--version'], { encoding: 'utf8' });
   const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+}
+
+const atLeast210 = (v: NatsVersion) => v[0] > 2 || (v[0] === 2 && v[1] >= 10);
+
+export interface NatsServerCandidate {
+  bin: string;
+  /** `NATS_SERVER_BIN` (the user's explicit choice), `installed`, or `fetched` (.reelbus/bin, by tools/setup.sh). */
+  source: 'NATS_SERVER_BIN' | 'installed' | 'fetched';
+  /** Undefined when the binary is missing or does not run. */
+  version: NatsVersion | undefined;
+}
+
+export interface NatsServerChoice {
+  bin: string;
+  source: NatsServerCandidate['source'];
+  version: NatsVersion;
+  /** ≥ 2.10: JetStream runs with `sync_interval: always`. */
+  syncAlways: boolean;
+  /** Set when the stack falls back to a nats-server older than 2.10: why, and what to run. */
+  fallback?: string;
+}
+
+/**
+ * Which nats-server the embedded profile runs (pure): `NATS_SERVER_BIN` when given; else the first
+ * candidate ≥ 2.10 (installed, then fetched); else the first that runs, as a fallback that says so.
+ * Throws when none runs.
+ */
+export function chooseNatsServer(candidates: NatsServerCandidate[]): NatsServerChoice {
+  const pick = (c: NatsServerCandidate & { version: NatsVersion }, fallback?: string): NatsServerChoice => ({
+    bin: c.bin,
+    source: c.source,
+    version: c.version,
+    syncAlways: atLeast210(c.version),
+    ...(fallback ? { fallback } : {}),
+  });
+  const explicit = candidates.find((c) => c.source === 'NATS_SERVER_BIN');
+  if (explicit) {
+    if (!explicit.version) throw new Error(`NATS_SERVER_BIN=${explicit.bin} is not a nats-server that runs`);
+    return pick(
+      { ...explicit, version: explicit.version },
+      atLeast210(explicit.version) ? undefined : `NATS_SERVER_BIN=${explicit.bin} is older than 2.10`,
+    );
+  }
+  const runs = candidates.filter((c): c is NatsServerCandidate & { version: NatsVersion } => !!c.version);
+  const recent = runs.find((c) => atLeast210(c.version));
+  if (recent) return pick(recent);
+  const fetched = candidates.find((c) => c.source === 'fetched');
+  const first = runs[0];
+  if (!first)
+    throw new Error(
+      `no nats-server found (tried ${candidates.map((c) => c.bin).join(', ')}): run "npm run setup"`,
+    );
+  return pick(
+    first,
+    `no nats-server ≥ 2.10${fetched ? ` (${fetched.bin} is ${fetched.version ? 'too old' : 'missing'})` : ''}; ` +
+      'run "bash tools/fetch-nats-server.sh" (npm run setup does) to get the verified 2.10 build',
+  );
+}
+
+function versionOf(bin: string): NatsVersion | undefined {
+  try {
+    const v = natsServerVersion(bin);
+    return v[0] === 0 && v[1] === 0 ? undefined : v;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Probes the candidate nats-servers (`NATS_SERVER_BIN`, the installed one, `<root>/.reelbus/bin`) and chooses. */
+export function findNatsServer(root: string, env: NodeJS.ProcessEnv = process.env): NatsServerChoice {
+  const candidates: NatsServerCandidate[] = [];
+  if (env.NATS_SERVER_BIN)
+    candidates.push({
+      bin: env.NATS_SERVER_BIN,
+      source: 'NATS_SERVER_BIN',
+      version: versionOf(env.NATS_SERVER_BIN),
+    });
+  const installed = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+  const fetched = join(root, '.reelbus', 'bin', 'nats-server');
+  candidates.push({ bin: installed, source: 'installed', version: versionOf(installed) });
+  candidates.push({
+    bin: fetched,
+    source: 'fetched',
+    version: existsSync(fetched) ? versionOf(fetched) : undefined,
+  });
+  return chooseNatsServer(candidates);
 }
 
 /**
@@ -136,7 +255,7 @@ function formatLine(service: string, line: string, raw: boolean): string {
   try {
     const rec = JSON.parse(line) as Record<string, unknown>;
     const level = String(rec.level ?? 'info');
-    const extras = ['jobId', 'type', 'step', 'err', 'reason', 'port', 'url']
+    const extras = ['jobId', 'type', 'step', 'ms', 'err', 'reason', 'port', 'url']
       .filter((k) => rec[k] !== undefined)
       .map(
         (k) =>
@@ -151,13 +270,13 @@ function formatLine(service: string, line: string, raw: boolean): string {
   }
 }
 
+/** Resolves once `p` answers 200 on /readyz; kills it and throws `StartFailedError` when it exits first or the deadline passes. */
 async function waitReady(p: ServiceProcess, deadline: number): Promise<void> {
-  let exitCode: number | null | undefined;
-  void p.exited.then((c) => (exitCode = c));
+  let exit: ExitInfo | undefined;
+  void p.exit.then((e) => (exit = e));
   // No readiness event crosses a process boundary: poll /readyz until the deadline.
   for (;;) {
-    if (exitCode !== undefined)
-      throw new Error(`${p.service} exited with code ${exitCode} before it was ready`);
+    if (exit) throw new StartFailedError(`${procLabel(p)} ${describeExit(exit)} before it was ready`, exit);
     try {
       const res = await fetch(`http://127.0.0.1:${p.healthPort}/readyz`, {
         signal: AbortSignal.timeout(1000),
@@ -166,9 +285,22 @@ async function waitReady(p: ServiceProcess, deadline: number): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${p.service} was not ready within the deadline`);
+    if (Date.now() > deadline) {
+      if (!exit) p.process.kill('SIGKILL');
+      const e = await p.exit;
+      throw new StartFailedError(`${procLabel(p)} was not ready within the deadline`, e);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+const procLabel = (p: { service: string; replica: number }) =>
+  p.replica > 0 ? `${p.service}#${p.replica}` : p.service;
+
+function exitOf(child: ChildProcess): Promise<ExitInfo> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -182,32 +314,87 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     rawLogs = false,
     readyTimeoutMs = 60_000,
   } = opts;
+  const policy = { ...DEFAULT_RESTART_POLICY, ...opts.restartPolicy };
   const services = opts.services ?? presentServices(root);
   mkdirSync(dataDir, { recursive: true });
   const secrets = loadSecrets(dataDir);
   const blobDir = env.BLOB_DIR ?? join(dataDir, 'blobs');
   const namespace = env.REELBUS_NAMESPACE ?? 'reelbus';
+  const stackLog = (level: 'info' | 'warn' | 'error', msg: string, name = 'stack') =>
+    log(formatLine(name, JSON.stringify({ level, msg }), rawLogs));
 
-  let nats: NatsServerHandle | undefined;
+  // Everything spawned and not yet exited, so that stop() reaches processes that are still starting.
+  const live = new Set<ChildProcess>();
+  const supervisors = new Map<object, Supervisor<ServiceProcess> | Supervisor<NatsServerHandle>>();
+  const allSupervisors: Array<Supervisor<ServiceProcess> | Supervisor<NatsServerHandle>> = [];
+  let stopping = false;
+
+  let natsSupervisor: Supervisor<NatsServerHandle> | undefined;
+  let natsStarting: Promise<unknown> | undefined;
+  let natsServer: NatsServerChoice | undefined;
+  let natsMonitorUrl: string | undefined;
   let natsUrl = opts.natsUrl;
   if (!natsUrl) {
-    const bin = opts.natsBin ?? natsServerBinary();
-    const { config, syncAlways } = jetStreamConfig(natsServerVersion(bin));
-    nats = await startNatsServer({
-      bin,
-      port: opts.natsPort === 0 || opts.natsPort === undefined ? await freePort() : opts.natsPort,
-      storeDir: join(dataDir, 'nats'),
-      config: config || undefined,
+    natsServer = opts.natsBin
+      ? chooseNatsServer([{ bin: opts.natsBin, source: 'NATS_SERVER_BIN', version: versionOf(opts.natsBin) }])
+      : findNatsServer(root);
+    const { config } = jetStreamConfig(natsServer.version);
+    const port = opts.natsPort === 0 || opts.natsPort === undefined ? await freePort() : opts.natsPort;
+    const monitorPort =
+      opts.natsMonitorPort === undefined
+        ? undefined
+        : opts.natsMonitorPort === 0
+          ? await freePort()
+          : opts.natsMonitorPort;
+    natsMonitorUrl = monitorPort === undefined ? undefined : `http://127.0.0.1:${monitorPort}`;
+    const chosen = natsServer;
+    // Every start (the first and each restart) uses the same port, store and config: the services'
+    // NATS_URL stays valid and JetStream recovers its streams, consumers and buckets from the store.
+    const startNats = async (): Promise<NatsServerHandle> => {
+      const starting = startNatsServer({
+        bin: chosen.bin,
+        port,
+        storeDir: join(dataDir, 'nats'),
+        config: config || undefined,
+        ...(monitorPort === undefined ? {} : { args: ['-m', String(monitorPort)] }),
+      });
+      natsStarting = starting.catch(() => undefined);
+      let handle: NatsServerHandle;
+      try {
+        handle = await starting;
+      } catch (err) {
+        throw new StartFailedError(
+          `nats-server did not start: ${err instanceof Error ? err.message : String(err)}`,
+          { code: null, signal: null },
+          { cause: err },
+        );
+      }
+      live.add(handle.process);
+      void exitOf(handle.process).then(() => live.delete(handle.process));
+      return handle;
+    };
+    natsSupervisor = new Supervisor<NatsServerHandle>({
+      name: 'nats-server',
+      start: startNats,
+      exited: (h) => exitOf(h.process),
+      policy,
+      log: (level, msg) => stackLog(level, msg),
+      onReplace: (_prev, next) => supervisors.set(next, natsSupervisor!),
     });
-    natsUrl = nats.url;
+    allSupervisors.push(natsSupervisor);
+    const first = await natsSupervisor.start();
+    supervisors.set(first, natsSupervisor);
+    natsUrl = first.url;
+    const v = natsServer.version.join('.');
     log(
       formatLine(
         'nats',
         JSON.stringify({
-          level: syncAlways ? 'info' : 'warn',
-          msg: syncAlways
-            ? 'nats-server ready (JetStream fsync on every write)'
-            : 'nats-server ready; this nats-server (< 2.10) fsyncs JetStream every 2 min: a power cut can lose the last 2 min of acknowledged events',
+          level: natsServer.syncAlways ? 'info' : 'warn',
+          msg: natsServer.syncAlways
+            ? `nats-server ${v} (${natsServer.bin}) ready; JetStream fsyncs every write (sync_interval: always)`
+            : `nats-server ${v} (${natsServer.bin}) ready, as a FALLBACK: ${natsServer.fallback ?? 'older than 2.10'}. ` +
+              'This one fsyncs JetStream every 2 min: a power cut (not a crash) can lose the last 2 min of acknowledged events',
           url: natsUrl,
         }),
         rawLogs,
@@ -236,6 +423,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 
   const processes: ServiceProcess[] = [];
+  /** Spawns one service process and waits until it is ready (a StartFailedError when it is not). */
   const spawnService = async (service: string, replica: number): Promise<ServiceProcess> => {
     const healthPort = await freePort();
     const name = replica > 0 ? `${service}#${replica}` : service;
@@ -254,46 +442,101 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    live.add(child);
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (l) => log(formatLine(name, l, rawLogs)));
     }
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const p: ServiceProcess = { service, replica, healthPort, process: child, exited };
-    processes.push(p);
+    const exit = exitOf(child);
+    void exit.then(() => live.delete(child));
+    const p: ServiceProcess = {
+      service,
+      replica,
+      healthPort,
+      process: child,
+      exit,
+      exited: exit.then((e) => e.code),
+    };
     await waitReady(p, Date.now() + readyTimeoutMs);
     return p;
   };
 
+  /** Starts a supervised replica: its crashes are restarted, and the restart replaces it in `processes`. */
+  const superviseService = async (service: string, replica: number): Promise<ServiceProcess> => {
+    const sup: Supervisor<ServiceProcess> = new Supervisor<ServiceProcess>({
+      name: replica > 0 ? `${service}#${replica}` : service,
+      start: () => spawnService(service, replica),
+      exited: (p) => p.exit,
+      policy,
+      log: (level, msg) => stackLog(level, msg),
+      onReplace: (prev, next) => {
+        supervisors.set(next, sup);
+        const i = processes.indexOf(prev);
+        if (i >= 0) processes[i] = next;
+        else processes.push(next);
+      },
+    });
+    allSupervisors.push(sup);
+    const p = await sup.start();
+    supervisors.set(p, sup);
+    processes.push(p);
+    return p;
+  };
+
   const stop = async () => {
-    for (const p of [...processes].reverse()) if (p.process.exitCode === null) p.process.kill('SIGTERM');
-    await Promise.all(processes.map((p) => p.exited));
-    await nats?.stop({ keepStore: true });
+    stopping = true;
+    for (const s of allSupervisors) s.stop();
+    const natsChildren = new Set([natsSupervisor?.current?.process]);
+    const children = [...live].filter((c) => !natsChildren.has(c)).reverse();
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map(exitOf));
+    // A nats-server restart in progress finishes starting first, so that it is stopped too.
+    await natsStarting;
+    for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all([...live].map(exitOf));
+    await natsSupervisor?.current?.stop({ keepStore: true });
   };
 
   try {
     // Start services in parallel: each waits for its own readiness.
     await Promise.all(
-      services.flatMap((s) => Array.from({ length: replicas[s] ?? 1 }, (_, i) => spawnService(s, i))),
+      services.flatMap((s) => Array.from({ length: replicas[s] ?? 1 }, (_, i) => superviseService(s, i))),
     );
   } catch (err) {
     await stop();
     throw err;
   }
 
+  const supervisorOf = (p: object) => {
+    const sup = supervisors.get(p);
+    if (!sup) throw new Error('not a process of this stack');
+    return sup as Supervisor<object>;
+  };
+
   return {
-    nats,
+    get nats() {
+      return natsSupervisor?.current;
+    },
+    natsServer,
     natsUrl,
+    natsMonitorUrl,
     ingestUrl,
     secrets,
     namespace,
     blobDir,
     processes,
-    startService: (service, replica = processes.filter((p) => p.service === service).length) =>
-      spawnService(service, replica),
-    async kill(p) {
-      if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill('SIGKILL');
-      await p.exited;
+    startService: (service, replica = processes.filter((p) => p.service === service).length) => {
+      if (stopping) return Promise.reject(new Error('the stack is stopping'));
+      return superviseService(service, replica);
     },
+    async kill(p, { restart = true } = {}) {
+      const sup = supervisorOf(p);
+      if (!restart) sup.expectExit(p);
+      const child = p.process;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exitOf(child);
+    },
+    restarted: <P extends ServiceProcess | NatsServerHandle>(p: P) =>
+      supervisorOf(p).replacement(p) as Promise<P>,
     stop,
   };
 }

@@ -2,16 +2,15 @@ import { startService } from '@reelbus/kit';
 import { CompositorEnv } from './config.ts';
 import { requestCallClips } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
-import { StoryEnv, collectStoryAudio, collectStoryImages, seedStoryAssets } from './story/index.ts';
+import { StoryEnv, collectStoryAudio, collectStoryImages, storyAssetSeeder } from './story/index.ts';
 
 const rt = await startService({
   name: 'compositor',
   configSchema: CompositorEnv.extend(StoryEnv.shape),
   needs: { blobs: true, jobs: true },
 });
-// Stories: the default logo and sample music are made when the first story needs them (about 25 s of
-// CPU for the music), so a stack that only renders calls never pays for them.
-let seeding: Promise<void> | undefined;
+// Stories: the default logo and sample music are made when the first story needs them (a few
+// CPU-seconds for the music), so a stack that only renders calls never pays for them.
 const storyDeps = {
   jobs: rt.jobs,
   blobs: rt.blobs,
@@ -20,13 +19,12 @@ const storyDeps = {
     allowPrivate: rt.config.BRAND_ALLOW_PRIVATE_URLS,
     timeoutMs: rt.config.BRAND_FETCH_TIMEOUT_MS,
   },
-  assetsReady: () =>
-    (seeding ??= seedStoryAssets({
-      blobs: rt.blobs,
-      logger: rt.logger,
-      tmpDir: rt.base.tmpDir,
-      seedMusic: rt.config.COMPOSITOR_SEED_MUSIC,
-    })),
+  assetsReady: storyAssetSeeder({
+    blobs: rt.blobs,
+    logger: rt.logger,
+    tmpDir: rt.base.tmpDir,
+    seedMusic: rt.config.COMPOSITOR_SEED_MUSIC,
+  }),
 };
 const deps = {
   jobs: rt.jobs,

@@ -127,7 +127,8 @@ describe('reelbus on a 3-node NATS JetStream cluster', () => {
       (p) => p.service === 'encoder' && procName(p) === firstStart.proc,
     );
     expect(victim, `no encoder process is named ${firstStart.proc}`).toBeDefined();
-    await e2e.stack.kill(victim!);
+    // It stays down (no supervised restart): the other replica has to take the job over.
+    await e2e.stack.kill(victim!, { restart: false });
 
     // After AckWait the other replica gets the message again and renders it.
     const job = await followToEnd({ e2e, jobId, killed: [victim!] });

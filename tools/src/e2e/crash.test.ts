@@ -57,22 +57,25 @@ describe('crashes and bad input through the whole system', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('finishes the job once when the encoder is killed mid-encode and restarted (redelivery)', async () => {
+  it('finishes the job once when the encoder is killed mid-encode and the stack restarts it (redelivery)', async () => {
     const { jobId } = await e2e.client.submitRecording({ file: sample.file, callbackUrl: receiver.url });
     crashJobId = jobId;
     const first = await waitForLog(isEncodeStart(jobId));
     const encoder = e2e.stack.processes.find((p) => procName(p) === first.proc)!;
-    await e2e.stack.kill(encoder);
+    await e2e.stack.kill(encoder); // a crash: the stack's supervisor starts it again
     killed.push(encoder);
     const finalFile = join(e2e.stack.blobDir, 'jobs', jobId, 'final.mp4');
     // The kill landed mid-encode: nothing was written yet.
     expect(existsSync(finalFile)).toBe(false);
 
-    const restarted = await e2e.stack.startService('encoder');
+    const restarted = await e2e.stack.restarted(encoder);
+    expect(restarted.process.pid).not.toBe(encoder.process.pid);
+    expect(e2e.stack.processes).toContain(restarted);
     const job = await followToEnd({ e2e, jobId, killed });
     expect(job.status, JSON.stringify(job.error)).toBe('completed');
 
-    // The restarted encoder rendered the redelivered timeline.ready.
+    // The restarted encoder (the killed one is gone, so the only process of that name) rendered the
+    // redelivered timeline.ready.
     const second = await waitForLog((l) => isEncodeStart(jobId)(l) && l !== first);
     expect(second.proc).toBe(procName(restarted));
     expect(second.rec.delivery).toBeGreaterThanOrEqual(2);

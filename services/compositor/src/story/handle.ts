@@ -48,8 +48,11 @@ export function claimStoryIfComplete(job: Job, claimant: string, at: string): vo
 export interface StoryDeps {
   jobs: JobStore;
   blobs: BlobStore;
-  /** Resolves once the default logo and sample music exist (seeded on the first story, then memoised). */
-  assetsReady?: () => Promise<unknown>;
+  /**
+   * Resolves once the default logo and sample music exist (seeded on the first story, then memoised);
+   * `onWait` hears what the story waits for when that takes a while (the music library being generated).
+   */
+  assetsReady?: (onWait?: (message: string) => void) => Promise<unknown>;
   tmpDir?: string;
   /** How brand logos given as URLs are fetched. */
   brandFetch?: { allowPrivate: boolean; timeoutMs: number };
@@ -153,7 +156,7 @@ export async function publishStoryIfClaimed({
     };
   }
   const input = parsed.data;
-  await deps.assetsReady?.();
+  await deps.assetsReady?.((message) => void ctx.progress('compose', 'running', undefined, message));
 
   const logo = input.brand.logo;
   let logoKey = logo && 'key' in logo ? logo.key : undefined;

@@ -21,4 +21,4 @@ export {
   type StoryDeps,
 } from './handle.ts';
 export { StoryEnv, type StoryConfig } from './config.ts';
-export { seedStoryAssets } from './seed.ts';
+export { seedStoryAssets, storyAssetSeeder, SEEDING_MUSIC_MESSAGE } from './seed.ts';
