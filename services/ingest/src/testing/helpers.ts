@@ -1,9 +1,10 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import twilio from 'twilio';
-import { hashApiKey } from '../auth.ts';
+import { hashApiKey } from '../api-keys.ts';
 import type { IngestConfig } from '../config.ts';
 
 export const API_KEY = 'rb_test_key_7f3a9c';
+export const OPERATOR_KEY = 'rb_test_operator_key_51c2';
 export const TWILIO_TOKEN = 'twilio-auth-token-for-tests';
 export const PUBLIC_BASE_URL = 'https://calls.example.test';
 
@@ -13,16 +14,22 @@ export function testConfig(over: Partial<IngestConfig> = {}): IngestConfig {
     port: 0,
     publicBaseUrl: PUBLIC_BASE_URL,
     twilioAuthToken: TWILIO_TOKEN,
-    apiKeyHashes: [hashApiKey('another-key'), hashApiKey(API_KEY)],
+    apiKeys: [
+      { name: 'another', role: 'user', hash: hashApiKey('another-key') },
+      { name: 'tester', role: 'user', hash: hashApiKey(API_KEY) },
+      { name: 'ops', role: 'operator', hash: hashApiKey(OPERATOR_KEY) },
+    ],
     linkSigningSecret: 'link-secret-0123456789abcdef',
     videoLinkTtlSec: 3600,
     uploadMaxBytes: 256 * 1024,
     allowPrivateCallbacks: false,
+    limits: { requestsPerMinute: 3000, scope: 'replica', maxActiveJobs: 100 },
     ...over,
   };
 }
 
 export const auth = { authorization: `Bearer ${API_KEY}` };
+export const operatorAuth = { authorization: `Bearer ${OPERATOR_KEY}` };
 
 /** A real 16-bit PCM stereo WAV: a different tone on each channel. */
 export function makeStereoWav({
