@@ -46,6 +46,35 @@ const SECURITY: Record<Access, Array<Record<string, string[]>>> = {
 
 type RouteSchema = NonNullable<RouteOptions['schema']> & Record<string, unknown>;
 
+/** What a status code means when a route's schema does not say. */
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted: the job is queued (`statusUrl` for its document, `eventsUrl` for live events)',
+  '4xx':
+    'A request the API refuses; `error.code` says why (400 invalid_input names every bad field in `issues`, 404 not_found, 413 too_large, 415 unsupported_media_type, …)',
+  '503':
+    'Temporarily unavailable (the bus or the job store, e.g. a NATS node failing over): nothing was kept; retry after `Retry-After` seconds',
+};
+
+/**
+ * A response given as a bare zod schema becomes `{ description, content: { 'application/json' } }`,
+ * so the document describes every answer (Fastify serialises per media type the same way).
+ */
+function describeResponses(response: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [code, value] of Object.entries(response)) {
+    if (value instanceof z.ZodType && !(value instanceof z.ZodUndefined)) {
+      const standard = STATUS_TEXT[code.toLowerCase()];
+      // Success answers say what they hold; error answers what the status means.
+      const description =
+        (code.startsWith('2') ? (value.description ?? standard) : (standard ?? value.description)) ?? code;
+      out[code] = { description, content: { 'application/json': { schema: value } } };
+    } else out[code] = value;
+  }
+  return out;
+}
+
 /**
  * onRoute: what every `/v1` route shares, written into its schema so the document says it — the
  * security requirement, `x-reelbus-access`, and the 401/403/429 answers of the access check and
@@ -76,7 +105,7 @@ export function documentAccess(route: RouteOptions): void {
     ...schema,
     security: SECURITY[access],
     'x-reelbus-access': access,
-    response,
+    response: describeResponses(response),
   } as RouteSchema;
 }
 
@@ -139,4 +168,46 @@ export function registerOpenApi(app: FastifyInstance, { publicBaseUrl }: { publi
   app.register(async (child) => {
     child.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
   });
+}
+
+/** A route as the completeness check sees it (app.routeTable entries fit). */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  schema: unknown;
+}
+
+const isZod = (v: unknown): v is z.ZodType => v instanceof z.ZodType;
+const bodyDeclared = (body: unknown) =>
+  isZod(body) ||
+  (typeof body === 'object' &&
+    body !== null &&
+    'content' in body &&
+    Object.values((body as { content: Record<string, { schema?: unknown }> }).content).every((c) =>
+      isZod(c.schema),
+    ));
+const responseSchemaOf = (r: unknown): unknown =>
+  isZod(r)
+    ? r
+    : (r as { content?: Record<string, { schema?: unknown }> } | undefined)?.content?.['application/json']
+        ?.schema;
+
+/**
+ * What a `/v1` route lacks of the shape every route follows (services/ingest/README.md "How to add
+ * a route"): summary, tags, zod `params` (when the path has any), `querystring`, `body` (POST, PUT,
+ * PATCH), a 2xx answer and a `4xx` answer with the error body. Empty when complete.
+ */
+export function routeSchemaProblems(route: DeclaredRoute): string[] {
+  const s = (route.schema ?? {}) as Record<string, unknown>;
+  if (s.hide) return [];
+  const missing: string[] = [];
+  if (typeof s.summary !== 'string' || !s.summary) missing.push('summary');
+  if (!Array.isArray(s.tags) || s.tags.length === 0) missing.push('tags');
+  if (route.url.includes(':') && !isZod(s.params)) missing.push('params (zod)');
+  if (!isZod(s.querystring)) missing.push('querystring (zod; NoQuery when it takes none)');
+  if (['POST', 'PUT', 'PATCH'].includes(route.method) && !bodyDeclared(s.body)) missing.push('body (zod)');
+  const response = (s.response ?? {}) as Record<string, unknown>;
+  if (!Object.keys(response).some((code) => code.startsWith('2'))) missing.push('a 2xx response');
+  if (responseSchemaOf(response['4xx']) !== ErrorBody) missing.push("a '4xx' response with ErrorBody");
+  return missing.map((m) => `${route.method} ${route.url}: no ${m}`);
 }

@@ -191,7 +191,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
         response: {
           200: { description: 'The whole file', content: { 'video/mp4': { schema: Mp4 } } },
           206: { description: 'The requested byte range', content: { 'video/mp4': { schema: Mp4 } } },
-          302: { description: 'Redirect to a presigned S3 URL (S3 blob store)', content: {} },
+          302: z.undefined().describe('A redirect (Location) to a presigned S3 URL (S3 blob store)'),
           '4xx': ErrorBody,
         },
       },

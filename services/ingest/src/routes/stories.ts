@@ -212,17 +212,36 @@ function moodField(field: string, value: unknown): EventData<'story.received'>['
   return m.data;
 }
 
+type StoryUploads = { audio?: string; userPhoto?: string; images?: string[]; logo?: string };
+
 /**
  * Pure: reads a story request (JSON body, or multipart fields plus the keys of uploaded files) into
  * `story.received` data. Throws one 400 naming every bad field.
  */
-export function extractStory({
+export function extractStory(args: {
+  body: Record<string, unknown>;
+  uploads?: StoryUploads;
+}): ExtractedStory {
+  const { storyId, data, issues } = readStory(args);
+  if (issues.length > 0) throw invalidInput(issues);
+  return { storyId, data: data as StoryData };
+}
+
+/** True when `field` is `reported` or inside it (`music.mood` is inside `music`). */
+const within = (field: string, reported: Iterable<string>) =>
+  [...reported].some((r) => field === r || field.startsWith(`${r}.`) || field.startsWith(`${r}[`));
+
+/**
+ * Pure: what `extractStory` does, without throwing: the data read so far (fields that failed are
+ * left out) and every issue, so a caller can add its own (media lookups) before answering once.
+ */
+export function readStory({
   body,
   uploads = {},
 }: {
   body: Record<string, unknown>;
-  uploads?: { audio?: string; userPhoto?: string; images?: string[]; logo?: string };
-}): ExtractedStory {
+  uploads?: StoryUploads;
+}): { storyId: string | undefined; data: Partial<StoryData>; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
   const attempt = collecting(issues);
   const f = canonicalise(body, issues);
@@ -321,10 +340,8 @@ export function extractStory({
       : undefined;
   const callbackUrl =
     f.callbackUrl !== undefined ? attempt(() => stringField('callbackUrl', f.callbackUrl)) : undefined;
-  if (issues.length > 0 || !audio) throw invalidInput(issues);
-
-  const data: StoryData = {
-    audio,
+  const data: Partial<StoryData> = {
+    ...(audio ? { audio } : {}),
     ...(userPhoto ? { userPhoto } : {}),
     images,
     ...(storyteller !== undefined ? { storyteller } : {}),
@@ -335,18 +352,22 @@ export function extractStory({
     ...(allowDegradation !== undefined ? { allowDegradation } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
   };
+  // The contract's own rules (colour format, ranges, backends) for what is not reported already.
   const check = StoryReceivedV1.data.safeParse(data);
-  if (!check.success) throw invalidInput(fieldIssues(check.error));
-  return { storyId, data };
+  if (!check.success) {
+    const reported = issues.map((i) => i.field);
+    for (const i of fieldIssues(check.error)) if (!within(i.field, reported)) issues.push(i);
+  }
+  return { storyId, data, issues };
 }
 
 /** Deterministic: a retried POST with the same story id lands on the same job. */
 export const storyJobId = (storyId: string) => `story_${storyId}`;
 
 /** Every media reference of a story, with the field that names it. */
-function mediaFields(data: StoryData): Array<{ field: string; ref: MediaRef }> {
+function mediaFields(data: Partial<StoryData>): Array<{ field: string; ref: MediaRef }> {
   return [
-    { field: 'audio', ref: data.audio },
+    ...(data.audio ? [{ field: 'audio', ref: data.audio }] : []),
     ...(data.userPhoto ? [{ field: 'userPhoto', ref: data.userPhoto }] : []),
     ...(data.images ?? []).map((ref, i) => ({ field: `images[${i}]`, ref })),
     ...(data.brand?.logo ? [{ field: 'brand.logo', ref: data.brand.logo }] : []),
@@ -436,52 +457,53 @@ function fileExtension({
 }
 
 /** What a story's media field accepts in JSON. */
-const MediaInput = z.union(
-  [
-    z.string().describe('A blob key, or an https URL on a public host'),
-    z.object({ key: z.string() }),
-    z.object({ url: z.string() }),
-    z.object({ convertedKey: z.string() }),
-    z.object({ processedKey: z.string() }),
-  ],
-  { error: 'must be a blob key, an https URL, or { "key": … } / { "url": … }' },
-);
+const MediaInput = z
+  .union(
+    [
+      z.string().describe('A blob key, or an https URL on a public host'),
+      z.object({ key: z.string() }),
+      z.object({ url: z.string() }),
+      z.object({ convertedKey: z.string() }),
+      z.object({ processedKey: z.string() }),
+    ],
+    { error: 'must be a blob key, an https URL, or { "key": … } / { "url": … }' },
+  )
+  .meta({ id: 'StoryMedia', description: 'A blob key or an https URL, or { key } / { url }' });
 const NumberInput = z.union([z.number(), z.string()], { error: 'must be a number' });
 const BoolInput = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
   error: 'must be true or false',
 });
 
-/** The JSON type of each canonical field (aliases take the same). */
-const STORY_FIELD_TYPES: Record<Canonical, z.ZodType> = {
-  storyId: z
-    .union([z.string(), z.number()])
-    .describe('Makes the job id `story_<storyId>`: a retried POST lands on the same job'),
-  audio: MediaInput.describe('The story recording (required)'),
-  userPhoto: MediaInput.describe('Shown first; "default-story-image.jpg" means none'),
-  images: z
-    .union([z.array(MediaInput), z.string()])
-    .describe(
-      'Images shown after the photo: a list, a JSON string of a list, a comma list, or one key/URL (at most 100)',
-    ),
-  storyteller: z.string(),
-  title: z.string(),
-  music: z
-    .union([
+/** The JSON type and meaning of each canonical field (aliases take the same type). */
+const STORY_FIELD_TYPES: Record<Canonical, [z.ZodType, string]> = {
+  storyId: [
+    z.union([z.string(), z.number()]),
+    'Makes the job id `story_<storyId>`: a retried POST lands on the same job',
+  ],
+  audio: [MediaInput, 'The story recording (required)'],
+  userPhoto: [MediaInput, 'Shown first; "default-story-image.jpg" means none'],
+  images: [
+    z.union([z.array(MediaInput), z.string()]),
+    'Images shown after the photo: a list, a JSON string of a list, a comma list, or one key/URL (at most 100)',
+  ],
+  storyteller: [z.string(), 'The storyteller’s name'],
+  title: [z.string(), 'The story’s title'],
+  music: [
+    z.union([
       z.string(),
       z.strictObject({
         mood: z.string().optional(),
         gainDb: NumberInput.optional(),
         duck: BoolInput.optional(),
       }),
-    ])
-    .describe(
-      `A mood (${MusicMood.options.join(', ')}; default family) or { mood, gainDb: -60…0 (default -25), duck }`,
-    ),
-  mood: z.string().describe(`Flat form of music.mood: ${MusicMood.options.join(', ')}`),
-  gainDb: NumberInput.describe('Flat form of music.gainDb: -60…0 dB under the voice (default -25)'),
-  duck: BoolInput.describe('Flat form of music.duck: dip the music further while the voice speaks'),
-  brand: z
-    .union([
+    ]),
+    `A mood (${MusicMood.options.join(', ')}; default family) or { mood, gainDb: -60…0 (default -25), duck }`,
+  ],
+  mood: [z.string(), `Flat form of music.mood: ${MusicMood.options.join(', ')}`],
+  gainDb: [NumberInput, 'Flat form of music.gainDb: -60…0 dB under the voice (default -25)'],
+  duck: [BoolInput, 'Flat form of music.duck: dip the music further while the voice speaks'],
+  brand: [
+    z.union([
       z.string(),
       z.strictObject({
         logo: MediaInput.optional(),
@@ -489,31 +511,26 @@ const STORY_FIELD_TYPES: Record<Canonical, z.ZodType> = {
         introSeconds: NumberInput.optional(),
         outroSeconds: NumberInput.optional(),
       }),
-    ])
-    .describe(
-      '{ logo, background: "#rrggbb" (#f3e9dc), introSeconds 0…30 (3), outroSeconds 0…30 (2) }, or a JSON string of it',
-    ),
-  logo: MediaInput.describe('Flat form of brand.logo'),
-  background: z.string().describe('Flat form of brand.background'),
-  introSeconds: NumberInput.describe('Flat form of brand.introSeconds'),
-  outroSeconds: NumberInput.describe('Flat form of brand.outroSeconds'),
-  backend: z.string().describe('ffmpeg or mediaconvert (the encoder default when absent)'),
-  allowDegradation: BoolInput.describe('Let a backend drop what it cannot render instead of failing'),
-  callbackUrl: z.string().describe('Where the notifier POSTs the signed result webhook'),
+    ]),
+    '{ logo, background: "#rrggbb" (#f3e9dc), introSeconds 0…30 (3), outroSeconds 0…30 (2) }, or a JSON string of it',
+  ],
+  logo: [MediaInput, 'Flat form of brand.logo'],
+  background: [z.string(), 'Flat form of brand.background'],
+  introSeconds: [NumberInput, 'Flat form of brand.introSeconds'],
+  outroSeconds: [NumberInput, 'Flat form of brand.outroSeconds'],
+  backend: [z.string(), 'ffmpeg or mediaconvert (the encoder default when absent)'],
+  allowDegradation: [BoolInput, 'Let a backend drop what it cannot render instead of failing'],
+  callbackUrl: [z.string(), 'Where the notifier POSTs the signed result webhook'],
 };
 
 /** The JSON body: every canonical field and alias (see STORY_FIELD_ALIASES), unknown fields refused. */
 export const StoryJsonBody = z.strictObject(
   Object.fromEntries([
     ...(Object.entries(STORY_FIELD_ALIASES) as Array<[Canonical, readonly string[]]>).flatMap(
-      ([canon, names]) =>
-        names.map((n) => [
-          n,
-          (n === canon
-            ? STORY_FIELD_TYPES[canon]
-            : STORY_FIELD_TYPES[canon].describe(`Alias of ${canon}`)
-          ).optional(),
-        ]),
+      ([canon, names]) => {
+        const [type, meaning] = STORY_FIELD_TYPES[canon];
+        return names.map((n) => [n, type.optional().describe(n === canon ? meaning : `Alias of ${canon}`)]);
+      },
     ),
     ...[...IGNORED_FIELDS].map((n) => [
       n,
@@ -650,16 +667,16 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
       let uploadedPrefix = '';
       let uploadedJobId = '';
       try {
-        let extracted: ExtractedStory;
+        let read: ReturnType<typeof readStory>;
         let jobId: string;
         if (req.isMultipart()) {
           const mp = await readMultipart(req);
           uploadedPrefix = mp.prefix;
           uploadedJobId = mp.jobId;
-          extracted = extractStory({ body: mp.body, uploads: mp.uploads });
-          const fromId = extracted.storyId ? storyJobId(extracted.storyId) : undefined;
+          read = readStory({ body: mp.body, uploads: mp.uploads });
+          const fromId = read.storyId ? storyJobId(read.storyId) : undefined;
           if (mp.jobId && fromId && mp.jobId !== fromId)
-            throw badRequest('storyId', 'send it before the files in the multipart body');
+            read.issues.push({ field: 'storyId', message: 'send it before the files in the multipart body' });
           jobId = mp.jobId || fromId || newJobId();
         } else {
           const body = req.body;
@@ -669,15 +686,17 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
               'send a JSON object (Content-Type: application/json) or multipart/form-data',
             );
           }
-          extracted = extractStory({ body: body as Record<string, unknown> });
-          jobId = extracted.storyId ? storyJobId(extracted.storyId) : newJobId();
+          read = readStory({ body: body as Record<string, unknown> });
+          jobId = read.storyId ? storyJobId(read.storyId) : newJobId();
         }
-        const { data } = extracted;
+        const { data, issues } = read;
 
-        // Where the media is: https URLs on public hosts (no server-side request forgery), keys that exist.
-        const issues: FieldIssue[] = [];
+        // Where the media is: https URLs on public hosts (no server-side request forgery), keys that
+        // exist; reported with the body's own issues, so one answer names every bad field.
         const attempt = collecting(issues);
+        const reported = issues.map((i) => i.field);
         for (const { field, ref } of mediaFields(data)) {
+          if (within(field, reported)) continue;
           if ('url' in ref)
             attempt(() => checkMediaUrl({ field, value: ref.url, allowPrivate: allowPrivateUrls }));
           else if (!(await blobs.stat(ref.key)))
@@ -686,9 +705,11 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
               message: `blob "${ref.key}" is not in storage; upload it first or give an https URL`,
             });
         }
-        const callbackUrl = attempt(() =>
-          checkCallbackUrl({ value: data.callbackUrl, allowPrivate: config.allowPrivateCallbacks }),
-        );
+        const callbackUrl = within('callbackUrl', reported)
+          ? undefined
+          : attempt(() =>
+              checkCallbackUrl({ value: data.callbackUrl, allowPrivate: config.allowPrivateCallbacks }),
+            );
         if (issues.length > 0) throw invalidInput(issues);
         const input = StoryReceivedV1.data.parse({ ...data, ...(callbackUrl ? { callbackUrl } : {}) });
 
