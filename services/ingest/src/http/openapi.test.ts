@@ -40,8 +40,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/** `/v1/jobs/:id` → `/v1/jobs/{id}` */
-const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+/** `/v1/jobs/:id` → `/v1/jobs/{id}`; a wildcard `/v1/models/*` → `/v1/models/{*}` */
+const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*$/, '{*}');
 /** The routes the document must describe: every /v1 route but the description itself. */
 const apiRoutes = () =>
   app.routeTable.filter(
@@ -77,7 +77,7 @@ describe('the OpenAPI document at /v1/openapi.json', () => {
       expect(op, where).toBeDefined();
       expect(op!.summary, where).toBeTruthy();
       expect(op!.tags?.length, where).toBeGreaterThan(0);
-      for (const [, name] of r.url.matchAll(/:([A-Za-z0-9_]+)/g)) {
+      for (const name of Array.from(r.url.matchAll(/:([A-Za-z0-9_]+)|\/(\*)$/g), (m) => m[1] ?? m[2])) {
         expect(
           op!.parameters?.some((p) => p.in === 'path' && p.name === name),
           `${where}: path parameter ${name}`,

@@ -203,7 +203,7 @@ export function routeSchemaProblems(route: DeclaredRoute): string[] {
   const missing: string[] = [];
   if (typeof s.summary !== 'string' || !s.summary) missing.push('summary');
   if (!Array.isArray(s.tags) || s.tags.length === 0) missing.push('tags');
-  if (route.url.includes(':') && !isZod(s.params)) missing.push('params (zod)');
+  if ((route.url.includes(':') || route.url.endsWith('*')) && !isZod(s.params)) missing.push('params (zod)');
   if (!isZod(s.querystring)) missing.push('querystring (zod; NoQuery when it takes none)');
   if (['POST', 'PUT', 'PATCH'].includes(route.method) && !bodyDeclared(s.body)) missing.push('body (zod)');
   const response = (s.response ?? {}) as Record<string, unknown>;

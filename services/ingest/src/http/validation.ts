@@ -1,3 +1,4 @@
+import { jsonPath } from '@reelbus/contracts';
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
@@ -9,27 +10,15 @@ import type { FieldIssue } from '../errors.ts';
  * a stream (files go straight to blob storage) and checks each part as it arrives.
  */
 
-/** `["tracks", 1, "clips", 3, "source"]` → `tracks[1].clips[3].source`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else {
-      const s = String(seg);
-      out += /^[A-Za-z_$][\w$-]*$/.test(s) ? (out ? `.${s}` : s) : `[${JSON.stringify(s)}]`;
-    }
-  }
-  return out;
-}
-
 type Issue = z.core.$ZodIssue;
 
 const depth = (issues: readonly Issue[]) => Math.max(0, ...issues.map((i) => i.path.length));
 
 /**
  * The issues a person should read: for a value that matches no branch of a union, the issues of
- * the branch that got furthest into it (`images[0]` rather than "images: invalid input"), when
- * one got inside at all.
+ * the branch that got furthest into it (`images[0]`, `music.mood` rather than "images: invalid
+ * input"), when one got inside at all. (contracts' `problemsOf` prefers the branch without missing
+ * or unknown fields, which suits Timeline unions; request bodies with aliases read better this way.)
  */
 function leafIssues(issue: Issue, prefix: readonly PropertyKey[] = []): Issue[] {
   const path = [...prefix, ...issue.path];
