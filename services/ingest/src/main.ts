@@ -14,6 +14,10 @@ const rt = await startService({
   consumes: false, // the HTTP edge publishes; it reads no durable consumer
 });
 const config = toIngestConfig(rt.config);
+// Not ready until the HTTP server listens: the limit buckets and the routes take a moment after the
+// kit's own checks pass, and a client told "ready" must not find the port closed.
+let listening = false;
+rt.addReadinessCheck('http', () => listening);
 // The API limits count in NATS KV, so every ingest replica sees the same numbers.
 const limitStores = await retryStartup(
   'open the API limit buckets',
@@ -30,9 +34,12 @@ const app = buildApp({
   limitStores,
   models,
 });
-rt.onShutdown(() => app.close());
+rt.onShutdown(() => {
+  listening = false;
+  return app.close();
+});
 await app.listen({ host: config.host, port: config.port });
-rt.addReadinessCheck('http', () => app.server.listening);
+listening = true;
 if (!config.twilioAuthToken) rt.logger.warn('TWILIO_AUTH_TOKEN is not set: the Twilio webhook answers 503');
 if (rt.config.API_KEY_HASHES?.length) {
   rt.logger.warn(
