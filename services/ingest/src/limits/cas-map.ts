@@ -1,6 +1,6 @@
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { JS_API_CODE, isJsApiError } from '@reelbus/kit';
 
 /**
  * A tiny key → string map with compare-and-set, what the API limits need to count across ingest
@@ -38,13 +38,8 @@ export class MemoryCasMap implements CasMap {
   }
 }
 
-function isWrongLastSequence(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
+const isWrongLastSequence = (err: unknown) =>
+  isJsApiError(err, JS_API_CODE.StreamWrongLastSequence, JS_API_CODE.StreamWrongLastSequenceUnknown);
 
 /** A CasMap in a NATS JetStream KV bucket, shared by every ingest replica. */
 export class KvCasMap implements CasMap {
