@@ -6,9 +6,9 @@ import { rmSync } from 'node:fs';
 import { Timeline, type TimelineInput } from '@reelbus/contracts';
 import { runFfmpeg } from '@reelbus/kit';
 import { makeImage, makeTone } from '@reelbus/kit/testing';
-import { AiGeneratorEnv } from '../../services/ai-generator/src/config.ts';
-import { buildCallTimeline } from '../../services/compositor/src/call-layout.ts';
-import { buildRenderArgs } from '../../services/encoder/src/filtergraph.ts';
+import { AiGeneratorEnv } from '@reelbus/ai-generator';
+import { buildCallTimeline } from '@reelbus/compositor';
+import { buildRenderArgs } from '@reelbus/encoder';
 import { makeCall, plainCallScript, runPlainScript, tempDir } from './common.ts';
 import { row, type Row } from './stats.ts';
 

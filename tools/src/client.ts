@@ -118,7 +118,7 @@ export class ReelbusClient {
 
   /**
    * Follows a job until it completes or fails, calling `onUpdate` on every change. A server that is
-   * briefly unavailable (503, 502, a refused connection) is retried for up to `patienceMs`.
+   * briefly unavailable (503, 502, a refused connection) or a rate limit (429) is retried for up to `patienceMs`.
    */
   async follow(
     id: string,
@@ -134,7 +134,7 @@ export class ReelbusClient {
         failingSince = undefined;
       } catch (err) {
         const transient =
-          err instanceof ApiError ? err.status === 502 || err.status === 503 : err instanceof TypeError;
+          err instanceof ApiError ? [429, 502, 503].includes(err.status) : err instanceof TypeError;
         failingSince ??= Date.now();
         if (!transient || Date.now() - failingSince > patienceMs) throw err;
         signal?.throwIfAborted();

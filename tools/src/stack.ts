@@ -414,7 +414,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     INGEST_PORT: String(ingestPort),
     INGEST_HOST: '127.0.0.1',
     PUBLIC_BASE_URL: ingestUrl,
-    API_KEY_HASHES: hashApiKey(secrets.apiKey),
+    // An operator key, so the CLI can use every route (services/ingest/README.md#access).
+    API_KEYS: `stack:operator:${hashApiKey(secrets.apiKey)}`,
     LINK_SIGNING_SECRET: secrets.linkSigningSecret,
     WEBHOOK_SECRET: secrets.webhookSecret,
     GENERATION_WEBHOOK_SECRET: secrets.generationWebhookSecret,

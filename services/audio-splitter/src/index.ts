@@ -14,6 +14,7 @@ export {
   splitChannels,
   ROLES_BY_CHANNEL,
   OUTPUT_SAMPLE_RATE,
+  type ChannelOutput,
 } from './split.ts';
 export {
   judgeDecodedAudio,

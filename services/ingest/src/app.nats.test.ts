@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
+import { openLimitStores, usageBuckets } from './limits/buckets.ts';
+import { KvCasMap } from './limits/cas-map.ts';
 import {
   auth,
+  fullJob,
   makeStereoWav,
   multipartBody,
   openSse,
@@ -156,5 +159,77 @@ describe('ingest on nats-server with the KV job store and filesystem blobs', () 
     expect(whole.statusCode).toBe(200);
     expect(whole.headers['content-length']).toBe('4096');
     expect(whole.rawPayload.equals(bytes)).toBe(true);
+  });
+});
+
+describe('API limits counted in NATS KV, shared by ingest replicas', () => {
+  it('compare-and-sets: a write at a stale revision loses', async () => {
+    const map = await KvCasMap.open({
+      nc: bus.nc,
+      bucket: `${bus.names.namespace}_cas_test`,
+      description: 'test',
+    });
+    expect(await map.get('a')).toBeUndefined();
+    expect(await map.put('a', '1', 0)).toBe(true);
+    expect(await map.put('a', 'again', 0)).toBe(false);
+    const cur = (await map.get('a'))!;
+    expect(cur.value).toBe('1');
+    expect(await map.put('a', '2', cur.revision)).toBe(true);
+    expect(await map.put('a', '3', cur.revision)).toBe(false);
+    expect((await map.get('a'))?.value).toBe('2');
+  });
+
+  it('holds the requests per minute and the unfinished jobs of a key across two ingest replicas', async () => {
+    const stores = await openLimitStores({ nc: bus.nc, namespace: bus.names.namespace, replicas: 1 });
+    expect(await bus.jsm.streams.info(`KV_${usageBuckets(bus.names.namespace).activeJobs}`)).toBeDefined();
+    const replica = () =>
+      buildApp({
+        config: testConfig({ limits: { requestsPerMinute: 4, scope: 'cluster', maxActiveJobs: 1 } }),
+        bus,
+        jobs,
+        blobs,
+        logger: silentLogger(),
+        limitStores: stores,
+      });
+    const [a, b] = [replica(), replica()];
+    try {
+      const upload = async (app: typeof a) => {
+        const body = await multipartBody([
+          { name: 'recording', filename: 'call.wav', type: 'audio/wav', bytes: makeStereoWav() },
+        ]);
+        return app.inject({
+          method: 'POST',
+          url: '/v1/recordings',
+          headers: { ...auth, ...body.headers },
+          payload: body.payload,
+        });
+      };
+      const first = await upload(a);
+      expect(first.statusCode).toBe(202);
+      const second = await upload(b);
+      expect(second.statusCode).toBe(429);
+      expect(second.json().error.code).toBe('too_many_active_jobs');
+
+      // Two requests used, two left this minute, whichever replica answers.
+      const codes = [];
+      for (const app of [a, b, a]) {
+        codes.push((await app.inject({ method: 'GET', url: '/v1/jobs?limit=1', headers: auth })).statusCode);
+      }
+      expect(codes).toEqual([200, 200, 429]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('the job document through the KV job store', () => {
+  it('comes back whole from GET /v1/jobs/:id', async () => {
+    const job = fullJob('job_whole_kv');
+    await jobs.create(job);
+    const res = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}`, headers: auth });
+    expect(res.statusCode).toBe(200);
+    const { links: _links, ...served } = res.json();
+    expect(served).toEqual(JSON.parse(JSON.stringify(job)));
   });
 });

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.ts';
-import { signLink } from './auth.ts';
+import { signLink } from './links.ts';
+import { TWILIO_RECORDING_PATH as TWILIO_PATH } from './routes/twilio.ts';
 import type { IngestConfig } from './config.ts';
 import { MemoryBlobStore, MemoryBus, MemoryJobStore } from './testing/fakes.ts';
 import {
@@ -368,11 +369,16 @@ describe('POST /v1/recordings', () => {
 });
 
 describe('access', () => {
-  it('answers 401 without a key or with a wrong key on every /v1 route but the Twilio webhook', async () => {
+  it('answers 401 without a key or with a wrong key on every /v1 route but the Twilio webhook and the API description', async () => {
     await app.ready();
-    const routes = app.routeTable.filter(
-      (r) => r.url.startsWith('/v1/') && r.url !== '/v1/webhooks/twilio/recording',
-    );
+    const v1 = app.routeTable.filter((r) => r.url.startsWith('/v1/'));
+    // Public: the webhooks (each checks its own signature) and the API description; nothing else.
+    const webhooks = [TWILIO_PATH, '/v1/webhooks/replicate', '/v1/webhooks/fal'];
+    const open = v1.filter((r) => r.access === 'public').map((r) => r.url);
+    expect(
+      open.filter((u) => !webhooks.includes(u) && u !== '/v1/openapi.json' && !u.startsWith('/v1/docs')),
+    ).toEqual([]);
+    const routes = v1.filter((r) => r.access !== 'public');
     // Every route group is covered, so a route added later is covered too.
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual(
       [
@@ -381,6 +387,10 @@ describe('access', () => {
         'GET /v1/jobs/:id/events',
         'GET /v1/jobs/:id/video',
         'GET /v1/jobs/:id/video.mp4',
+        'GET /v1/keys',
+        'GET /v1/models',
+        'GET /v1/models/*',
+        'POST /v1/generations',
         'POST /v1/jobs/:id/links',
         'POST /v1/recordings',
         'POST /v1/stories',

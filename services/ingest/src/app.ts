@@ -1,11 +1,27 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { bindContext, runInContext, startServerSpan, type ServerSpan } from '@reelbus/kit';
-import { bearerToken, isValidApiKey, parseKeyHashes, verifyLink } from './auth.ts';
+import type { Principal, EventType } from '@reelbus/contracts';
+import {
+  bindContext,
+  metrics as processMetrics,
+  runInContext,
+  startServerSpan,
+  type ServerSpan,
+} from '@reelbus/kit';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchema } from 'fastify';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { KeyRing } from './api-keys.ts';
 import type { IngestDeps } from './deps.ts';
 import { HttpError, errorBody } from './errors.ts';
 import { loadModelRegistry } from '@reelbus/ai-generator/models';
+import { accessHook, checkRouteDeclaration } from './http/access.ts';
+import { documentAccess, registerOpenApi } from './http/openapi.ts';
+import { RequestValidationError, zodValidatorCompiler } from './http/validation.ts';
+import { isActiveJob, submitJob, type SubmitJobRequest, type SubmittedJob } from './jobs/submit.ts';
+import { ActiveJobs } from './limits/active-jobs.ts';
+import { MemoryCasMap } from './limits/cas-map.ts';
+import { registerRequestLimit } from './limits/request-limit.ts';
 import { generationRoutes } from './routes/generations.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { storyRoutes } from './routes/stories.ts';
@@ -16,18 +32,25 @@ export interface BuildAppOptions extends IngestDeps {
   sseHeartbeatMs?: number;
 }
 
-/** What a route needs besides the deps: the access checks. */
-export interface RouteContext extends IngestDeps {
-  /** onRequest hook: 401 unless `Authorization: Bearer <valid key>`. */
-  requireApiKey: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
-  /** onRequest hook: a valid API key, or a valid unexpired signed link for this exact path. */
-  requireApiKeyOrSignedLink: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+/** What a route module gets (as its plugin option `ctx`): the deps, the keys, and the job-creating path. */
+export interface RouteContext extends Omit<IngestDeps, 'limitStores' | 'metrics'> {
   sseHeartbeatMs: number;
+  keys: KeyRing;
+  /** Unfinished jobs per key (undefined when no key has a limit). */
+  activeJobs: ActiveJobs | undefined;
+  /**
+   * Creates a job and publishes its first event (jobs/submit.ts): the only way a route makes a job.
+   * Sets the trace id and `submittedBy`, applies the key's active-jobs limit, answers 503 on a bus failure.
+   */
+  submitJob<T extends EventType>(req: SubmitJobRequest<T>): Promise<SubmittedJob>;
 }
 
 export interface RouteInfo {
   method: string;
   url: string;
+  /** The route's schema as declared (zod), for the schema-completeness test. */
+  schema: FastifySchema | undefined;
+  access: string | undefined;
 }
 
 declare module 'fastify' {
@@ -37,30 +60,32 @@ declare module 'fastify' {
   }
 }
 
-const unauthorized = (message: string) =>
-  new HttpError({
-    statusCode: 401,
-    code: 'unauthorized',
-    message,
-    headers: { 'www-authenticate': 'Bearer realm="reelbus"' },
-  });
-
-/** The ingest HTTP edge: Twilio webhook, uploads, job API, video downloads. Pass real or fake ports. */
+/** The ingest HTTP edge: Twilio webhook, uploads, stories, job API, video downloads, API description. */
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
-  const { sseHeartbeatMs = 15_000, ...deps } = opts;
-  const { config, logger } = deps;
+  const { sseHeartbeatMs = 15_000, limitStores, metrics = processMetrics, ...deps } = opts;
+  const { config, logger, jobs } = deps;
   const app = Fastify({
     loggerInstance: logger,
     // Twilio signatures and links use PUBLIC_BASE_URL, never the Host header, so no proxy trust is needed.
     trustProxy: false,
     bodyLimit: 1024 * 1024,
-  }) as unknown as FastifyInstance;
+  }).withTypeProvider<ZodTypeProvider>() as unknown as FastifyInstance;
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
 
   const routeTable: RouteInfo[] = [];
   app.decorate('routeTable', routeTable);
+  app.decorateRequest('principal', undefined);
   app.addHook('onRoute', (r) => {
+    if (r.url.startsWith('/v1/')) {
+      documentAccess(r);
+      checkRouteDeclaration(r);
+    }
     const methods = Array.isArray(r.method) ? r.method : [r.method];
-    for (const m of methods) if (m !== 'HEAD') routeTable.push({ method: m, url: r.url });
+    for (const m of methods) {
+      if (m !== 'HEAD')
+        routeTable.push({ method: m, url: r.url, schema: r.schema, access: r.config?.access });
+    }
   });
 
   // One SERVER span per request, active while its hooks and handler run (and bound to the request
@@ -92,42 +117,26 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     done();
   });
 
-  const digests = parseKeyHashes(config.apiKeyHashes);
-  const requireApiKey = async (req: FastifyRequest) => {
-    const key = bearerToken(req.headers.authorization);
-    if (!key) throw unauthorized('send an API key: "Authorization: Bearer <key>"');
-    if (!isValidApiKey({ key, digests })) throw unauthorized('the API key is not valid');
-  };
-  const requireApiKeyOrSignedLink = async (req: FastifyRequest) => {
-    const q = req.query as Record<string, string | undefined>;
-    if (req.headers.authorization || (q.signature === undefined && q.expires === undefined)) {
-      return requireApiKey(req);
-    }
-    const path = req.url.split('?')[0] ?? req.url;
-    const check = verifyLink({
-      path,
-      expires: q.expires,
-      signature: q.signature,
-      secret: config.linkSigningSecret,
-    });
-    if (check.ok) return;
-    const hint = 'ask for a fresh one with POST /v1/jobs/:id/links';
-    throw new HttpError({
-      statusCode: 403,
-      code: check.reason === 'expired' ? 'link_expired' : 'link_invalid',
-      message:
-        check.reason === 'expired'
-          ? `this video link expired at ${new Date(Number(q.expires) * 1000).toISOString()}; ${hint}`
-          : `this video link is not valid for ${path}; ${hint}`,
-    });
-  };
+  // Access first (app-level onRequest), then the rate limit (route-level onRequest), so it knows the key.
+  const keys = new KeyRing(config.apiKeys);
+  app.addHook('onRequest', accessHook({ keys, linkSecret: config.linkSigningSecret }));
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof HttpError) {
       if (err.statusCode >= 500) req.log.warn({ code: err.code, cause: err.cause }, err.message);
       return reply.code(err.statusCode).headers(err.headers).send(errorBody(err));
     }
-    const e = err as { statusCode?: number; code?: string; message: string; validation?: unknown };
+    if (err instanceof RequestValidationError) {
+      return reply.code(400).send(
+        errorBody({
+          code: 'invalid_input',
+          message: err.message,
+          field: err.issues[0]?.field,
+          issues: err.issues,
+        }),
+      );
+    }
+    const e = err as { statusCode?: number; code?: string; message: string };
     if (e.code === 'FST_REQ_FILE_TOO_LARGE') {
       return reply.code(413).send(
         errorBody({
@@ -169,13 +178,45 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
       .send(errorBody({ code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })),
   );
 
-  const ctx: RouteContext = { ...deps, requireApiKey, requireApiKeyOrSignedLink, sseHeartbeatMs };
+  const stores = limitStores ?? { activeJobs: new MemoryCasMap(), requestCounts: new MemoryCasMap() };
+  const keyLimits = new Map(
+    config.apiKeys.map((k) => [k.name, k.maxActiveJobs ?? config.limits.maxActiveJobs]),
+  );
+  const activeJobLimit = (p: Principal) => keyLimits.get(p.name) ?? config.limits.maxActiveJobs;
+  const anyActiveLimit = [...keyLimits.values()].some((n) => n > 0);
+  const activeJobs = anyActiveLimit
+    ? new ActiveJobs(stores.activeJobs, async (id) => isActiveJob(await jobs.get(id)))
+    : undefined;
+  const submitDeps = {
+    jobs,
+    bus: deps.bus,
+    metrics,
+    logger,
+    ...(activeJobs ? { activeJobs: { counter: activeJobs, limitFor: activeJobLimit } } : {}),
+  };
+  const ctx: RouteContext = {
+    ...deps,
+    sseHeartbeatMs,
+    keys,
+    activeJobs,
+    submitJob: (req) => submitJob(submitDeps, req),
+  };
+
+  // Order matters: the API description and the rate limit see the routes registered after them.
+  registerOpenApi(app, { publicBaseUrl: config.publicBaseUrl });
+  registerRequestLimit(app, {
+    limits: config.limits,
+    keys: config.apiKeys,
+    counters: stores.requestCounts,
+    metrics,
+  });
   app.register(twilioRoutes, { ctx });
   app.register(recordingRoutes, { ctx });
   app.register(storyRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
   app.register(providerWebhookRoutes, { ctx });
+  app.register(keyRoutes, { ctx });
   return app;
 }
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '@reelbus/kit';
 import { describe, expect, it } from 'vitest';
-import { hashApiKey } from './auth.ts';
+import { hashApiKey } from './api-keys.ts';
 import { loadIngestConfig } from './config.ts';
 
 const minimal = { API_KEY_HASHES: hashApiKey('k'), LINK_SIGNING_SECRET: 'a-long-enough-secret' };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, parseConfig } from '@reelbus/kit';
+import { checkKeyList, legacyKeyName, parseApiKeys, type ApiKeyConfig } from './api-keys.ts';
 
 const SHA256_HASH = /^sha256:[0-9a-f]{64}$/i;
 
@@ -7,46 +8,103 @@ const SHA256_HASH = /^sha256:[0-9a-f]{64}$/i;
  * The ingest service's own environment variables (the kit runtime parses the shared ones).
  * Keys are the variable names; `toIngestConfig` turns the parsed values into `IngestConfig`.
  */
-export const IngestEnv = z.object({
-  INGEST_HOST: env.string().default('0.0.0.0'),
-  INGEST_PORT: env.int({ min: 0, max: 65535 }).default(8080),
-  /** The URL the world reaches this service at (Twilio signs it; links are built on it). */
-  PUBLIC_BASE_URL: env.url().optional(),
-  TWILIO_AUTH_TOKEN: env.string().optional(),
-  API_KEY_HASHES: env
-    .list()
-    .refine((l) => l.length > 0, { message: 'must list at least one API key hash (sha256:<hex>)' })
-    .refine((l) => l.every((h) => SHA256_HASH.test(h)), {
-      message: 'must be a comma-separated list of "sha256:<64 hex digits>" (hash of each key, never the key)',
-    }),
-  LINK_SIGNING_SECRET: z
-    .string({ error: 'is required: a random secret that signs video links (e.g. `openssl rand -hex 32`)' })
-    .min(16, 'must be at least 16 characters (a random secret)'),
-  VIDEO_LINK_TTL_SEC: env.int({ min: 60, max: 7 * 86_400 }).default(86_400),
-  UPLOAD_MAX_BYTES: env.int({ min: 1 }).default(200 * 1024 * 1024),
-  ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
-  /** Accept story media URLs that are http or on loopback/private hosts (local development only). */
-  ALLOW_PRIVATE_URLS: env.bool().default(false),
-  /** The model registry file (YAML or JSON); the shipped infra/models.yaml by default. */
-  MODELS_CONFIG: env.string().optional(),
-  /** Signs the job id in provider webhook URLs; the ai-generator must have the same value. */
-  GENERATION_WEBHOOK_SECRET: z
-    .string()
-    .min(16, 'must be at least 16 characters (a random secret)')
-    .optional(),
-  /** Replicate's webhook signing secret (`whsec_…`, from GET /v1/webhooks/default/secret); without it the Replicate webhook answers 503. */
-  REPLICATE_WEBHOOK_SECRET: z
-    .string()
-    .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be a Standard Webhooks secret: "whsec_" and base64')
-    .optional(),
-  /** fal's public keys (JWKS), fetched and cached for a day; unset or unreachable: only FAL_WEBHOOK_PUBLIC_KEYS. */
-  FAL_WEBHOOK_JWKS_URL: env.url().default('https://rest.alpha.fal.ai/.well-known/jwks.json'),
-  /** fal ED25519 public keys (the JWKS `x` values, base64url), comma-separated: accepted offline. */
-  FAL_WEBHOOK_PUBLIC_KEYS: env.list().optional(),
-  /** Do not fetch fal's JWKS (offline installs): only FAL_WEBHOOK_PUBLIC_KEYS are accepted. */
-  FAL_WEBHOOK_JWKS_FETCH: env.bool().default(true),
-});
+export const IngestEnv = z
+  .object({
+    INGEST_HOST: env.string().default('0.0.0.0'),
+    INGEST_PORT: env.int({ min: 0, max: 65535 }).default(8080),
+    /** The URL the world reaches this service at (Twilio signs it; links are built on it). */
+    PUBLIC_BASE_URL: env.url().optional(),
+    TWILIO_AUTH_TOKEN: env.string().optional(),
+    /** Named keys: `name:role:sha256:<hex>,…` or a JSON array (see api-keys.ts). */
+    API_KEYS: env.string().optional(),
+    /** The older form: anonymous hashes, each a `user` key named `key-<first 8 hex digits>`. */
+    API_KEY_HASHES: env
+      .list()
+      .refine((l) => l.every((h) => SHA256_HASH.test(h)), {
+        message:
+          'must be a comma-separated list of "sha256:<64 hex digits>" (hash of each key, never the key)',
+      })
+      .optional(),
+    LINK_SIGNING_SECRET: z
+      .string({ error: 'is required: a random secret that signs video links (e.g. `openssl rand -hex 32`)' })
+      .min(16, 'must be at least 16 characters (a random secret)'),
+    VIDEO_LINK_TTL_SEC: env.int({ min: 60, max: 7 * 86_400 }).default(86_400),
+    UPLOAD_MAX_BYTES: env.int({ min: 1 }).default(200 * 1024 * 1024),
+    ALLOW_PRIVATE_CALLBACKS: env.bool().default(false),
+    /** Accept story media URLs that are http or on loopback/private hosts (local development only). */
+    ALLOW_PRIVATE_URLS: env.bool().default(false),
+    /** Requests per minute per API key (0 = no limit). */
+    RATE_LIMIT_REQUESTS_PER_MINUTE: env.int({ min: 0 }).default(3000),
+    /** `replica`: each ingest process counts on its own; `cluster`: counts shared through NATS KV. */
+    RATE_LIMIT_SCOPE: env.enum(['replica', 'cluster']).default('replica'),
+    /** Unfinished jobs (queued, running, stalled) per API key (0 = no limit); always across replicas. */
+    MAX_ACTIVE_JOBS_PER_KEY: env.int({ min: 0 }).default(100),
+    /** The model registry file (YAML or JSON); the shipped infra/models.yaml by default. */
+    MODELS_CONFIG: env.string().optional(),
+    /** Signs the job id in provider webhook URLs; the ai-generator must have the same value. */
+    GENERATION_WEBHOOK_SECRET: z
+      .string()
+      .min(16, 'must be at least 16 characters (a random secret)')
+      .optional(),
+    /** Replicate's webhook signing secret (`whsec_…`, from GET /v1/webhooks/default/secret); without it the Replicate webhook answers 503. */
+    REPLICATE_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be a Standard Webhooks secret: "whsec_" and base64')
+      .optional(),
+    /** fal's public keys (JWKS), fetched and cached for a day; unset or unreachable: only FAL_WEBHOOK_PUBLIC_KEYS. */
+    FAL_WEBHOOK_JWKS_URL: env.url().default('https://rest.alpha.fal.ai/.well-known/jwks.json'),
+    /** fal ED25519 public keys (the JWKS `x` values, base64url), comma-separated: accepted offline. */
+    FAL_WEBHOOK_PUBLIC_KEYS: env.list().optional(),
+    /** Do not fetch fal's JWKS (offline installs): only FAL_WEBHOOK_PUBLIC_KEYS are accepted. */
+    FAL_WEBHOOK_JWKS_FETCH: env.bool().default(true),
+  })
+  .superRefine((e, ctx) => {
+    if (e.API_KEYS === undefined && (e.API_KEY_HASHES === undefined || e.API_KEY_HASHES.length === 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_KEYS'],
+        message:
+          'is required: name each API key with its role and hash, e.g. API_KEYS=ci:user:sha256:<hex>,ops:operator:sha256:<hex> (the older API_KEY_HASHES=sha256:<hex>,… still works)',
+      });
+      return;
+    }
+    const { problems } = collectKeys(e);
+    for (const p of problems) ctx.addIssue({ code: 'custom', path: [p.variable], message: p.message });
+  });
 export type IngestEnv = z.infer<typeof IngestEnv>;
+
+/** The keys of API_KEYS and API_KEY_HASHES together, and what is wrong with them. */
+function collectKeys(e: Pick<IngestEnv, 'API_KEYS' | 'API_KEY_HASHES'>): {
+  keys: ApiKeyConfig[];
+  problems: Array<{ variable: 'API_KEYS' | 'API_KEY_HASHES'; message: string }>;
+} {
+  const named = e.API_KEYS !== undefined ? parseApiKeys(e.API_KEYS) : { keys: [], problems: [] };
+  const legacy: ApiKeyConfig[] = (e.API_KEY_HASHES ?? []).map((h) => ({
+    name: legacyKeyName(h),
+    role: 'user',
+    hash: h.toLowerCase(),
+  }));
+  const keys = [...named.keys, ...legacy];
+  return {
+    keys,
+    problems: [
+      ...named.problems.map((message) => ({ variable: 'API_KEYS' as const, message })),
+      ...(named.problems.length === 0 && e.API_KEYS !== undefined && named.keys.length === 0
+        ? [{ variable: 'API_KEYS' as const, message: 'lists no key' }]
+        : []),
+      ...checkKeyList(keys).map((message) => ({ variable: 'API_KEYS' as const, message })),
+    ],
+  };
+}
+
+export interface RateLimits {
+  /** Requests per minute per key; 0 = none. A key's own `requestsPerMinute` wins. */
+  requestsPerMinute: number;
+  /** Where requests are counted: in each ingest process, or shared by all through NATS KV. */
+  scope: 'replica' | 'cluster';
+  /** Unfinished jobs per key; 0 = none. A key's own `maxActiveJobs` wins. */
+  maxActiveJobs: number;
+}
 
 export interface IngestConfig {
   host: string;
@@ -54,8 +112,8 @@ export interface IngestConfig {
   /** No trailing slash, e.g. `https://calls.example.com`. */
   publicBaseUrl: string;
   twilioAuthToken: string | undefined;
-  /** `sha256:<hex>` hashes of the accepted API keys. */
-  apiKeyHashes: string[];
+  /** The accepted API keys: name, role, `sha256:<hex>` hash, optional limits. */
+  apiKeys: ApiKeyConfig[];
   linkSigningSecret: string;
   videoLinkTtlSec: number;
   uploadMaxBytes: number;
@@ -72,6 +130,7 @@ export interface IngestConfig {
   falJwksUrl?: string | undefined;
   /** fal public keys accepted offline (base64url raw ED25519 keys). */
   falPublicKeys?: string[];
+  limits: RateLimits;
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -82,7 +141,7 @@ export function toIngestConfig(e: IngestEnv): IngestConfig {
     port: e.INGEST_PORT,
     publicBaseUrl: base.replace(/\/+$/, ''),
     twilioAuthToken: e.TWILIO_AUTH_TOKEN,
-    apiKeyHashes: e.API_KEY_HASHES.map((h) => h.toLowerCase()),
+    apiKeys: collectKeys(e).keys,
     linkSigningSecret: e.LINK_SIGNING_SECRET,
     videoLinkTtlSec: e.VIDEO_LINK_TTL_SEC,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
@@ -93,6 +152,11 @@ export function toIngestConfig(e: IngestEnv): IngestConfig {
     replicateWebhookSecret: e.REPLICATE_WEBHOOK_SECRET,
     falJwksUrl: e.FAL_WEBHOOK_JWKS_FETCH ? e.FAL_WEBHOOK_JWKS_URL : undefined,
     falPublicKeys: e.FAL_WEBHOOK_PUBLIC_KEYS ?? [],
+    limits: {
+      requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      scope: e.RATE_LIMIT_SCOPE,
+      maxActiveJobs: e.MAX_ACTIVE_JOBS_PER_KEY,
+    },
   };
 }
 

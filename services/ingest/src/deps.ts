@@ -1,7 +1,8 @@
 import type { EventOf, EventType } from '@reelbus/contracts';
-import type { BlobInfo, BlobStore, JobStore, Logger, Publisher } from '@reelbus/kit';
+import type { BlobInfo, BlobStore, JobStore, Logger, Metrics, Publisher } from '@reelbus/kit';
 import type { ModelRegistry } from '@reelbus/ai-generator/models';
 import type { IngestConfig } from './config.ts';
+import type { CasMap } from './limits/cas-map.ts';
 
 export type { BlobInfo, BlobStore, JobStore, Publisher, Logger };
 
@@ -15,6 +16,14 @@ export interface IngestBus extends Publisher {
   watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): JobWatch | Promise<JobWatch>;
 }
 
+/** Where the API limits count (NATS KV buckets in the service, shared by every replica). */
+export interface LimitStores {
+  /** Unfinished job ids per key. */
+  activeJobs: CasMap;
+  /** Request counters per key and minute (used when RATE_LIMIT_SCOPE=cluster). */
+  requestCounts: CasMap;
+}
+
 export interface IngestDeps {
   config: IngestConfig;
   bus: IngestBus;
@@ -23,4 +32,8 @@ export interface IngestDeps {
   logger: Logger;
   /** The model registry (MODELS_CONFIG); the shipped infra/models.yaml when absent. */
   models?: ModelRegistry;
+  /** Default: in-memory maps, so the limits hold per process (tests). main.ts passes NATS KV. */
+  limitStores?: LimitStores;
+  /** Default: the process's kit metrics (served on /metrics). */
+  metrics?: Metrics;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashApiKey } from './auth.ts';
+import { hashApiKey } from './api-keys.ts';
 import { makeStereoWav } from './testing/helpers.ts';
 
 // ingest as a real process (main.ts + the kit runtime) on a real nats-server.

@@ -1,7 +1,9 @@
 import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
-import { startService } from '@reelbus/kit';
+import { retryStartup, startService } from '@reelbus/kit';
+import { legacyKeyName } from './api-keys.ts';
 import { buildApp } from './app.ts';
 import { IngestEnv, modelsConfigPath, toIngestConfig } from './config.ts';
+import { openLimitStores, usageBuckets } from './limits/buckets.ts';
 
 // an invalid model registry stops the service before it starts, one line per problem (exit 78)
 const models = loadModelRegistryOrExit({ path: modelsConfigPath(), service: 'ingest' });
@@ -12,9 +14,45 @@ const rt = await startService({
   consumes: false, // the HTTP edge publishes; it reads no durable consumer
 });
 const config = toIngestConfig(rt.config);
-const app = buildApp({ config, bus: rt.bus, jobs: rt.jobs, blobs: rt.blobs, logger: rt.logger, models });
-rt.onShutdown(() => app.close());
+// Not ready until the HTTP server listens: the limit buckets and the routes take a moment after the
+// kit's own checks pass, and a client told "ready" must not find the port closed.
+let listening = false;
+rt.addReadinessCheck('http', () => listening);
+// The API limits count in NATS KV, so every ingest replica sees the same numbers.
+const limitStores = await retryStartup(
+  'open the API limit buckets',
+  () =>
+    openLimitStores({ nc: rt.fullBus.nc, namespace: rt.base.namespace, replicas: rt.base.streamReplicas }),
+  { logger: rt.logger },
+);
+const app = buildApp({
+  config,
+  bus: rt.bus,
+  jobs: rt.jobs,
+  blobs: rt.blobs,
+  logger: rt.logger,
+  limitStores,
+  models,
+});
+rt.onShutdown(() => {
+  listening = false;
+  return app.close();
+});
 await app.listen({ host: config.host, port: config.port });
-rt.addReadinessCheck('http', () => app.server.listening);
+listening = true;
 if (!config.twilioAuthToken) rt.logger.warn('TWILIO_AUTH_TOKEN is not set: the Twilio webhook answers 503');
-rt.logger.info({ publicBaseUrl: config.publicBaseUrl, port: config.port }, 'ingest listening');
+if (rt.config.API_KEY_HASHES?.length) {
+  rt.logger.warn(
+    { keys: rt.config.API_KEY_HASHES.map(legacyKeyName) },
+    'API_KEY_HASHES is the older, anonymous form: those keys are user keys named key-<hash prefix>; name them (and give operators their role) with API_KEYS=name:role:sha256:<hex>,…',
+  );
+}
+rt.logger.info(
+  {
+    publicBaseUrl: config.publicBaseUrl,
+    port: config.port,
+    keys: config.apiKeys.map((k) => `${k.name} (${k.role})`),
+    limits: { ...config.limits, buckets: usageBuckets(rt.base.namespace) },
+  },
+  'ingest listening',
+);

@@ -1,5 +1,3 @@
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- s3rver ships no types; the kit declares them
-/// <reference path="../../../services/kit/src/blob/s3rver.d.ts" />
 // The services start with exactly the docker-compose environment, only the addresses of NATS,
 // MinIO, MongoDB and Jaeger (and ports and the scratch dir) pointed at local stand-ins: a real
 // nats-server, s3rver, the kit's MongoDB wire double and an OTLP sink. Then each service's

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseServiceConfig } from '../../../services/kit/src/runtime/config.ts';
+import { parseServiceConfig } from '@reelbus/kit';
 import {
   ROOT,
   composeEnvironment,

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
-import { BaseEnv } from '../../../services/kit/src/runtime/config.ts';
+import { BaseEnv } from '@reelbus/kit';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -44,14 +44,14 @@ function isEnvSchema(v: unknown): v is EnvSchema {
 }
 
 /**
- * The zod object schemas a service's `src/config.ts` exports whose keys are environment variable
- * names (found by shape, so a service need not follow a naming rule).
+ * The zod object schemas a service's package (`@reelbus/<service>`) exports whose keys are
+ * environment variable names (found by shape, so a service need not follow a naming rule).
  */
 export async function serviceEnvSchemas(service: string, root = ROOT): Promise<EnvSchema[]> {
-  const file = join(root, 'services', service, 'src', 'config.ts');
-  if (!existsSync(file)) return [];
-  const mod = (await import(file)) as Record<string, unknown>;
-  return Object.values(mod).filter(isEnvSchema);
+  if (!existsSync(join(root, 'services', service, 'src', 'config.ts'))) return [];
+  // Through the package's entry point, like any other user of a service (never its src/ files).
+  const mod = (await import(`@reelbus/${service}`)) as Record<string, unknown>;
+  return [...new Set(Object.values(mod).filter(isEnvSchema))];
 }
 
 function varsOf(schema: EnvSchema, source: EnvVar['source']): EnvVar[] {

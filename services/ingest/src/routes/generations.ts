@@ -1,153 +1,165 @@
-import { GenerationRequestedV1, newJob, type EventDataInput } from '@reelbus/contracts';
-import { MODEL_TYPES, estimateCostUsd, publicModel, type ModelRegistry } from '@reelbus/ai-generator/models';
-import { currentTraceId } from '@reelbus/kit';
-import type { FastifyInstance } from 'fastify';
+import { GenerationRequestedV1, type EventDataInput } from '@reelbus/contracts';
+import {
+  MODEL_TYPES,
+  ModelEntrySchema,
+  estimateCostUsd,
+  publicModel,
+  type ModelRegistry,
+} from '@reelbus/ai-generator/models';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
-import { HttpError, badRequest } from '../errors.ts';
+import { HttpError, badRequest, invalidInput } from '../errors.ts';
+import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
-/*
- * Generations: the model registry and one model run per job. Each route's zod schemas sit beside it, ready
- * for fastify-type-provider-zod (issue 11 §5); until that lands they are applied by hand in the handler.
- */
+/* Generations: the model registry and one model run per job. */
 
-export const ModelsQuery = z.object({ type: z.enum(MODEL_TYPES).optional() }).strict();
+export const ModelsQuery = z
+  .object({ type: z.enum(MODEL_TYPES).optional().describe('Only models of this type') })
+  .strict();
 
 export const GenerationBody = z
   .object({
     /** A model id from `GET /v1/models`. */
-    model: z.string().min(1).max(100),
+    model: z.string().min(1).max(100).describe('A model id from GET /v1/models'),
     /** The model's params (its JSON Schema in `GET /v1/models`); defaults fill in what is left out. */
-    params: z.record(z.string(), z.unknown()).default({}),
-    callbackUrl: z.string().optional(),
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("The model's params (its JSON Schema in GET /v1/models); defaults fill in what is left out"),
+    callbackUrl: z.string().optional().describe('Where the notifier POSTs the signed result webhook'),
   })
   .strict();
 
-export const GenerationAccepted = z.object({
-  jobId: z.string(),
-  statusUrl: z.string(),
-  eventsUrl: z.string(),
+export const GenerationAccepted = JobAccepted.extend({
   model: z.string(),
-  estimatedCostUsd: z.number(),
-  estimatedTimeSec: z.number(),
+  estimatedCostUsd: z.number().describe("From the model's pricing"),
+  estimatedTimeSec: z.number().describe('Typical wall time of one run'),
 });
 
-/** Every bad JSON path of a zod error, at once, as one 400 naming the first. */
-function invalid(error: z.ZodError): HttpError {
-  const lines = error.issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`);
-  const first = error.issues[0]?.path.map(String).join('.') || 'body';
-  return new HttpError({ statusCode: 400, code: 'invalid_input', field: first, message: lines.join('; ') });
-}
+/** What `GET /v1/models` shows of a model. */
+export const PublicModelSchema = ModelEntrySchema.pick({
+  id: true,
+  type: true,
+  provider: true,
+  ref: true,
+  description: true,
+  params: true,
+  media: true,
+  limits: true,
+  pricing: true,
+  estimatedTimeSec: true,
+}).meta({
+  id: 'Model',
+  description: 'A model of the registry: its params (JSON Schema), pricing and limits',
+});
 
-export async function generationRoutes(
-  app: FastifyInstance,
-  { ctx, models }: { ctx: RouteContext; models: ModelRegistry },
-) {
-  const { config, bus, jobs } = ctx;
-  const auth = { onRequest: ctx.requireApiKey };
+export const generationRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: ModelRegistry }> = async (
+  app,
+  { ctx, models },
+) => {
+  const { config } = ctx;
 
-  app.get('/v1/models', auth, async (req) => {
-    const q = ModelsQuery.safeParse(req.query ?? {});
-    if (!q.success) throw invalid(q.error);
-    return { models: models.list(q.data.type).map(publicModel) };
+  app.route({
+    method: 'GET',
+    url: '/v1/models',
+    config: { access: 'user' },
+    schema: {
+      summary: 'The model registry: every model with its params, pricing and limits',
+      tags: ['generations'],
+      querystring: ModelsQuery,
+      response: { 200: z.object({ models: z.array(PublicModelSchema) }), '4xx': ErrorBody },
+    },
+    handler: async (req) => ({ models: models.list(req.query.type).map(publicModel) }),
   });
 
-  app.get<{ Params: { id: string } }>('/v1/models/*', auth, async (req) => {
-    const id = (req.params as Record<string, string>)['*'] ?? '';
-    if (!models.has(id))
-      throw new HttpError({
-        statusCode: 404,
-        code: 'not_found',
-        message: `no model "${id}" (GET /v1/models lists them)`,
-      });
-    return publicModel(models.get(id));
+  app.route({
+    method: 'GET',
+    url: '/v1/models/*',
+    config: { access: 'user' },
+    schema: {
+      summary: 'One model (its id may contain slashes)',
+      tags: ['generations'],
+      params: z.object({ '*': z.string().describe('The model id') }),
+      querystring: NoQuery,
+      response: { 200: PublicModelSchema, '4xx': ErrorBody },
+    },
+    handler: async (req) => {
+      const id = req.params['*'];
+      if (!models.has(id))
+        throw new HttpError({
+          statusCode: 404,
+          code: 'not_found',
+          message: `no model "${id}" (GET /v1/models lists them)`,
+        });
+      return publicModel(models.get(id));
+    },
   });
 
-  app.post('/v1/generations', auth, async (req, reply) => {
-    const body = GenerationBody.safeParse(req.body ?? {});
-    if (!body.success) throw invalid(body.error);
-    const { model: id, params, callbackUrl: rawCallback } = body.data;
-    if (!models.has(id)) {
-      throw badRequest(
-        'model',
-        `unknown model "${id}"; GET /v1/models lists them (${models
-          .list()
-          .map((m) => m.id)
-          .join(', ')})`,
-      );
-    }
-    const model = models.get(id);
-    const checked = models.validateParams(id, params);
-    if (!checked.ok) {
-      throw new HttpError({
-        statusCode: 400,
-        code: 'invalid_input',
-        field: checked.issues[0]?.field ?? 'params',
-        message: checked.message,
+  app.route({
+    method: 'POST',
+    url: '/v1/generations',
+    config: { access: 'user' },
+    schema: {
+      summary: "One model run: params checked against the model's schema, cost estimated",
+      tags: ['generations'],
+      querystring: NoQuery,
+      body: GenerationBody,
+      response: { 202: GenerationAccepted, '4xx': ErrorBody, 503: ErrorBody },
+    },
+    handler: async (req, reply) => {
+      const { model: id, params, callbackUrl: rawCallback } = req.body;
+      if (!models.has(id)) {
+        throw badRequest(
+          'model',
+          `unknown model "${id}"; GET /v1/models lists them (${models
+            .list()
+            .map((m) => m.id)
+            .join(', ')})`,
+        );
+      }
+      const model = models.get(id);
+      const checked = models.validateParams(id, params);
+      if (!checked.ok) throw invalidInput(checked.issues);
+      const callbackUrl = checkCallbackUrl({
+        value: rawCallback,
+        allowPrivate: config.allowPrivateCallbacks,
       });
-    }
-    const callbackUrl = checkCallbackUrl({ value: rawCallback, allowPrivate: config.allowPrivateCallbacks });
-    const estimatedCostUsd = estimateCostUsd({ model, params: checked.params });
-    const data = {
-      model: id,
-      params: checked.params,
-      ...(callbackUrl ? { callbackUrl } : {}),
-    } satisfies EventDataInput<'generation.requested'>;
-    const check = GenerationRequestedV1.data.safeParse(data);
-    if (!check.success) throw invalid(check.error);
+      const estimatedCostUsd = estimateCostUsd({ model, params: checked.params });
+      const data = {
+        model: id,
+        params: checked.params,
+        ...(callbackUrl ? { callbackUrl } : {}),
+      } satisfies EventDataInput<'generation.requested'>;
+      const check = GenerationRequestedV1.data.safeParse(data);
+      if (!check.success) throw invalidInput(fieldIssues(check.error));
 
-    const jobId = newJobId();
-    const now = new Date();
-    // One helper creates jobs once issue 11 §12's jobs/submit.ts lands; until then, the recordings pattern:
-    // create the document, publish the first event, and on a failed publish delete the job and answer 503.
-    await jobs.create(
-      newJob(
-        {
+      const jobId = newJobId();
+      const now = new Date().toISOString();
+      await ctx.submitJob({
+        job: {
           id: jobId,
           kind: 'generation',
-          traceId: currentTraceId(),
           input: data,
           // the request is accepted here: no event of the notifier's marks the ingest step for this kind
-          steps: {
-            ingest: {
-              status: 'completed',
-              startedAt: now.toISOString(),
-              finishedAt: now.toISOString(),
-              percent: 100,
-            },
-          },
+          steps: { ingest: { status: 'completed', startedAt: now, finishedAt: now, percent: 100 } },
           cost: { backend: model.provider, estimateUsd: estimatedCostUsd },
           ...(callbackUrl ? { callbackUrl } : {}),
         },
-        now,
-      ),
-    );
-    try {
-      await bus.publish('generation.requested', jobId, data, { id: `generation.requested:${jobId}` });
-    } catch (err) {
-      req.log.error({ err, jobId }, 'publishing generation.requested failed');
-      await jobs.delete(jobId).catch(() => undefined);
-      throw new HttpError({
-        statusCode: 503,
-        code: 'bus_unavailable',
-        message: 'cannot queue the generation right now; try again shortly',
-        headers: { 'retry-after': '2' },
-        cause: err,
+        event: { type: 'generation.requested', data },
+        principal: req.principal,
       });
-    }
-    req.log.info({ jobId, model: id, provider: model.provider }, 'generation requested');
-    const base = `${config.publicBaseUrl}/v1/jobs/${jobId}`;
-    return reply.code(202).send(
-      GenerationAccepted.parse({
+      req.log.info({ jobId, model: id, provider: model.provider }, 'generation requested');
+      return reply.code(202).send({
         jobId,
-        statusUrl: base,
-        eventsUrl: `${base}/events`,
+        ...jobLinks(config.publicBaseUrl, jobId),
         model: id,
         estimatedCostUsd,
         estimatedTimeSec: model.estimatedTimeSec,
-      }),
-    );
+      });
+    },
   });
-}
+};

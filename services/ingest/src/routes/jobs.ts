@@ -1,18 +1,64 @@
-import { JobStatus, TERMINAL_JOB_STATUSES, type EventOf, type EventType, type Job } from '@reelbus/contracts';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Job, JobStatus, TERMINAL_JOB_STATUSES, type EventOf, type EventType } from '@reelbus/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
-import { signLink } from '../auth.ts';
 import type { JobWatch } from '../deps.ts';
-import { badRequest, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
+import { ErrorBody, JobIdParams, NoQuery } from '../http/schemas.ts';
+import { signLink } from '../links.ts';
 import { parseRange } from '../range.ts';
 
 const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed']);
 const TERMINAL_STATUS = new Set<string>(TERMINAL_JOB_STATUSES);
 const MAX_LINK_TTL_SEC = 7 * 86_400;
 
-export async function jobRoutes(app: FastifyInstance, { ctx }: { ctx: RouteContext }) {
+/** The job document as `GET /v1/jobs/:id` serves it: every stored field, plus links. */
+export const JobView = Job.extend({
+  links: z.object({
+    self: z.url(),
+    events: z.url().describe('Server-sent events of this job'),
+    video: z.url().optional().describe('A signed, expiring link to the video that needs no API key'),
+  }),
+}).meta({ id: 'JobView', description: 'The job document (contracts/schemas/job.v1.json) plus links' });
+
+const ListQuery = z.object({
+  status: JobStatus.optional().describe('Only jobs with this status'),
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 500' })
+    .int('must be a whole number from 1 to 500')
+    .min(1, 'must be a whole number from 1 to 500')
+    .max(500, 'must be a whole number from 1 to 500')
+    .default(50)
+    .describe('At most this many (1-500, default 50)'),
+});
+
+const LinkRequest = z
+  .strictObject({
+    ttlSec: z
+      .number()
+      .int(`must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
+      .min(1, `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
+      .max(MAX_LINK_TTL_SEC, `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
+      .optional()
+      .describe('How long the link works (default VIDEO_LINK_TTL_SEC)'),
+  })
+  .optional();
+
+const SignedLinkBody = z.object({
+  url: z.url().describe('The video URL with `expires` and `signature`'),
+  expiresAt: z.iso.datetime(),
+});
+
+const VideoQuery = z.object({
+  expires: z.string().optional().describe('Signed link: unix seconds after which it is refused'),
+  signature: z.string().optional().describe('Signed link: hex HMAC-SHA256 of "GET\\n<path>\\n<expires>"'),
+});
+
+const Mp4 = z.file().describe('The MP4 (H.264/AAC, moov first)');
+
+export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
   const { config, jobs, blobs, bus } = ctx;
-  const auth = { onRequest: ctx.requireApiKey };
   // Open event streams never go idle, so closing the app ends them (else close() would wait on them).
   const openStreams = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -31,7 +77,7 @@ export async function jobRoutes(app: FastifyInstance, { ctx }: { ctx: RouteConte
       secret: config.linkSigningSecret,
       ttlSec,
     });
-  const withLinks = (job: Job) => {
+  const withLinks = (job: Job): z.output<typeof JobView> => {
     const self = `${config.publicBaseUrl}/v1/jobs/${job.id}`;
     return {
       ...job,
@@ -43,44 +89,53 @@ export async function jobRoutes(app: FastifyInstance, { ctx }: { ctx: RouteConte
     };
   };
 
-  app.get('/v1/jobs', auth, async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    let status: JobStatus | undefined;
-    if (q.status !== undefined) {
-      const s = JobStatus.safeParse(q.status);
-      if (!s.success) throw badRequest('status', `must be one of ${JobStatus.options.join(', ')}`);
-      status = s.data;
-    }
-    let limit = 50;
-    if (q.limit !== undefined) {
-      limit = Number(q.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-        throw badRequest('limit', 'must be a whole number from 1 to 500');
-    }
-    const list = await jobs.list({ limit, ...(status ? { status } : {}) });
-    return { jobs: list.map(withLinks) };
+  app.route({
+    method: 'GET',
+    url: '/v1/jobs',
+    config: { access: 'user' },
+    schema: {
+      summary: 'List jobs, newest first',
+      tags: ['jobs'],
+      querystring: ListQuery,
+      response: { 200: z.object({ jobs: z.array(JobView) }), '4xx': ErrorBody },
+    },
+    handler: async (req) => {
+      const { status, limit } = req.query;
+      const list = await jobs.list({ limit, ...(status ? { status } : {}) });
+      return { jobs: list.map(withLinks) };
+    },
   });
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id', auth, async (req) =>
-    withLinks(await loadJob(req.params.id)),
-  );
+  app.route({
+    method: 'GET',
+    url: '/v1/jobs/:id',
+    config: { access: 'user' },
+    schema: {
+      summary: 'A job: status, steps, progress, outputs, warnings, error, notifications, links',
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: NoQuery,
+      response: { 200: JobView, '4xx': ErrorBody },
+    },
+    handler: async (req) => withLinks(await loadJob(req.params.id)),
+  });
 
-  app.post<{ Params: { id: string } }>('/v1/jobs/:id/links', auth, async (req) => {
-    const job = await loadJob(req.params.id);
-    const body = (req.body ?? {}) as { ttlSec?: unknown };
-    let ttlSec = config.videoLinkTtlSec;
-    if (body.ttlSec !== undefined) {
-      if (
-        typeof body.ttlSec !== 'number' ||
-        !Number.isInteger(body.ttlSec) ||
-        body.ttlSec < 1 ||
-        body.ttlSec > MAX_LINK_TTL_SEC
-      ) {
-        throw badRequest('ttlSec', `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`);
-      }
-      ttlSec = body.ttlSec;
-    }
-    return videoLink(job.id, ttlSec);
+  app.route({
+    method: 'POST',
+    url: '/v1/jobs/:id/links',
+    config: { access: 'user' },
+    schema: {
+      summary: 'A signed, expiring link to the video that a <video> tag can use without a key',
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: NoQuery,
+      body: LinkRequest,
+      response: { 200: SignedLinkBody, '4xx': ErrorBody },
+    },
+    handler: async (req) => {
+      const job = await loadJob(req.params.id);
+      return videoLink(job.id, req.body?.ttlSec ?? config.videoLinkTtlSec);
+    },
   });
 
   const serveVideo = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
@@ -119,60 +174,101 @@ export async function jobRoutes(app: FastifyInstance, { ctx }: { ctx: RouteConte
     if (req.method === 'HEAD') return reply.send();
     return reply.send(await blobs.get(video.key));
   };
-  const videoOpts = { onRequest: ctx.requireApiKeyOrSignedLink };
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/video', videoOpts, serveVideo);
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/video.mp4', videoOpts, serveVideo);
-
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', auth, async (req, reply) => {
-    const jobId = req.params.id;
-    // Watch before reading the document so nothing published in between is lost.
-    const pending: EventOf<EventType>[] = [];
-    const sink: { live?: (e: EventOf<EventType>) => void } = {};
-    const watch: JobWatch = await bus.watchJob(jobId, (e) => (sink.live ? sink.live(e) : pending.push(e)));
-    let job: Job | undefined;
-    try {
-      job = await jobs.get(jobId);
-    } catch (err) {
-      await watch.stop();
-      throw err;
-    }
-    if (!job) {
-      await watch.stop();
-      throw notFound(`job "${jobId}" does not exist`);
-    }
-
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+  for (const url of ['/v1/jobs/:id/video.mp4', '/v1/jobs/:id/video']) {
+    app.route({
+      method: 'GET',
+      url,
+      config: { access: 'user-or-signed-link' },
+      schema: {
+        summary: url.endsWith('.mp4')
+          ? 'The finished video (HTTP Range → 206), or a 302 to a presigned S3 URL'
+          : 'Same as /video.mp4',
+        description:
+          'Authenticate with the API key, or with a signed link (`expires` + `signature`, from `links.video` or POST /v1/jobs/:id/links).',
+        tags: ['jobs'],
+        params: JobIdParams,
+        querystring: VideoQuery,
+        response: {
+          200: { description: 'The whole file', content: { 'video/mp4': { schema: Mp4 } } },
+          206: { description: 'The requested byte range', content: { 'video/mp4': { schema: Mp4 } } },
+          302: z.undefined().describe('A redirect (Location) to a presigned S3 URL (S3 blob store)'),
+          '4xx': ErrorBody,
+        },
+      },
+      handler: serveVideo,
     });
-    let closed = false;
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), ctx.sseHeartbeatMs);
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      openStreams.delete(close);
-      clearInterval(heartbeat);
-      Promise.resolve(watch.stop()).catch((err) =>
-        req.log.warn({ err, jobId }, 'stopping the job watch failed'),
-      );
-      res.end();
-    };
-    openStreams.add(close);
-    req.raw.on('close', close);
-    res.on('close', close);
+  }
 
-    res.write(`event: job\ndata: ${JSON.stringify(withLinks(job))}\n\n`);
-    if (TERMINAL_STATUS.has(job.status)) return close();
-    const send = (e: EventOf<EventType>) => {
-      if (closed) return;
-      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      if (TERMINAL_EVENTS.has(e.type)) close();
-    };
-    sink.live = send;
-    for (const e of pending.splice(0)) send(e);
+  app.route({
+    method: 'GET',
+    url: '/v1/jobs/:id/events',
+    config: { access: 'user' },
+    schema: {
+      summary: 'Server-sent events: the job, then its live events until it ends',
+      description:
+        'First `event: job` with the job document, then one message per bus event of the job (`event: <type>`, the envelope as `data`, `id:` the event id); ends after `job.completed` / `job.failed` (at once when the job has ended). A `: heartbeat` comment every 15 s.',
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: NoQuery,
+      response: {
+        200: {
+          description: 'A text/event-stream',
+          content: { 'text/event-stream': { schema: z.string().describe('Server-sent events') } },
+        },
+        '4xx': ErrorBody,
+      },
+    },
+    handler: async (req, reply) => {
+      const jobId = req.params.id;
+      // Watch before reading the document so nothing published in between is lost.
+      const pending: EventOf<EventType>[] = [];
+      const sink: { live?: (e: EventOf<EventType>) => void } = {};
+      const watch: JobWatch = await bus.watchJob(jobId, (e) => (sink.live ? sink.live(e) : pending.push(e)));
+      let job: Job | undefined;
+      try {
+        job = await jobs.get(jobId);
+      } catch (err) {
+        await watch.stop();
+        throw err;
+      }
+      if (!job) {
+        await watch.stop();
+        throw notFound(`job "${jobId}" does not exist`);
+      }
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      let closed = false;
+      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), ctx.sseHeartbeatMs);
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        openStreams.delete(close);
+        clearInterval(heartbeat);
+        Promise.resolve(watch.stop()).catch((err) =>
+          req.log.warn({ err, jobId }, 'stopping the job watch failed'),
+        );
+        res.end();
+      };
+      openStreams.add(close);
+      req.raw.on('close', close);
+      res.on('close', close);
+
+      res.write(`event: job\ndata: ${JSON.stringify(JobView.parse(withLinks(job)))}\n\n`);
+      if (TERMINAL_STATUS.has(job.status)) return close();
+      const send = (e: EventOf<EventType>) => {
+        if (closed) return;
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        if (TERMINAL_EVENTS.has(e.type)) close();
+      };
+      sink.live = send;
+      for (const e of pending.splice(0)) send(e);
+    },
   });
-}
+};

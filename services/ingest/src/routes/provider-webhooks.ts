@@ -7,11 +7,13 @@ import {
   verifyWebhookToken,
   type CallbackFacts,
 } from '@reelbus/ai-generator/models';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { HttpError } from '../errors.ts';
+import { ErrorBody } from '../http/schemas.ts';
 
 /*
  * Provider webhooks (no API key: the providers call them). A webhook is accepted only when
@@ -138,7 +140,32 @@ export function claimWebhookId(job: Job, webhookId: string, now: Date): boolean 
   return true;
 }
 
-export async function providerWebhookRoutes(app: FastifyInstance, { ctx }: { ctx: RouteContext }) {
+/** The query of a provider webhook URL, documented; checked (401 when wrong) by `checkJobToken`. */
+const WebhookUrlQuery = z.object({
+  job: z.string().optional().describe('The generation job the webhook is for'),
+  token: z.string().optional().describe('That job id signed with GENERATION_WEBHOOK_SECRET'),
+});
+const WebhookAnswer = z.object({
+  ok: z.literal(true),
+  ignored: z.string().optional().describe('Why nothing was published (a prediction that is not finished)'),
+});
+/** Signed bytes are checked by the handler; the body is the provider's own JSON. */
+const ProviderBody = z.record(z.string(), z.unknown());
+
+/** Provider webhooks: no API key (the provider calls), not rate limited, signature-checked. */
+const webhookRoute = (summary: string, description: string) => ({
+  config: { access: 'public' as const, rateLimit: false as const },
+  schema: {
+    summary,
+    description,
+    tags: ['webhooks'],
+    querystring: WebhookUrlQuery,
+    body: ProviderBody,
+    response: { 200: WebhookAnswer, '4xx': ErrorBody, 503: ErrorBody },
+  },
+});
+
+export const providerWebhookRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
   const { config, jobs, bus } = ctx;
   const falKeys = new FalKeys({
     jwksUrl: config.falJwksUrl,
@@ -235,7 +262,7 @@ export async function providerWebhookRoutes(app: FastifyInstance, { ctx }: { ctx
       { jobId, provider, webhookId, status: facts.status, requestId: facts.requestId },
       'provider webhook accepted',
     );
-    return { ok: true };
+    return { ok: true as const };
   };
 
   const bodyFacts = <T>(fn: () => T): T => {
@@ -248,64 +275,78 @@ export async function providerWebhookRoutes(app: FastifyInstance, { ctx }: { ctx
     }
   };
 
-  app.post('/v1/webhooks/replicate', async (req, reply) => {
-    const jobId = checkJobToken(req, 'replicate');
-    if (!config.replicateWebhookSecret)
-      throw new HttpError({
-        statusCode: 503,
-        code: 'not_configured',
-        message: 'REPLICATE_WEBHOOK_SECRET is not set on ingest',
-      });
-    const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
-    const headers = {
-      'webhook-id': String(req.headers['webhook-id'] ?? ''),
-      'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''),
-      'webhook-signature': String(req.headers['webhook-signature'] ?? ''),
-    };
-    try {
-      // Standard Webhooks: HMAC-SHA256 of `id.timestamp.body`, timestamp within 5 minutes
-      new Webhook(config.replicateWebhookSecret).verify(raw.toString('utf8'), headers);
-    } catch (err) {
-      if (err instanceof WebhookVerificationError) {
-        const stale = /timestamp/i.test(err.message);
-        throw unauthorized(
-          stale ? `stale webhook: ${err.message}` : `the webhook signature is not valid: ${err.message}`,
-        );
-      }
-      throw err;
-    }
-    const facts = bodyFacts(() => replicateCallback(req.body));
-    if (!facts) return reply.code(200).send({ ok: true, ignored: 'not a completed prediction' });
-    return accept({ req, jobId, provider: 'replicate', webhookId: headers['webhook-id'], facts });
-  });
-
-  app.post('/v1/webhooks/fal', async (req, reply) => {
-    const jobId = checkJobToken(req, 'fal');
-    const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
-    let keys = await falKeys.keys();
-    let verdict = verifyFalWebhook({ headers: req.headers, body: raw, keys });
-    if (!verdict.ok && verdict.reason === 'forged' && config.falJwksUrl) {
-      // fal rotates its keys: a signature by a new key is checked once more against a fresh JWKS
-      keys = await falKeys.keys({ refresh: true });
-      verdict = verifyFalWebhook({ headers: req.headers, body: raw, keys });
-    }
-    if (!verdict.ok) {
-      if (keys.length === 0)
+  app.post(
+    '/v1/webhooks/replicate',
+    webhookRoute(
+      'Replicate says a prediction finished (Standard Webhooks signature)',
+      'The URL carries the job id signed by reelbus (`job`, `token`); the body is signed with REPLICATE_WEBHOOK_SECRET (HMAC-SHA256 of id.timestamp.body, 5 minutes tolerance). Forged or stale: 401; a replay: 409; nothing is published for either.',
+    ),
+    async (req, reply) => {
+      const jobId = checkJobToken(req, 'replicate');
+      if (!config.replicateWebhookSecret)
         throw new HttpError({
           statusCode: 503,
           code: 'not_configured',
-          message: "no fal public key: fal's JWKS cannot be fetched and FAL_WEBHOOK_PUBLIC_KEYS is empty",
+          message: 'REPLICATE_WEBHOOK_SECRET is not set on ingest',
         });
-      throw unauthorized(verdict.message);
-    }
-    const timestamp = String(req.headers['x-fal-webhook-timestamp']);
-    const facts = bodyFacts(() =>
-      falCallback(req.body, { completedAt: new Date(Number(timestamp) * 1000).toISOString() }),
-    );
-    if (facts.requestId !== String(req.headers['x-fal-webhook-request-id']))
-      throw unauthorized('the body is for another request than the signed X-Fal-Webhook-Request-Id');
-    const webhookId = `${facts.requestId}:${timestamp}`;
-    void reply;
-    return accept({ req, jobId, provider: 'fal', webhookId, facts });
-  });
-}
+      const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
+      const headers = {
+        'webhook-id': String(req.headers['webhook-id'] ?? ''),
+        'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''),
+        'webhook-signature': String(req.headers['webhook-signature'] ?? ''),
+      };
+      try {
+        // Standard Webhooks: HMAC-SHA256 of `id.timestamp.body`, timestamp within 5 minutes
+        new Webhook(config.replicateWebhookSecret).verify(raw.toString('utf8'), headers);
+      } catch (err) {
+        if (err instanceof WebhookVerificationError) {
+          const stale = /timestamp/i.test(err.message);
+          throw unauthorized(
+            stale ? `stale webhook: ${err.message}` : `the webhook signature is not valid: ${err.message}`,
+          );
+        }
+        throw err;
+      }
+      const facts = bodyFacts(() => replicateCallback(req.body));
+      if (!facts) return reply.code(200).send({ ok: true as const, ignored: 'not a completed prediction' });
+      return accept({ req, jobId, provider: 'replicate', webhookId: headers['webhook-id'], facts });
+    },
+  );
+
+  app.post(
+    '/v1/webhooks/fal',
+    webhookRoute(
+      'fal says a request finished (ED25519 signature)',
+      "The URL carries the job id signed by reelbus (`job`, `token`); the body is signed by one of fal's ED25519 keys (JWKS, or FAL_WEBHOOK_PUBLIC_KEYS) over request id, user id, timestamp and the body's SHA-256. Forged or stale: 401; a replay: 409.",
+    ),
+    async (req, reply) => {
+      const jobId = checkJobToken(req, 'fal');
+      const raw = (req as FastifyRequest & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
+      let keys = await falKeys.keys();
+      let verdict = verifyFalWebhook({ headers: req.headers, body: raw, keys });
+      if (!verdict.ok && verdict.reason === 'forged' && config.falJwksUrl) {
+        // fal rotates its keys: a signature by a new key is checked once more against a fresh JWKS
+        keys = await falKeys.keys({ refresh: true });
+        verdict = verifyFalWebhook({ headers: req.headers, body: raw, keys });
+      }
+      if (!verdict.ok) {
+        if (keys.length === 0)
+          throw new HttpError({
+            statusCode: 503,
+            code: 'not_configured',
+            message: "no fal public key: fal's JWKS cannot be fetched and FAL_WEBHOOK_PUBLIC_KEYS is empty",
+          });
+        throw unauthorized(verdict.message);
+      }
+      const timestamp = String(req.headers['x-fal-webhook-timestamp']);
+      const facts = bodyFacts(() =>
+        falCallback(req.body, { completedAt: new Date(Number(timestamp) * 1000).toISOString() }),
+      );
+      if (facts.requestId !== String(req.headers['x-fal-webhook-request-id']))
+        throw unauthorized('the body is for another request than the signed X-Fal-Webhook-Request-Id');
+      const webhookId = `${facts.requestId}:${timestamp}`;
+      void reply;
+      return accept({ req, jobId, provider: 'fal', webhookId, facts });
+    },
+  );
+};

@@ -1,11 +1,14 @@
 import multipart from '@fastify/multipart';
-import { RecordingReceivedV1, formatIssues, newJob, type EventDataInput } from '@reelbus/contracts';
-import type { FastifyInstance } from 'fastify';
-import { currentTraceId } from '@reelbus/kit';
+import { RecordingReceivedV1, type EventDataInput } from '@reelbus/contracts';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { extname } from 'node:path';
+import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
-import { HttpError, badRequest } from '../errors.ts';
+import { HttpError, badRequest, invalidInput } from '../errors.ts';
+import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
 const AUDIO_EXTS = new Set(['.wav', '.mp3', '.m4a', '.ogg', '.flac', '.webm']);
@@ -87,129 +90,154 @@ function imageExtension({ filename, mimetype }: { filename: string; mimetype: st
 
 const TEXT_FIELDS = new Set(['callbackUrl', 'provider']);
 
-export async function recordingRoutes(app: FastifyInstance, { ctx }: { ctx: RouteContext }) {
-  const { config, bus, jobs, blobs } = ctx;
+/** The multipart form, for the OpenAPI document (the route reads it as a stream, part by part). */
+export const RecordingForm = z.object({
+  recording: z
+    .file()
+    .describe('The call recording: WAV, MP3, M4A, OGG, FLAC or WebM; left channel = caller, right = callee'),
+  callerImage: z.file().optional().describe("The caller's face: JPEG, PNG, WebP or HEIC"),
+  calleeImage: z.file().optional().describe("The callee's face: JPEG, PNG, WebP or HEIC"),
+  callbackUrl: z.url().optional().describe('Where the notifier POSTs the signed result webhook'),
+  provider: z
+    .string()
+    .optional()
+    .describe('Avatar provider for this job (`local`, `fal`); the service default when absent'),
+});
+
+export const recordingRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
+  const { config, blobs } = ctx;
   await app.register(multipart, {
     limits: { fileSize: config.uploadMaxBytes, files: 3, fields: 10, fieldSize: 4096, parts: 16 },
   });
 
-  app.post('/v1/recordings', { onRequest: ctx.requireApiKey }, async (req, reply) => {
-    const jobId = newJobId();
-    const prefix = `jobs/${jobId}/input/`;
-    const fields: Record<string, string> = {};
-    const stored: {
-      recording?: { key: string; contentType: string };
-      callerImage?: string;
-      calleeImage?: string;
-    } = {};
-    try {
-      for await (const part of req.parts()) {
-        if (part.type === 'field') {
-          if (!TEXT_FIELDS.has(part.fieldname)) {
-            throw badRequest(
-              part.fieldname,
-              'unknown field; expected recording (file), callerImage, calleeImage (files), callbackUrl, provider',
-            );
-          }
-          fields[part.fieldname] = String(part.value);
-          // Checked as it arrives: a client that sends fields first learns of a bad one before uploading the file.
-          if (part.fieldname === 'callbackUrl') {
-            checkCallbackUrl({ value: fields.callbackUrl, allowPrivate: config.allowPrivateCallbacks });
-          }
-          continue;
-        }
-        const { fieldname, filename, mimetype } = part;
-        let key: string;
-        let contentType: string;
-        if (fieldname === 'recording') {
-          const ext = recordingExtension({ filename, mimetype });
-          if (ext === undefined) {
-            part.file.resume();
-            throw new HttpError({
-              statusCode: 415,
-              code: 'unsupported_media_type',
-              field: 'recording',
-              message: `recording "${filename}" (${mimetype}) is not an audio file; send WAV, MP3, M4A, OGG, FLAC or WebM audio`,
-            });
-          }
-          key = `${prefix}recording${ext}`;
-          contentType = contentTypeOf({ mimetype, ext, kind: 'audio' });
-          stored.recording = { key, contentType };
-        } else if (fieldname === 'callerImage' || fieldname === 'calleeImage') {
-          const ext = imageExtension({ filename, mimetype });
-          if (ext === undefined) {
-            part.file.resume();
-            throw new HttpError({
-              statusCode: 415,
-              code: 'unsupported_media_type',
-              field: fieldname,
-              message: `${fieldname} "${filename}" (${mimetype}) is not an image; send JPEG, PNG, WebP or HEIC`,
-            });
-          }
-          key = `${prefix}${fieldname === 'callerImage' ? 'caller' : 'callee'}-image${ext}`;
-          contentType = contentTypeOf({ mimetype, ext, kind: 'image' });
-          stored[fieldname] = key;
-        } else {
-          part.file.resume();
-          throw badRequest(fieldname, 'unknown file field; expected recording, callerImage or calleeImage');
-        }
-        // Streamed straight into storage: the upload is never held whole in memory.
-        await blobs.put(key, part.file, { contentType });
-        if (part.file.truncated) throw tooLarge(config.uploadMaxBytes, filename, fieldname);
-      }
-
-      if (!stored.recording)
-        throw badRequest('recording', 'is required: a multipart file field with the call recording');
-      const callbackUrl = checkCallbackUrl({
-        value: fields.callbackUrl,
-        allowPrivate: config.allowPrivateCallbacks,
-      });
-      const data = {
-        source: 'upload',
-        recording: { key: stored.recording.key, contentType: stored.recording.contentType },
-        ...(stored.callerImage ? { callerImage: stored.callerImage } : {}),
-        ...(stored.calleeImage ? { calleeImage: stored.calleeImage } : {}),
-        ...(fields.provider ? { provider: fields.provider } : {}),
-        ...(callbackUrl ? { callbackUrl } : {}),
-      } satisfies EventDataInput<'recording.received'>;
-      const check = RecordingReceivedV1.data.safeParse(data);
-      if (!check.success) {
-        throw badRequest(String(check.error.issues[0]?.path[0] ?? 'body'), formatIssues(check.error));
-      }
-
-      await jobs.create(
-        newJob({
-          id: jobId,
-          kind: 'call',
-          traceId: currentTraceId(),
-          input: data,
-          ...(callbackUrl ? { callbackUrl } : {}),
-        }),
-      );
+  app.route({
+    method: 'POST',
+    url: '/v1/recordings',
+    config: { access: 'user' },
+    schema: {
+      summary: 'Upload a call recording (multipart) and start the call pipeline',
+      description:
+        'Files are streamed into blob storage at `jobs/<jobId>/input/…`, never buffered whole; a file over UPLOAD_MAX_BYTES is a 413 and nothing is kept. Send text fields before files to have a bad `callbackUrl` refused before the upload.',
+      tags: ['recordings'],
+      querystring: NoQuery,
+      body: { content: { 'multipart/form-data': { schema: RecordingForm } } },
+      response: { 202: JobAccepted, '4xx': ErrorBody, 503: ErrorBody },
+    },
+    handler: async (req, reply) => {
+      const jobId = newJobId();
+      const prefix = `jobs/${jobId}/input/`;
       try {
-        await bus.publish('recording.received', jobId, data, { id: `recording.received:${jobId}` });
+        const { stored, fields } = await readRecordingParts({ req, prefix, ctx });
+        if (!stored.recording)
+          throw badRequest('recording', 'is required: a multipart file field with the call recording');
+        const callbackUrl = checkCallbackUrl({
+          value: fields.callbackUrl,
+          allowPrivate: config.allowPrivateCallbacks,
+        });
+        const data = {
+          source: 'upload',
+          recording: { key: stored.recording.key, contentType: stored.recording.contentType },
+          ...(stored.callerImage ? { callerImage: stored.callerImage } : {}),
+          ...(stored.calleeImage ? { calleeImage: stored.calleeImage } : {}),
+          ...(fields.provider ? { provider: fields.provider } : {}),
+          ...(callbackUrl ? { callbackUrl } : {}),
+        } satisfies EventDataInput<'recording.received'>;
+        const check = RecordingReceivedV1.data.safeParse(data);
+        if (!check.success) throw invalidInput(fieldIssues(check.error));
+
+        await ctx.submitJob({
+          job: { id: jobId, kind: 'call', input: data, ...(callbackUrl ? { callbackUrl } : {}) },
+          event: { type: 'recording.received', data },
+          principal: req.principal,
+        });
+        req.log.info({ jobId, key: stored.recording.key }, 'job created from upload');
+        return reply.code(202).send({ jobId, ...jobLinks(config.publicBaseUrl, jobId) });
       } catch (err) {
-        // Nobody will ever work on this job: remove it (and, below, its files) and let the client retry.
-        req.log.error({ err, jobId }, 'publishing recording.received failed');
-        await jobs.delete(jobId).catch(() => undefined);
+        await removeUploads({ blobs, prefix }).catch((e) =>
+          req.log.warn({ err: e, prefix }, 'cleaning up a failed upload failed'),
+        );
+        if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+          throw tooLarge(config.uploadMaxBytes);
+        throw err;
+      }
+    },
+  });
+};
+
+interface StoredParts {
+  recording?: { key: string; contentType: string };
+  callerImage?: string;
+  calleeImage?: string;
+}
+
+/** Streams the multipart parts into blob storage under `prefix`, checking each as it arrives. */
+async function readRecordingParts({
+  req,
+  prefix,
+  ctx,
+}: {
+  req: FastifyRequest;
+  prefix: string;
+  ctx: RouteContext;
+}): Promise<{ stored: StoredParts; fields: Record<string, string> }> {
+  const { config, blobs } = ctx;
+  const fields: Record<string, string> = {};
+  const stored: StoredParts = {};
+  for await (const part of req.parts()) {
+    if (part.type === 'field') {
+      if (!TEXT_FIELDS.has(part.fieldname)) {
+        throw badRequest(
+          part.fieldname,
+          'unknown field; expected recording (file), callerImage, calleeImage (files), callbackUrl, provider',
+        );
+      }
+      fields[part.fieldname] = String(part.value);
+      // Checked as it arrives: a client that sends fields first learns of a bad one before uploading the file.
+      if (part.fieldname === 'callbackUrl') {
+        checkCallbackUrl({ value: fields.callbackUrl, allowPrivate: config.allowPrivateCallbacks });
+      }
+      continue;
+    }
+    const { fieldname, filename, mimetype } = part;
+    let key: string;
+    let contentType: string;
+    if (fieldname === 'recording') {
+      const ext = recordingExtension({ filename, mimetype });
+      if (ext === undefined) {
+        part.file.resume();
         throw new HttpError({
-          statusCode: 503,
-          code: 'bus_unavailable',
-          message: 'cannot queue the job right now; try the upload again shortly',
-          cause: err,
+          statusCode: 415,
+          code: 'unsupported_media_type',
+          field: 'recording',
+          message: `recording "${filename}" (${mimetype}) is not an audio file; send WAV, MP3, M4A, OGG, FLAC or WebM audio`,
         });
       }
-      req.log.info({ jobId, key: stored.recording.key }, 'job created from upload');
-      const base = `${config.publicBaseUrl}/v1/jobs/${jobId}`;
-      return reply.code(202).send({ jobId, statusUrl: base, eventsUrl: `${base}/events` });
-    } catch (err) {
-      await removeUploads({ blobs, prefix }).catch((e) =>
-        req.log.warn({ err: e, prefix }, 'cleaning up a failed upload failed'),
-      );
-      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(config.uploadMaxBytes);
-      throw err;
+      key = `${prefix}recording${ext}`;
+      contentType = contentTypeOf({ mimetype, ext, kind: 'audio' });
+      stored.recording = { key, contentType };
+    } else if (fieldname === 'callerImage' || fieldname === 'calleeImage') {
+      const ext = imageExtension({ filename, mimetype });
+      if (ext === undefined) {
+        part.file.resume();
+        throw new HttpError({
+          statusCode: 415,
+          code: 'unsupported_media_type',
+          field: fieldname,
+          message: `${fieldname} "${filename}" (${mimetype}) is not an image; send JPEG, PNG, WebP or HEIC`,
+        });
+      }
+      key = `${prefix}${fieldname === 'callerImage' ? 'caller' : 'callee'}-image${ext}`;
+      contentType = contentTypeOf({ mimetype, ext, kind: 'image' });
+      stored[fieldname] = key;
+    } else {
+      part.file.resume();
+      throw badRequest(fieldname, 'unknown file field; expected recording, callerImage or calleeImage');
     }
-  });
+    // Streamed straight into storage: the upload is never held whole in memory.
+    await blobs.put(key, part.file, { contentType });
+    if (part.file.truncated) throw tooLarge(config.uploadMaxBytes, filename, fieldname);
+  }
+  return { stored, fields };
 }
 
 function tooLarge(limit: number, filename?: string, field = 'recording'): HttpError {

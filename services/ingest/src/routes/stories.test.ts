@@ -148,6 +148,41 @@ describe('POST /v1/stories (JSON)', () => {
     expect(bus.events).toHaveLength(0);
   });
 
+  it('names every bad field in one answer: values, contract rules and media lookups', async () => {
+    const res = await post({
+      audio: 'in/missing.wav',
+      music: { mood: 'jazz' },
+      brand: { background: 'warm' },
+      images: ['https://127.0.0.1/a.png', 'in/ai-1.png'],
+    });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json<{ error: { issues: Array<{ field: string; message: string }> } }>();
+    expect(error.issues.map((i) => i.field).sort()).toEqual(
+      ['audio', 'brand.background', 'images[0]', 'music.mood'].sort(),
+    );
+    expect(error.issues.find((i) => i.field === 'audio')?.message).toContain('not in storage');
+  });
+
+  it('names every field of the wrong type or unknown at once, by JSON path', async () => {
+    const res = await post({
+      audio: 'in/story.wav',
+      music: { mood: 5, loud: true },
+      images: [42],
+      colour: 'red',
+    });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json<{ error: { issues: Array<{ field: string; message: string }> } }>();
+    expect(error.issues).toEqual(
+      expect.arrayContaining([
+        { field: 'music.mood', message: expect.any(String) },
+        { field: 'music.loud', message: 'unknown field' },
+        { field: 'images[0]', message: 'must be a blob key, an https URL, or { "key": … } / { "url": … }' },
+        { field: 'colour', message: 'unknown field' },
+      ]),
+    );
+    expect(bus.events).toHaveLength(0);
+  });
+
   it('accepts public https media URLs, and private ones only with ALLOW_PRIVATE_URLS', async () => {
     expect(
       (await post({ audio: 'https://cdn.example.com/story.mp3', images: ['https://cdn.example.com/a.jpg'] }))

@@ -1,17 +1,14 @@
 import multipart from '@fastify/multipart';
-import {
-  BlobKey,
-  MusicMood,
-  StoryReceivedV1,
-  newJob,
-  type EventData,
-  type EventDataInput,
-} from '@reelbus/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BlobKey, MusicMood, StoryReceivedV1, type EventData, type EventDataInput } from '@reelbus/contracts';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { extname } from 'node:path';
+import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl, isPrivateHost } from '../callback-url.ts';
-import { HttpError, badRequest } from '../errors.ts';
+import { HttpError, badRequest, invalidInput, isHttpError, type FieldIssue } from '../errors.ts';
+import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
 /**
@@ -79,27 +76,47 @@ export interface ExtractedStory {
   data: StoryData;
 }
 
-/** Maps the names a field may arrive under onto one value each; 400 for unknown or conflicting fields. */
-function canonicalise(body: Record<string, unknown>): Partial<Record<Canonical, unknown>> {
+/** Maps the names a field may arrive under onto one value each; an issue per unknown or conflicting field. */
+function canonicalise(
+  body: Record<string, unknown>,
+  issues: FieldIssue[],
+): Partial<Record<Canonical, unknown>> {
   const out: Partial<Record<Canonical, unknown>> = {};
   const from: Partial<Record<Canonical, string>> = {};
   for (const [name, value] of Object.entries(body)) {
     if (IGNORED_FIELDS.has(name)) continue;
     const canon = ALIAS_TO_CANONICAL.get(name.endsWith('[]') ? name.slice(0, -2) : name);
     if (!canon) {
-      throw badRequest(
-        name,
-        `unknown field; expected one of ${Object.keys(STORY_FIELD_ALIASES).join(', ')} (or their aliases, see the ingest README)`,
-      );
+      issues.push({
+        field: name,
+        message: `unknown field; expected one of ${Object.keys(STORY_FIELD_ALIASES).join(', ')} (or their aliases, see the ingest README)`,
+      });
+      continue;
     }
     if (value === undefined || value === null || value === '') continue;
     if (out[canon] !== undefined && JSON.stringify(out[canon]) !== JSON.stringify(value)) {
-      throw badRequest(name, `conflicts with "${from[canon]}" (both name the ${canon})`);
+      issues.push({ field: name, message: `conflicts with "${from[canon]}" (both name the ${canon})` });
+      continue;
     }
     out[canon] = value;
     from[canon] = name;
   }
   return out;
+}
+
+/** Runs `fn`; a 400 it throws becomes issues (so one answer names every bad field), anything else propagates. */
+function collecting(issues: FieldIssue[]) {
+  return <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (isHttpError(err) && err.statusCode === 400 && err.issues) {
+        issues.push(...err.issues);
+        return undefined;
+      }
+      throw err;
+    }
+  };
 }
 
 /** A blob key, an http(s) URL, or `{ key }` / `{ url }` (checked for safety later). */
@@ -195,126 +212,162 @@ function moodField(field: string, value: unknown): EventData<'story.received'>['
   return m.data;
 }
 
+type StoryUploads = { audio?: string; userPhoto?: string; images?: string[]; logo?: string };
+
 /**
  * Pure: reads a story request (JSON body, or multipart fields plus the keys of uploaded files) into
- * `story.received` data. Throws a 400 naming the first bad field.
+ * `story.received` data. Throws one 400 naming every bad field.
  */
-export function extractStory({
+export function extractStory(args: {
+  body: Record<string, unknown>;
+  uploads?: StoryUploads;
+}): ExtractedStory {
+  const { storyId, data, issues } = readStory(args);
+  if (issues.length > 0) throw invalidInput(issues);
+  return { storyId, data: data as StoryData };
+}
+
+/** True when `field` is `reported` or inside it (`music.mood` is inside `music`). */
+const within = (field: string, reported: Iterable<string>) =>
+  [...reported].some((r) => field === r || field.startsWith(`${r}.`) || field.startsWith(`${r}[`));
+
+/**
+ * Pure: what `extractStory` does, without throwing: the data read so far (fields that failed are
+ * left out) and every issue, so a caller can add its own (media lookups) before answering once.
+ */
+export function readStory({
   body,
   uploads = {},
 }: {
   body: Record<string, unknown>;
-  uploads?: { audio?: string; userPhoto?: string; images?: string[]; logo?: string };
-}): ExtractedStory {
-  const f = canonicalise(body);
+  uploads?: StoryUploads;
+}): { storyId: string | undefined; data: Partial<StoryData>; issues: FieldIssue[] } {
+  const issues: FieldIssue[] = [];
+  const attempt = collecting(issues);
+  const f = canonicalise(body, issues);
 
   let storyId: string | undefined;
   if (f.storyId !== undefined) {
-    storyId = typeof f.storyId === 'number' ? String(f.storyId) : stringField('storyId', f.storyId);
-    if (!/^[A-Za-z0-9_-]{1,100}$/.test(storyId))
-      throw badRequest('storyId', 'must be 1-100 letters, digits, "-" or "_"');
+    storyId = attempt(() => {
+      const id = typeof f.storyId === 'number' ? String(f.storyId) : stringField('storyId', f.storyId);
+      if (!/^[A-Za-z0-9_-]{1,100}$/.test(id))
+        throw badRequest('storyId', 'must be 1-100 letters, digits, "-" or "_"');
+      return id;
+    });
   }
 
-  if (uploads.audio && f.audio !== undefined)
-    throw badRequest('audio', 'send the audio as a file or as a key/URL, not both');
-  const audio: MediaRef | undefined = uploads.audio
-    ? { key: uploads.audio }
-    : f.audio !== undefined
-      ? mediaRef('audio', f.audio)
-      : undefined;
-  if (!audio)
+  const audio = attempt((): MediaRef => {
+    if (uploads.audio && f.audio !== undefined)
+      throw badRequest('audio', 'send the audio as a file or as a key/URL, not both');
+    if (uploads.audio) return { key: uploads.audio };
+    if (f.audio !== undefined) return mediaRef('audio', f.audio);
     throw badRequest('audio', 'is required: the story recording (a file, a blob key or an https URL)');
+  });
 
   let userPhoto: MediaRef | undefined;
   if (uploads.userPhoto) userPhoto = { key: uploads.userPhoto };
   else if (f.userPhoto !== undefined) {
     const isPlaceholder = typeof f.userPhoto === 'string' && f.userPhoto.split('/').pop() === NO_PHOTO;
-    if (!isPlaceholder) userPhoto = mediaRef('userPhoto', f.userPhoto);
+    if (!isPlaceholder) userPhoto = attempt(() => mediaRef('userPhoto', f.userPhoto));
   }
 
   const images = [
-    ...(f.images !== undefined ? mediaList('images', f.images) : []),
+    ...((f.images !== undefined ? attempt(() => mediaList('images', f.images)) : undefined) ?? []),
     ...(uploads.images ?? []).map((key) => ({ key })),
   ];
-  if (images.length > 100) throw badRequest('images', `has ${images.length} images; at most 100`);
+  if (images.length > 100)
+    issues.push({ field: 'images', message: `has ${images.length} images; at most 100` });
 
   const music: Record<string, unknown> = {};
   if (f.music !== undefined) {
-    if (typeof f.music === 'string' && !f.music.trim().startsWith('{'))
-      music.mood = moodField('music', f.music);
-    else {
-      const m = objectField('music', f.music);
+    if (typeof f.music === 'string' && !f.music.trim().startsWith('{')) {
+      music.mood = attempt(() => moodField('music', f.music));
+    } else {
+      const m = attempt(() => objectField('music', f.music)) ?? {};
       for (const k of Object.keys(m)) {
         if (!['mood', 'gainDb', 'duck'].includes(k))
-          throw badRequest(`music.${k}`, 'unknown field; expected mood, gainDb, duck');
+          issues.push({ field: `music.${k}`, message: 'unknown field; expected mood, gainDb, duck' });
       }
-      if (m.mood !== undefined) music.mood = moodField('music.mood', m.mood);
-      if (m.gainDb !== undefined) music.gainDb = numberField('music.gainDb', m.gainDb);
-      if (m.duck !== undefined) music.duck = boolField('music.duck', m.duck);
+      if (m.mood !== undefined) music.mood = attempt(() => moodField('music.mood', m.mood));
+      if (m.gainDb !== undefined) music.gainDb = attempt(() => numberField('music.gainDb', m.gainDb));
+      if (m.duck !== undefined) music.duck = attempt(() => boolField('music.duck', m.duck));
     }
   }
-  if (f.mood !== undefined) music.mood = moodField('mood', f.mood);
-  if (f.gainDb !== undefined) music.gainDb = numberField('gainDb', f.gainDb);
-  if (f.duck !== undefined) music.duck = boolField('duck', f.duck);
+  if (f.mood !== undefined) music.mood = attempt(() => moodField('mood', f.mood));
+  if (f.gainDb !== undefined) music.gainDb = attempt(() => numberField('gainDb', f.gainDb));
+  if (f.duck !== undefined) music.duck = attempt(() => boolField('duck', f.duck));
   if (typeof music.gainDb === 'number' && (music.gainDb < -60 || music.gainDb > 0)) {
-    throw badRequest(
-      'music.gainDb',
-      `must be between -60 and 0 dB (music sits under the voice; got ${music.gainDb})`,
-    );
+    issues.push({
+      field: 'music.gainDb',
+      message: `must be between -60 and 0 dB (music sits under the voice; got ${music.gainDb})`,
+    });
   }
 
   const brand: Record<string, unknown> = {};
   if (f.brand !== undefined) {
-    const b = objectField('brand', f.brand);
+    const b = attempt(() => objectField('brand', f.brand)) ?? {};
     for (const k of Object.keys(b)) {
       if (!['logo', 'background', 'introSeconds', 'outroSeconds'].includes(k)) {
-        throw badRequest(
-          `brand.${k}`,
-          'unknown field; expected logo, background, introSeconds, outroSeconds',
-        );
+        issues.push({
+          field: `brand.${k}`,
+          message: 'unknown field; expected logo, background, introSeconds, outroSeconds',
+        });
       }
     }
-    if (b.logo !== undefined) brand.logo = mediaRef('brand.logo', b.logo);
-    if (b.background !== undefined) brand.background = stringField('brand.background', b.background);
-    if (b.introSeconds !== undefined) brand.introSeconds = numberField('brand.introSeconds', b.introSeconds);
-    if (b.outroSeconds !== undefined) brand.outroSeconds = numberField('brand.outroSeconds', b.outroSeconds);
+    if (b.logo !== undefined) brand.logo = attempt(() => mediaRef('brand.logo', b.logo));
+    if (b.background !== undefined)
+      brand.background = attempt(() => stringField('brand.background', b.background));
+    if (b.introSeconds !== undefined)
+      brand.introSeconds = attempt(() => numberField('brand.introSeconds', b.introSeconds));
+    if (b.outroSeconds !== undefined)
+      brand.outroSeconds = attempt(() => numberField('brand.outroSeconds', b.outroSeconds));
   }
   if (uploads.logo) brand.logo = { key: uploads.logo };
-  else if (f.logo !== undefined) brand.logo = mediaRef('logo', f.logo);
-  if (f.background !== undefined) brand.background = stringField('background', f.background);
-  if (f.introSeconds !== undefined) brand.introSeconds = numberField('introSeconds', f.introSeconds);
-  if (f.outroSeconds !== undefined) brand.outroSeconds = numberField('outroSeconds', f.outroSeconds);
+  else if (f.logo !== undefined) brand.logo = attempt(() => mediaRef('logo', f.logo));
+  if (f.background !== undefined) brand.background = attempt(() => stringField('background', f.background));
+  if (f.introSeconds !== undefined)
+    brand.introSeconds = attempt(() => numberField('introSeconds', f.introSeconds));
+  if (f.outroSeconds !== undefined)
+    brand.outroSeconds = attempt(() => numberField('outroSeconds', f.outroSeconds));
 
-  const data: StoryData = {
-    audio,
+  const storyteller =
+    f.storyteller !== undefined ? attempt(() => stringField('storyteller', f.storyteller)) : undefined;
+  const title = f.title !== undefined ? attempt(() => stringField('title', f.title)) : undefined;
+  const backend = f.backend !== undefined ? attempt(() => stringField('backend', f.backend)) : undefined;
+  const allowDegradation =
+    f.allowDegradation !== undefined
+      ? attempt(() => boolField('allowDegradation', f.allowDegradation))
+      : undefined;
+  const callbackUrl =
+    f.callbackUrl !== undefined ? attempt(() => stringField('callbackUrl', f.callbackUrl)) : undefined;
+  const data: Partial<StoryData> = {
+    ...(audio ? { audio } : {}),
     ...(userPhoto ? { userPhoto } : {}),
     images,
-    ...(f.storyteller !== undefined ? { storyteller: stringField('storyteller', f.storyteller) } : {}),
-    ...(f.title !== undefined ? { title: stringField('title', f.title) } : {}),
+    ...(storyteller !== undefined ? { storyteller } : {}),
+    ...(title !== undefined ? { title } : {}),
     music: music as StoryData['music'],
     brand: brand as StoryData['brand'],
-    ...(f.backend !== undefined ? { backend: stringField('backend', f.backend) as 'ffmpeg' } : {}),
-    ...(f.allowDegradation !== undefined
-      ? { allowDegradation: boolField('allowDegradation', f.allowDegradation) }
-      : {}),
-    ...(f.callbackUrl !== undefined ? { callbackUrl: stringField('callbackUrl', f.callbackUrl) } : {}),
+    ...(backend !== undefined ? { backend: backend as 'ffmpeg' } : {}),
+    ...(allowDegradation !== undefined ? { allowDegradation } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
   };
+  // The contract's own rules (colour format, ranges, backends) for what is not reported already.
   const check = StoryReceivedV1.data.safeParse(data);
   if (!check.success) {
-    const issue = check.error.issues[0];
-    const field = (issue?.path ?? []).map(String).join('.') || 'body';
-    throw badRequest(field, issue?.message ?? 'invalid');
+    const reported = issues.map((i) => i.field);
+    for (const i of fieldIssues(check.error)) if (!within(i.field, reported)) issues.push(i);
   }
-  return { storyId, data };
+  return { storyId, data, issues };
 }
 
 /** Deterministic: a retried POST with the same story id lands on the same job. */
 export const storyJobId = (storyId: string) => `story_${storyId}`;
 
 /** Every media reference of a story, with the field that names it. */
-function mediaFields(data: StoryData): Array<{ field: string; ref: MediaRef }> {
+function mediaFields(data: Partial<StoryData>): Array<{ field: string; ref: MediaRef }> {
   return [
-    { field: 'audio', ref: data.audio },
+    ...(data.audio ? [{ field: 'audio', ref: data.audio }] : []),
     ...(data.userPhoto ? [{ field: 'userPhoto', ref: data.userPhoto }] : []),
     ...(data.images ?? []).map((ref, i) => ({ field: `images[${i}]`, ref })),
     ...(data.brand?.logo ? [{ field: 'brand.logo', ref: data.brand.logo }] : []),
@@ -403,8 +456,117 @@ function fileExtension({
   return known[sub] ?? '';
 }
 
-export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteContext }) {
-  const { config, bus, jobs, blobs } = ctx;
+/** What a story's media field accepts in JSON. */
+const MediaInput = z
+  .union(
+    [
+      z.string().describe('A blob key, or an https URL on a public host'),
+      z.object({ key: z.string() }),
+      z.object({ url: z.string() }),
+      z.object({ convertedKey: z.string() }),
+      z.object({ processedKey: z.string() }),
+    ],
+    { error: 'must be a blob key, an https URL, or { "key": … } / { "url": … }' },
+  )
+  .meta({ id: 'StoryMedia', description: 'A blob key or an https URL, or { key } / { url }' });
+const NumberInput = z.union([z.number(), z.string()], { error: 'must be a number' });
+const BoolInput = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
+  error: 'must be true or false',
+});
+
+/** The JSON type and meaning of each canonical field (aliases take the same type). */
+const STORY_FIELD_TYPES: Record<Canonical, [z.ZodType, string]> = {
+  storyId: [
+    z.union([z.string(), z.number()]),
+    'Makes the job id `story_<storyId>`: a retried POST lands on the same job',
+  ],
+  audio: [MediaInput, 'The story recording (required)'],
+  userPhoto: [MediaInput, 'Shown first; "default-story-image.jpg" means none'],
+  images: [
+    z.union([z.array(MediaInput), z.string()]),
+    'Images shown after the photo: a list, a JSON string of a list, a comma list, or one key/URL (at most 100)',
+  ],
+  storyteller: [z.string(), 'The storyteller’s name'],
+  title: [z.string(), 'The story’s title'],
+  music: [
+    z.union([
+      z.string(),
+      z.strictObject({
+        mood: z.string().optional(),
+        gainDb: NumberInput.optional(),
+        duck: BoolInput.optional(),
+      }),
+    ]),
+    `A mood (${MusicMood.options.join(', ')}; default family) or { mood, gainDb: -60…0 (default -25), duck }`,
+  ],
+  mood: [z.string(), `Flat form of music.mood: ${MusicMood.options.join(', ')}`],
+  gainDb: [NumberInput, 'Flat form of music.gainDb: -60…0 dB under the voice (default -25)'],
+  duck: [BoolInput, 'Flat form of music.duck: dip the music further while the voice speaks'],
+  brand: [
+    z.union([
+      z.string(),
+      z.strictObject({
+        logo: MediaInput.optional(),
+        background: z.string().optional(),
+        introSeconds: NumberInput.optional(),
+        outroSeconds: NumberInput.optional(),
+      }),
+    ]),
+    '{ logo, background: "#rrggbb" (#f3e9dc), introSeconds 0…30 (3), outroSeconds 0…30 (2) }, or a JSON string of it',
+  ],
+  logo: [MediaInput, 'Flat form of brand.logo'],
+  background: [z.string(), 'Flat form of brand.background'],
+  introSeconds: [NumberInput, 'Flat form of brand.introSeconds'],
+  outroSeconds: [NumberInput, 'Flat form of brand.outroSeconds'],
+  backend: [z.string(), 'ffmpeg or mediaconvert (the encoder default when absent)'],
+  allowDegradation: [BoolInput, 'Let a backend drop what it cannot render instead of failing'],
+  callbackUrl: [z.string(), 'Where the notifier POSTs the signed result webhook'],
+};
+
+/** The JSON body: every canonical field and alias (see STORY_FIELD_ALIASES), unknown fields refused. */
+export const StoryJsonBody = z.strictObject(
+  Object.fromEntries([
+    ...(Object.entries(STORY_FIELD_ALIASES) as Array<[Canonical, readonly string[]]>).flatMap(
+      ([canon, names]) => {
+        const [type, meaning] = STORY_FIELD_TYPES[canon];
+        return names.map((n) => [n, type.optional().describe(n === canon ? meaning : `Alias of ${canon}`)]);
+      },
+    ),
+    ...[...IGNORED_FIELDS].map((n) => [
+      n,
+      z.unknown().optional().describe('Accepted and ignored (never stored)'),
+    ]),
+  ]),
+);
+
+/** The multipart form: the same fields as text, the media as files. */
+export const StoryForm = z.object({
+  storyId: z.string().optional().describe('Send it before the files: it names their folder'),
+  audio: z.file().describe('The story recording (or a text field with a blob key / URL)'),
+  userPhoto: z.file().optional(),
+  images: z.array(z.file()).optional().describe('Repeat the field for each image'),
+  logo: z.file().optional(),
+  storyteller: z.string().optional(),
+  title: z.string().optional(),
+  music: z.string().optional().describe('A mood, or the music object as JSON'),
+  mood: z.string().optional(),
+  gainDb: z.string().optional(),
+  duck: z.string().optional(),
+  brand: z.string().optional().describe('The brand object as JSON'),
+  background: z.string().optional(),
+  introSeconds: z.string().optional(),
+  outroSeconds: z.string().optional(),
+  backend: z.string().optional(),
+  allowDegradation: z.string().optional(),
+  callbackUrl: z.string().optional(),
+});
+
+const StoryAccepted = JobAccepted.extend({
+  created: z.boolean().describe('False when a retried request (same storyId) found the job'),
+});
+
+export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
+  const { config, jobs, blobs } = ctx;
   const allowPrivateUrls = config.allowPrivateUrls ?? false;
   await app.register(multipart, {
     limits: { fileSize: config.uploadMaxBytes, files: 104, fields: 40, fieldSize: 64 * 1024, parts: 150 },
@@ -483,89 +645,100 @@ export async function storyRoutes(app: FastifyInstance, { ctx }: { ctx: RouteCon
     return { body, uploads, jobId: jobId ?? '', prefix: jobId ? prefix() : '' };
   }
 
-  app.post('/v1/stories', { onRequest: ctx.requireApiKey }, async (req, reply) => {
-    let uploadedPrefix = '';
-    let uploadedJobId = '';
-    try {
-      let extracted: ExtractedStory;
-      let jobId: string;
-      if (req.isMultipart()) {
-        const mp = await readMultipart(req);
-        uploadedPrefix = mp.prefix;
-        uploadedJobId = mp.jobId;
-        extracted = extractStory({ body: mp.body, uploads: mp.uploads });
-        const fromId = extracted.storyId ? storyJobId(extracted.storyId) : undefined;
-        if (mp.jobId && fromId && mp.jobId !== fromId)
-          throw badRequest('storyId', 'send it before the files in the multipart body');
-        jobId = mp.jobId || fromId || newJobId();
-      } else {
-        const body = req.body;
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-          throw badRequest(
-            'body',
-            'send a JSON object (Content-Type: application/json) or multipart/form-data',
-          );
+  app.route({
+    method: 'POST',
+    url: '/v1/stories',
+    config: { access: 'user' },
+    schema: {
+      summary: 'A spoken story (plus photos, music, brand) becomes a branded slideshow',
+      description:
+        'JSON with blob keys or https URLs, or multipart with files (streamed to `jobs/<jobId>/input/…`). The field names of the replaced workflow are accepted as aliases (services/ingest/README.md#stories). Every bad field is named in one 400.',
+      tags: ['stories'],
+      querystring: NoQuery,
+      body: {
+        content: {
+          'application/json': { schema: StoryJsonBody },
+          'multipart/form-data': { schema: StoryForm },
+        },
+      },
+      response: { 202: StoryAccepted, '4xx': ErrorBody, 503: ErrorBody },
+    },
+    handler: async (req, reply) => {
+      let uploadedPrefix = '';
+      let uploadedJobId = '';
+      try {
+        let read: ReturnType<typeof readStory>;
+        let jobId: string;
+        if (req.isMultipart()) {
+          const mp = await readMultipart(req);
+          uploadedPrefix = mp.prefix;
+          uploadedJobId = mp.jobId;
+          read = readStory({ body: mp.body, uploads: mp.uploads });
+          const fromId = read.storyId ? storyJobId(read.storyId) : undefined;
+          if (mp.jobId && fromId && mp.jobId !== fromId)
+            read.issues.push({ field: 'storyId', message: 'send it before the files in the multipart body' });
+          jobId = mp.jobId || fromId || newJobId();
+        } else {
+          const body = req.body;
+          if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+            throw badRequest(
+              'body',
+              'send a JSON object (Content-Type: application/json) or multipart/form-data',
+            );
+          }
+          read = readStory({ body: body as Record<string, unknown> });
+          jobId = read.storyId ? storyJobId(read.storyId) : newJobId();
         }
-        extracted = extractStory({ body: body as Record<string, unknown> });
-        jobId = extracted.storyId ? storyJobId(extracted.storyId) : newJobId();
-      }
-      const { data } = extracted;
+        const { data, issues } = read;
 
-      // Where the media is: https URLs on public hosts (no server-side request forgery), keys that exist.
-      for (const { field, ref } of mediaFields(data)) {
-        if ('url' in ref) checkMediaUrl({ field, value: ref.url, allowPrivate: allowPrivateUrls });
-        else if (!(await blobs.stat(ref.key)))
-          throw badRequest(
-            field,
-            `blob "${ref.key}" is not in storage; upload it first or give an https URL`,
-          );
-      }
-      const callbackUrl = checkCallbackUrl({
-        value: data.callbackUrl,
-        allowPrivate: config.allowPrivateCallbacks,
-      });
-      const input = StoryReceivedV1.data.parse({ ...data, ...(callbackUrl ? { callbackUrl } : {}) });
+        // Where the media is: https URLs on public hosts (no server-side request forgery), keys that
+        // exist; reported with the body's own issues, so one answer names every bad field.
+        const attempt = collecting(issues);
+        const reported = issues.map((i) => i.field);
+        for (const { field, ref } of mediaFields(data)) {
+          if (within(field, reported)) continue;
+          if ('url' in ref)
+            attempt(() => checkMediaUrl({ field, value: ref.url, allowPrivate: allowPrivateUrls }));
+          else if (!(await blobs.stat(ref.key)))
+            issues.push({
+              field,
+              message: `blob "${ref.key}" is not in storage; upload it first or give an https URL`,
+            });
+        }
+        const callbackUrl = within('callbackUrl', reported)
+          ? undefined
+          : attempt(() =>
+              checkCallbackUrl({ value: data.callbackUrl, allowPrivate: config.allowPrivateCallbacks }),
+            );
+        if (issues.length > 0) throw invalidInput(issues);
+        const input = StoryReceivedV1.data.parse({ ...data, ...(callbackUrl ? { callbackUrl } : {}) });
 
-      const { created, job } = await jobs.create(
-        newJob({ id: jobId, kind: 'story', input, ...(callbackUrl ? { callbackUrl } : {}) }),
-      );
-      // A retry of a story still queued republishes under the same id (JetStream drops a duplicate; this
-      // covers a crash between create and publish); a started one publishes nothing.
-      if (created || job.status === 'queued') {
-        try {
-          await bus.publish('story.received', jobId, input, { id: `story.received:${jobId}` });
-        } catch (err) {
-          req.log.error({ err, jobId }, 'publishing story.received failed');
-          if (created) await jobs.delete(jobId).catch(() => undefined);
+        const { created } = await ctx.submitJob({
+          job: { id: jobId, kind: 'story', input, ...(callbackUrl ? { callbackUrl } : {}) },
+          event: { type: 'story.received', data: input },
+          principal: req.principal,
+        });
+        uploadedPrefix = '';
+        req.log.info(
+          { jobId, created, images: input.images.length },
+          created ? 'story job created' : 'retry of a known story',
+        );
+        return reply.code(202).send({ jobId, ...jobLinks(config.publicBaseUrl, jobId), created });
+      } catch (err) {
+        // Remove this request's uploads, unless they belong to a job that exists (a failed retry of a known story).
+        if (uploadedPrefix && !(await jobs.get(uploadedJobId).catch(() => undefined))) {
+          const found = await blobs.list(uploadedPrefix).catch(() => []);
+          await Promise.all(found.map((b) => blobs.delete(b.key).catch(() => undefined)));
+        }
+        if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
           throw new HttpError({
-            statusCode: 503,
-            code: 'bus_unavailable',
-            message: 'cannot queue the story right now; try again shortly',
-            cause: err,
+            statusCode: 413,
+            code: 'too_large',
+            message: `an upload is larger than the limit of ${config.uploadMaxBytes} bytes (UPLOAD_MAX_BYTES)`,
           });
         }
+        throw err;
       }
-      uploadedPrefix = '';
-      req.log.info(
-        { jobId, created, images: input.images.length },
-        created ? 'story job created' : 'retry of a known story',
-      );
-      const statusUrl = `${config.publicBaseUrl}/v1/jobs/${jobId}`;
-      return reply.code(202).send({ jobId, statusUrl, eventsUrl: `${statusUrl}/events`, created });
-    } catch (err) {
-      // Remove this request's uploads, unless they belong to a job that exists (a failed retry of a known story).
-      if (uploadedPrefix && !(await jobs.get(uploadedJobId).catch(() => undefined))) {
-        const found = await blobs.list(uploadedPrefix).catch(() => []);
-        await Promise.all(found.map((b) => blobs.delete(b.key).catch(() => undefined)));
-      }
-      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-        throw new HttpError({
-          statusCode: 413,
-          code: 'too_large',
-          message: `an upload is larger than the limit of ${config.uploadMaxBytes} bytes (UPLOAD_MAX_BYTES)`,
-        });
-      }
-      throw err;
-    }
+    },
   });
-}
+};

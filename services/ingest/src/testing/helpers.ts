@@ -1,9 +1,11 @@
+import { Job } from '@reelbus/contracts';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import twilio from 'twilio';
-import { hashApiKey } from '../auth.ts';
+import { hashApiKey } from '../api-keys.ts';
 import type { IngestConfig } from '../config.ts';
 
 export const API_KEY = 'rb_test_key_7f3a9c';
+export const OPERATOR_KEY = 'rb_test_operator_key_51c2';
 export const TWILIO_TOKEN = 'twilio-auth-token-for-tests';
 export const PUBLIC_BASE_URL = 'https://calls.example.test';
 
@@ -13,16 +15,22 @@ export function testConfig(over: Partial<IngestConfig> = {}): IngestConfig {
     port: 0,
     publicBaseUrl: PUBLIC_BASE_URL,
     twilioAuthToken: TWILIO_TOKEN,
-    apiKeyHashes: [hashApiKey('another-key'), hashApiKey(API_KEY)],
+    apiKeys: [
+      { name: 'another', role: 'user', hash: hashApiKey('another-key') },
+      { name: 'tester', role: 'user', hash: hashApiKey(API_KEY) },
+      { name: 'ops', role: 'operator', hash: hashApiKey(OPERATOR_KEY) },
+    ],
     linkSigningSecret: 'link-secret-0123456789abcdef',
     videoLinkTtlSec: 3600,
     uploadMaxBytes: 256 * 1024,
     allowPrivateCallbacks: false,
+    limits: { requestsPerMinute: 3000, scope: 'replica', maxActiveJobs: 100 },
     ...over,
   };
 }
 
 export const auth = { authorization: `Bearer ${API_KEY}` };
+export const operatorAuth = { authorization: `Bearer ${OPERATOR_KEY}` };
 
 /** A real 16-bit PCM stereo WAV: a different tone on each channel. */
 export function makeStereoWav({
@@ -174,4 +182,85 @@ export async function openSse({ url, headers }: { url: string; headers: Record<s
     },
     close: () => res.destroy(),
   };
+}
+
+/** A job document with every field of contracts' Job set (the whole-document test keeps it complete). */
+export function fullJob(id = 'job_everything'): Job {
+  const at = '2026-03-01T10:00:00.000Z';
+  return Job.parse({
+    id,
+    kind: 'story',
+    status: 'completed',
+    createdAt: at,
+    updatedAt: '2026-03-01T10:05:00.000Z',
+    dedupeKey: `story:${id}`,
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    input: { audio: { key: 'in/story.wav' }, images: [{ url: 'https://cdn.example.com/a.jpg' }] },
+    steps: {
+      normalize: { status: 'completed', startedAt: at, finishedAt: at, durationMs: 3800, attempts: 1 },
+      encode: {
+        status: 'completed',
+        percent: 100,
+        message: 'done',
+        attempts: 2,
+        error: 'first try timed out',
+      },
+    },
+    progress: 100,
+    progressDetail: {
+      phase: 'encode',
+      message: 'joining chunks',
+      chunks: { done: 4, total: 4 },
+      frames: { done: 3600, total: 3600 },
+      etaSec: 0,
+      updatedAt: at,
+    },
+    outputs: {
+      video: {
+        key: `jobs/${id}/final.mp4`,
+        durationSec: 120,
+        sizeBytes: 9_000_000,
+        width: 1920,
+        height: 1080,
+        fps: 30,
+      },
+      audio: {
+        key: `jobs/${id}/audio.m4a`,
+        durationSec: 120,
+        sizeBytes: 1_000_000,
+        contentType: 'audio/mp4',
+      },
+      poster: { key: `jobs/${id}/poster.jpg`, durationSec: 0, sizeBytes: 50_000, width: 1920, height: 1080 },
+    },
+    warnings: ['image 2 could not be read and was skipped'],
+    error: { step: 'encode', reason: 'a reason kept from an earlier attempt' },
+    fallback: 'audio_only',
+    fallbackReason: 'the encoder failed after its retries',
+    callbackUrl: 'https://hooks.example.com/story',
+    testMode: true,
+    submittedBy: { name: 'tester', role: 'user' },
+    origin: { type: 'project', id: 'proj_1', revision: 3, sectionId: 's1', takeId: 't2' },
+    cancel: { requestedAt: at, by: 'ops', reason: 'not needed' },
+    notifications: [
+      {
+        at,
+        url: 'https://hooks.example.com/story',
+        event: 'job.completed',
+        attempt: 1,
+        ok: false,
+        status: 502,
+        error: 'bad gateway',
+      },
+      {
+        at,
+        url: 'https://hooks.example.com/story',
+        event: 'job.completed',
+        attempt: 2,
+        ok: true,
+        status: 200,
+      },
+    ],
+    cost: { backend: 'ffmpeg', estimateUsd: 0.01, actualUsd: 0.02, cpuSeconds: 190 },
+    state: { compositor: { claimed: true, clips: ['caller', 'callee'] }, notifier: { lastEventId: 'e1' } },
+  });
 }

@@ -1,35 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-
-/** The stored form of an API key: `sha256:<hex>`. Keys themselves are never stored. */
-export function hashApiKey(key: string): string {
-  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
-}
-
-/** Decodes `sha256:<hex>` hashes to digests once, at start. */
-export function parseKeyHashes(hashes: string[]): Buffer[] {
-  return hashes.map((h) => Buffer.from(h.replace(/^sha256:/i, ''), 'hex'));
-}
-
-/** The key from an `Authorization: Bearer <key>` header, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1];
-}
-
-/**
- * True when `key` hashes to one of `digests`. Every digest is compared (timing-safe), so the
- * time taken does not reveal which, or how much of one, matched.
- */
-export function isValidApiKey({ key, digests }: { key: string | undefined; digests: Buffer[] }): boolean {
-  if (!key) return false;
-  const digest = createHash('sha256').update(key, 'utf8').digest();
-  let ok = false;
-  for (const d of digests) {
-    if (d.length === digest.length && timingSafeEqual(d, digest)) ok = true;
-  }
-  return ok;
-}
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** HMAC-SHA256 (hex) over `GET\n<path>\n<expires>`. */
 export function linkSignature({

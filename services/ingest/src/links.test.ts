@@ -1,25 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken, hashApiKey, isValidApiKey, parseKeyHashes, signLink, verifyLink } from './auth.ts';
+import { signLink, verifyLink } from './links.ts';
 import { parseRange } from './range.ts';
-
-describe('API keys', () => {
-  const digests = parseKeyHashes([hashApiKey('first'), hashApiKey('second')]);
-
-  it('accepts any configured key and nothing else', () => {
-    expect(isValidApiKey({ key: 'first', digests })).toBe(true);
-    expect(isValidApiKey({ key: 'second', digests })).toBe(true);
-    expect(isValidApiKey({ key: 'third', digests })).toBe(false);
-    expect(isValidApiKey({ key: undefined, digests })).toBe(false);
-    expect(isValidApiKey({ key: hashApiKey('first'), digests })).toBe(false);
-  });
-
-  it('reads the key only from a Bearer header', () => {
-    expect(bearerToken('Bearer abc')).toBe('abc');
-    expect(bearerToken('bearer   abc ')).toBe('abc');
-    expect(bearerToken('Basic abc')).toBeUndefined();
-    expect(bearerToken('Bearer a b')).toBeUndefined();
-  });
-});
 
 describe('signed links', () => {
   const secret = 'the-link-secret';

@@ -1,0 +1,57 @@
+import { JobId } from '@reelbus/contracts';
+import { z } from 'zod';
+
+/**
+ * Zod schemas every route shares. Ids given with `.meta({ id })` become named components of the
+ * OpenAPI document (`#/components/schemas/Error`).
+ */
+
+export const FieldIssueSchema = z.object({
+  field: z
+    .string()
+    .describe('JSON path of the bad field, e.g. `tracks[1].clips[3].source`, or a query/form field name'),
+  message: z.string(),
+});
+
+/** Every error answer: `{ error: { code, message, field?, issues? } }`. */
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z
+        .string()
+        .describe(
+          'Machine-readable: invalid_input, unauthorized, forbidden, not_found, rate_limited, too_many_active_jobs, too_large, unsupported_media_type, bus_unavailable, …',
+        ),
+      message: z.string().describe('What was wrong and what to do, for a person'),
+      field: z.string().optional().describe('The (first) bad field'),
+      issues: z.array(FieldIssueSchema).optional().describe('Every bad field (400 invalid_input)'),
+    }),
+  })
+  .meta({ id: 'Error', description: 'An error: `{ error: { code, message, field?, issues? } }`' });
+
+/** `:id` of the job routes. */
+export const JobIdParams = z.object({ id: JobId.describe('The job id') });
+
+/** A route that takes no query parameters (unknown ones are ignored). */
+export const NoQuery = z.object({});
+
+/** The answer of every job-creating route (routes add their own fields with `.extend`). */
+export const JobAccepted = z
+  .object({
+    jobId: JobId,
+    statusUrl: z.url().describe('GET it for the job document'),
+    eventsUrl: z.url().describe('GET it for live server-sent events'),
+  })
+  .meta({
+    id: 'JobAccepted',
+    description: 'The job was created (or found, for a retried request) and queued',
+  });
+
+/** `statusUrl` and `eventsUrl` of a job. */
+export function jobLinks(publicBaseUrl: string, jobId: string): { statusUrl: string; eventsUrl: string } {
+  const statusUrl = `${publicBaseUrl}/v1/jobs/${jobId}`;
+  return { statusUrl, eventsUrl: `${statusUrl}/events` };
+}
+
+/** A multipart file field in the OpenAPI document (`format: binary`). */
+export const FilePart = () => z.file();
