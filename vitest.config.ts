@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['contracts/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'tools/src/**/*.test.ts'],
+    include: [
+      'contracts/src/**/*.test.ts',
+      'services/*/src/**/*.test.ts',
+      'services/ingest/studio/src/**/*.test.ts',
+      'tools/src/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -1,0 +1,54 @@
+// What the studio reads from the public /v1 API. The job document and event envelopes are the
+// contracts' own types (type-only imports: nothing of @reelbus/contracts is bundled).
+import type { EventOf, EventType, Job, JobKind, JobStatus, MediaOutput, StepState } from '@reelbus/contracts';
+
+export type { EventType, Job, JobKind, JobStatus, MediaOutput, StepState };
+
+/** `GET /v1/jobs/:id`: the job document plus links. */
+export type JobView = Job & {
+  links?: {
+    self?: string;
+    events?: string;
+    /** A signed, expiring link to the video (no key needed). */
+    video?: string;
+    /** A signed link to the poster frame, when the job has one. */
+    poster?: string;
+    /** The job's trace in Jaeger. */
+    trace?: string;
+  };
+};
+
+/** One bus event as the event streams send it (`data:` of a message), discriminated by `type`. */
+export type Envelope = { [T in EventType]: EventOf<T> }[EventType];
+
+/** `GET /v1/kinds`: a job kind, its steps with their weight in the overall progress, its phases. */
+export interface KindSpec {
+  kind: JobKind;
+  description: string;
+  steps: Array<{ name: string; weight: number; optional?: boolean; description: string }>;
+  phases: string[];
+}
+
+/** A field the API named in a `400` (ingest answers every bad field at once in `issues`). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** Every error answer of the API. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string; issues?: FieldIssue[] };
+}
+
+/** `POST /v1/jobs/:id/links`. */
+export interface SignedLink {
+  url: string;
+  expiresAt: string;
+}
+
+/** `202` of a job-creating route. */
+export interface JobAccepted {
+  jobId: string;
+  statusUrl: string;
+  eventsUrl: string;
+}

@@ -1,0 +1,71 @@
+import { createContext, type ComponentChildren } from 'preact';
+import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiClient } from './api/client.ts';
+import type { KindSpec } from './api/types.ts';
+import { clearKey, loadKey, saveKey } from './session.ts';
+
+export interface Auth {
+  /** The client for the signed-in key; undefined when signed out. */
+  client: ApiClient | undefined;
+  /** The job kinds (steps, weights, phases) once loaded, by kind. */
+  kinds: Record<string, KindSpec>;
+  /** Why the user was signed out (shown on the sign-in page). */
+  notice: string | undefined;
+  signIn(key: string): void;
+  signOut(notice?: string): void;
+}
+
+const AuthContext = createContext<Auth | undefined>(undefined);
+
+export function AuthProvider({ children }: { children: ComponentChildren }) {
+  const [key, setKey] = useState<string | undefined>(loadKey);
+  const [notice, setNotice] = useState<string>();
+  const [kinds, setKinds] = useState<Record<string, KindSpec>>({});
+
+  const signOut = useCallback((why?: string) => {
+    clearKey();
+    setKey(undefined);
+    setNotice(why);
+  }, []);
+  const signIn = useCallback((k: string) => {
+    saveKey(k);
+    setNotice(undefined);
+    setKey(k);
+  }, []);
+
+  const client = useMemo(
+    () =>
+      key
+        ? new ApiClient({
+            key,
+            onUnauthorized: () => signOut('The API key is no longer accepted. Sign in again.'),
+          })
+        : undefined,
+    [key, signOut],
+  );
+
+  useEffect(() => {
+    if (!client) return;
+    let live = true;
+    client.kinds().then(
+      ({ kinds: list }) => live && setKinds(Object.fromEntries(list.map((k) => [k.kind, k]))),
+      // Without the kinds the studio still works: progress comes from the job documents.
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+
+  const value = useMemo(
+    () => ({ client, kinds, notice, signIn, signOut }),
+    [client, kinds, notice, signIn, signOut],
+  );
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): Auth {
+  const auth = useContext(AuthContext);
+  if (!auth) throw new Error('useAuth outside AuthProvider');
+  return auth;
+}

@@ -1,0 +1,75 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ApiError } from '../api/errors.ts';
+import { openEventStream, type StreamState } from '../api/stream.ts';
+import type { Envelope, JobView } from '../api/types.ts';
+import { useAuth } from '../auth.tsx';
+import { foldEvent, isTerminal, mergeDocument } from './fold.ts';
+
+const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed']);
+
+/**
+ * One job, live: `GET /v1/jobs/:id/events` sends the stored document, then the job's events, which
+ * are folded into it as they come (no polling). When a terminal event arrives, the document is read
+ * once more for what only the API adds (the signed video link, the trace link). The stream ends
+ * with the job; a dropped connection is retried and starts again from the stored document.
+ */
+export function useJob(id: string): {
+  job: JobView | undefined;
+  live: StreamState;
+  fatal: ApiError | undefined;
+} {
+  const { client, kinds } = useAuth();
+  const [job, setJob] = useState<JobView>();
+  const [live, setLive] = useState<StreamState>({ state: 'connecting' });
+  const [fatal, setFatal] = useState<ApiError>();
+  const current = useRef<JobView | undefined>(undefined);
+  const kindsRef = useRef(kinds);
+  kindsRef.current = kinds;
+
+  useEffect(() => {
+    if (!client) return;
+    const ac = new AbortController();
+    current.current = undefined;
+    setJob(undefined);
+    setFatal(undefined);
+    const update = (next: JobView) => {
+      current.current = next;
+      setJob(next);
+    };
+    const readFinal = () =>
+      client.getJob(id, ac.signal).then(
+        (doc) => update(mergeDocument(current.current, doc)),
+        () => undefined, // the folded state stands; a reload shows the stored one
+      );
+    void openEventStream({
+      path: `/v1/jobs/${encodeURIComponent(id)}/events`,
+      key: client.key,
+      signal: ac.signal,
+      onState: setLive,
+      onFatal: setFatal,
+      reconnectAfterEnd: () => !current.current || !isTerminal(current.current.status),
+      onMessage: (m) => {
+        if (!m.data) return;
+        let payload: unknown;
+        try {
+          payload = JSON.parse(m.data);
+        } catch {
+          return;
+        }
+        if (m.event === 'job') {
+          update(mergeDocument(current.current, payload as JobView));
+          return;
+        }
+        const cur = current.current;
+        if (!cur) return;
+        const event = payload as Envelope;
+        const next = foldEvent(cur, event, kindsRef.current[cur.kind]);
+        if (next !== cur) update(next);
+        if (TERMINAL_EVENTS.has(event.type)) void readFinal();
+      },
+    });
+    return () => ac.abort();
+  }, [client, id]);
+
+  return { job, live, fatal };
+}

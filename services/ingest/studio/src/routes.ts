@@ -1,0 +1,31 @@
+import type { AnyComponent } from 'preact';
+import { JobPage } from './pages/Job.tsx';
+import { Jobs } from './pages/Jobs.tsx';
+import { NewCall } from './pages/NewCall.tsx';
+import { NewStory } from './pages/NewStory.tsx';
+import { SignIn } from './pages/SignIn.tsx';
+import { Watch } from './pages/Watch.tsx';
+
+export interface StudioRoute {
+  path: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- route components take their path params
+  component: AnyComponent<any>;
+  /** Needs a signed-in key (else the sign-in page, then back here). */
+  needsKey: boolean;
+  /** Shown in the top navigation with this text. */
+  nav?: string;
+}
+
+/**
+ * Every page of the studio. A feature adds its pages here (generations and reels: `/generations`,
+ * `/reels/:id`; scene projects: `/projects`, `/projects/:id`), and ingest serves the app for any
+ * path outside /v1, so no server change is needed.
+ */
+export const ROUTES: StudioRoute[] = [
+  { path: '/sign-in', component: SignIn, needsKey: false },
+  { path: '/jobs', component: Jobs, needsKey: true, nav: 'Jobs' },
+  { path: '/jobs/:id', component: JobPage, needsKey: true },
+  { path: '/new/call', component: NewCall, needsKey: true, nav: 'New call' },
+  { path: '/new/story', component: NewStory, needsKey: true, nav: 'New story' },
+  { path: '/watch/:id', component: Watch, needsKey: false },
+];
