@@ -531,4 +531,22 @@ describe('bus', () => {
     w.stop();
     expect(seen).toEqual(['job.warning:job-w', 'job.progress:job-w']);
   });
+
+  it('shows every job’s events live with watchEvents, skipping invalid messages', async () => {
+    const { bus } = await newBus(randomNamespace());
+    const seen: string[] = [];
+    const three = deferred();
+    const w = bus.watchEvents((e) => {
+      seen.push(`${e.type}:${e.jobId}`);
+      if (seen.length === 3) three.resolve();
+    });
+    await w.ready;
+    await bus.publish('job.warning', 'job-a', { step: 'images', message: 'x' });
+    bus.nc.publish(bus.names.eventSubject('job.warning'), 'not an envelope');
+    await bus.publish('job.progress', 'job-b', { step: 'images', status: 'started' });
+    await bus.publish('job.progress', 'job-a', { step: 'images', status: 'completed' });
+    await three.promise;
+    w.stop();
+    expect(seen).toEqual(['job.warning:job-a', 'job.progress:job-b', 'job.progress:job-a']);
+  });
 });

@@ -325,26 +325,41 @@ export class Bus implements BusHandle {
 
   /** A live core-NATS view of one job's events (no history: use the job store for that). */
   watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): { stop(): void } {
+    return this.watchEvents(onEvent, { jobId });
+  }
+
+  /**
+   * A live core-NATS view of every job's events, or of one job's with `jobId` (no history: use the
+   * job store for that). Invalid messages are skipped; `ready` resolves once the server has the
+   * subscription (events published after it are seen); `stop()` ends it.
+   */
+  watchEvents(
+    onEvent: (event: EventOf<EventType>) => void,
+    opts: { jobId?: string } = {},
+  ): { stop(): void; ready: Promise<void> } {
+    const { jobId } = opts;
     const sub = this.nc.subscribe(this.names.allEvents, {
       callback: (err, msg) => {
         if (err) {
-          this.logger.warn({ err: describeError(err), jobId }, 'job watch ended');
+          this.logger.warn({ err: describeError(err), jobId }, 'event watch ended');
           return;
         }
-        if (msg.headers?.get(HEADERS.jobId) !== jobId) return;
+        if (jobId !== undefined && msg.headers?.get(HEADERS.jobId) !== jobId) return;
         const parsed = parseEnvelope(msg.data);
         if (!parsed.ok) {
-          this.logger.debug({ jobId, reason: parsed.reason }, 'job watch skipped an invalid event');
+          this.logger.debug({ jobId, reason: parsed.reason }, 'event watch skipped an invalid event');
           return;
         }
         try {
           onEvent(parsed.event);
         } catch (e) {
-          this.logger.error({ err: describeError(e), jobId }, 'job watch callback threw');
+          this.logger.error({ err: describeError(e), jobId }, 'event watch callback threw');
         }
       },
     });
-    return { stop: () => sub.unsubscribe() };
+    const ready = this.nc.flush();
+    ready.catch(() => undefined); // callers that do not wait for it must not see an unhandled rejection
+    return { stop: () => sub.unsubscribe(), ready };
   }
 
   /** Stops every consumer (naking what is in hand after `graceMs`) and drains the connection. */

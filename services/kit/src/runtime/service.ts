@@ -150,6 +150,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
     isConnected: () => bus.isConnected(),
     watchJob: (jobId, onEvent) => bus.watchJob(jobId, onEvent),
     cancelJob: (jobId, copts) => bus.cancelJob(jobId, copts),
+    watchEvents: (onEvent) => bus.watchEvents(onEvent),
     consume: async (copts: ConsumeOptions) => {
       const c = await bus.consume({ ackWaitMs: base.ackWaitMs, maxDeliver: base.maxDeliver, ...copts });
       consumers.push(c);

@@ -42,6 +42,11 @@ export interface BusHandle extends Publisher {
   watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): { stop(): void };
   /** Cancels a job on every service (see `Bus.cancelJob`); the job document is the caller's to update. */
   cancelJob(jobId: string, opts?: CancelJobOptions): Promise<CancelJobResult>;
+  /**
+   * A live view of every job's events (core NATS, nothing stored); `ready` resolves once the server
+   * has the subscription; `stop()` ends it.
+   */
+  watchEvents(onEvent: (event: EventOf<EventType>) => void): { stop(): void; ready: Promise<void> };
 }
 
 export interface ServiceRuntime<C> {
