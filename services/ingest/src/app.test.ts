@@ -382,12 +382,15 @@ describe('access', () => {
     // Every route group is covered, so a route added later is covered too.
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual(
       [
+        'GET /v1/events',
         'GET /v1/jobs',
         'GET /v1/jobs/:id',
         'GET /v1/jobs/:id/events',
+        'GET /v1/jobs/:id/poster.jpg',
         'GET /v1/jobs/:id/video',
         'GET /v1/jobs/:id/video.mp4',
         'GET /v1/keys',
+        'GET /v1/kinds',
         'GET /v1/models',
         'GET /v1/models/*',
         'POST /v1/generations',

@@ -19,13 +19,16 @@ import { isActiveJob, submitJob, type SubmitJobRequest, type SubmittedJob } from
 import { ActiveJobs } from './limits/active-jobs.ts';
 import { MemoryCasMap } from './limits/cas-map.ts';
 import { registerRequestLimit } from './limits/request-limit.ts';
+import { eventRoutes } from './routes/events.ts';
 import { generationRoutes } from './routes/generations.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { kindRoutes } from './routes/kinds.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { storyRoutes } from './routes/stories.ts';
 import { twilioRoutes } from './routes/twilio.ts';
+import { studioRoutes } from './studio.ts';
 
 export interface BuildAppOptions extends IngestDeps {
   /** Interval of SSE heartbeat comments. Default 15 s. */
@@ -217,6 +220,10 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
   app.register(providerWebhookRoutes, { ctx });
   app.register(keyRoutes, { ctx });
+  app.register(eventRoutes, { ctx });
+  app.register(kindRoutes, { ctx });
+  // The web app at `/` (every path outside /v1), after the API so /v1 keeps its own 404s.
+  if (config.studio) app.register(studioRoutes, { settings: config.studio });
   return app;
 }
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { env, parseConfig } from '@reelbus/kit';
 import { checkKeyList, legacyKeyName, parseApiKeys, type ApiKeyConfig } from './api-keys.ts';
@@ -57,6 +58,21 @@ export const IngestEnv = z
     FAL_WEBHOOK_PUBLIC_KEYS: env.list().optional(),
     /** Do not fetch fal's JWKS (offline installs): only FAL_WEBHOOK_PUBLIC_KEYS are accepted. */
     FAL_WEBHOOK_JWKS_FETCH: env.bool().default(true),
+    /** Serve the studio (the web app) at `/`. */
+    STUDIO_ENABLED: env.bool().default(true),
+    /** The studio's build; `services/ingest/studio/dist` by default. */
+    STUDIO_DIR: env.string().optional(),
+    /** Origins besides this one the studio's <video>/<img> may load from (a CDN in front of the blobs). */
+    STUDIO_MEDIA_ORIGINS: env
+      .list()
+      .refine((l) => l.every(isOrigin), {
+        message: 'must be a comma-separated list of origins like https://cdn.example.com (no path)',
+      })
+      .optional(),
+    /** Jaeger's UI: jobs link their trace there (`links.trace`); `off`: no link. */
+    JAEGER_URL: z
+      .union([z.literal('off'), env.url()], { error: 'must be an http(s) URL of the Jaeger UI, or off' })
+      .default('http://localhost:16686'),
   })
   .superRefine((e, ctx) => {
     if (e.API_KEYS === undefined && (e.API_KEY_HASHES === undefined || e.API_KEY_HASHES.length === 0)) {
@@ -131,6 +147,22 @@ export interface IngestConfig {
   /** fal public keys accepted offline (base64url raw ED25519 keys). */
   falPublicKeys?: string[];
   limits: RateLimits;
+  /** The studio at `/`: where its build is, and extra media origins for its CSP; undefined: not served. */
+  studio?: { dir: string; mediaOrigins: string[] } | undefined;
+  /** Jaeger's UI (no trailing slash), for `links.trace`; undefined: no link. */
+  jaegerUrl?: string | undefined;
+}
+
+/** Where the studio's build is in this repository (and in the container image). */
+export const DEFAULT_STUDIO_DIR = fileURLToPath(new URL('../studio/dist', import.meta.url));
+
+function isOrigin(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === v.replace(/\/+$/, '');
+  } catch {
+    return false;
+  }
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -157,6 +189,13 @@ export function toIngestConfig(e: IngestEnv): IngestConfig {
       scope: e.RATE_LIMIT_SCOPE,
       maxActiveJobs: e.MAX_ACTIVE_JOBS_PER_KEY,
     },
+    studio: e.STUDIO_ENABLED
+      ? {
+          dir: e.STUDIO_DIR ?? DEFAULT_STUDIO_DIR,
+          mediaOrigins: (e.STUDIO_MEDIA_ORIGINS ?? []).map((o) => o.replace(/\/+$/, '')),
+        }
+      : undefined,
+    jaegerUrl: e.JAEGER_URL === 'off' ? undefined : e.JAEGER_URL.replace(/\/+$/, ''),
   };
 }
 

@@ -14,6 +14,8 @@ export interface JobWatch {
 /** The part of the kit `Bus` the ingest edge uses: publish, and watch one job's events live. */
 export interface IngestBus extends Publisher {
   watchJob(jobId: string, onEvent: (event: EventOf<EventType>) => void): JobWatch | Promise<JobWatch>;
+  /** Every job's events, live; `ready` resolves once nothing published from then on can be missed. */
+  watchEvents(onEvent: (event: EventOf<EventType>) => void): JobWatch & { ready: Promise<void> };
 }
 
 /** Where the API limits count (NATS KV buckets in the service, shared by every replica). */

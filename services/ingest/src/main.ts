@@ -4,6 +4,7 @@ import { legacyKeyName } from './api-keys.ts';
 import { buildApp } from './app.ts';
 import { IngestEnv, modelsConfigPath, toIngestConfig } from './config.ts';
 import { openLimitStores, usageBuckets } from './limits/buckets.ts';
+import { s3MediaOrigin } from './studio.ts';
 
 // an invalid model registry stops the service before it starts, one line per problem (exit 78)
 const models = loadModelRegistryOrExit({ path: modelsConfigPath(), service: 'ingest' });
@@ -14,6 +15,9 @@ const rt = await startService({
   consumes: false, // the HTTP edge publishes; it reads no durable consumer
 });
 const config = toIngestConfig(rt.config);
+// Videos and posters on S3 are 302s to presigned bucket URLs: the studio's CSP must allow that origin.
+const bucketOrigin = rt.base.blobStore === 's3' ? s3MediaOrigin(rt.base.s3) : undefined;
+if (config.studio && bucketOrigin) config.studio.mediaOrigins.push(bucketOrigin);
 // Not ready until the HTTP server listens: the limit buckets and the routes take a moment after the
 // kit's own checks pass, and a client told "ready" must not find the port closed.
 let listening = false;
@@ -53,6 +57,7 @@ rt.logger.info(
     port: config.port,
     keys: config.apiKeys.map((k) => `${k.name} (${k.role})`),
     limits: { ...config.limits, buckets: usageBuckets(rt.base.namespace) },
+    studio: config.studio ? `${config.publicBaseUrl}/` : 'off',
   },
   'ingest listening',
 );

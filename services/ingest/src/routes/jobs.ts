@@ -1,4 +1,11 @@
-import { Job, JobStatus, TERMINAL_JOB_STATUSES, type EventOf, type EventType } from '@reelbus/contracts';
+import {
+  Job,
+  JobKind,
+  JobStatus,
+  TERMINAL_JOB_STATUSES,
+  type EventOf,
+  type EventType,
+} from '@reelbus/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -19,11 +26,20 @@ export const JobView = Job.extend({
     self: z.url(),
     events: z.url().describe('Server-sent events of this job'),
     video: z.url().optional().describe('A signed, expiring link to the video that needs no API key'),
+    poster: z
+      .url()
+      .optional()
+      .describe('A signed, expiring link to the poster frame (when the job made one)'),
+    trace: z.url().optional().describe("The job's trace in Jaeger (JAEGER_URL)"),
   }),
 }).meta({ id: 'JobView', description: 'The job document (contracts/schemas/job.v1.json) plus links' });
 
 const ListQuery = z.object({
   status: JobStatus.optional().describe('Only jobs with this status'),
+  kind: z
+    .enum(JobKind.options, { error: `must be one of ${JobKind.options.join(', ')}` })
+    .optional()
+    .describe('Only jobs of this kind (GET /v1/kinds lists them)'),
   limit: z.coerce
     .number({ error: 'must be a whole number from 1 to 500' })
     .int('must be a whole number from 1 to 500')
@@ -56,6 +72,7 @@ const VideoQuery = z.object({
 });
 
 const Mp4 = z.file().describe('The MP4 (H.264/AAC, moov first)');
+const Jpeg = z.file().describe('A JPEG');
 
 export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
   const { config, jobs, blobs, bus } = ctx;
@@ -70,13 +87,10 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
     if (!job) throw notFound(`job "${id}" does not exist`);
     return job;
   };
+  const signedLink = (path: string, ttlSec = config.videoLinkTtlSec) =>
+    signLink({ baseUrl: config.publicBaseUrl, path, secret: config.linkSigningSecret, ttlSec });
   const videoLink = (jobId: string, ttlSec = config.videoLinkTtlSec) =>
-    signLink({
-      baseUrl: config.publicBaseUrl,
-      path: `/v1/jobs/${jobId}/video.mp4`,
-      secret: config.linkSigningSecret,
-      ttlSec,
-    });
+    signedLink(`/v1/jobs/${jobId}/video.mp4`, ttlSec);
   const withLinks = (job: Job): z.output<typeof JobView> => {
     const self = `${config.publicBaseUrl}/v1/jobs/${job.id}`;
     return {
@@ -85,6 +99,8 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
         self,
         events: `${self}/events`,
         ...(job.outputs.video ? { video: videoLink(job.id).url } : {}),
+        ...(job.outputs.poster ? { poster: signedLink(`/v1/jobs/${job.id}/poster.jpg`).url } : {}),
+        ...(job.traceId && config.jaegerUrl ? { trace: `${config.jaegerUrl}/trace/${job.traceId}` } : {}),
       },
     };
   };
@@ -100,8 +116,8 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
       response: { 200: z.object({ jobs: z.array(JobView) }), '4xx': ErrorBody },
     },
     handler: async (req) => {
-      const { status, limit } = req.query;
-      const list = await jobs.list({ limit, ...(status ? { status } : {}) });
+      const { status, kind, limit } = req.query;
+      const list = await jobs.list({ limit, ...(status ? { status } : {}), ...(kind ? { kind } : {}) });
       return { jobs: list.map(withLinks) };
     },
   });
@@ -138,15 +154,20 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
     },
   });
 
-  const serveVideo = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+  /** A named output of a job (the video, its poster) with Range support, or a 302 to a presigned URL. */
+  const serveOutput = async (
+    req: FastifyRequest<{ Params: { id: string } }>,
+    reply: FastifyReply,
+    { name, contentType }: { name: 'video' | 'poster'; contentType: string },
+  ) => {
     const job = await loadJob(req.params.id);
-    const video = job.outputs.video;
-    if (!video) throw notFound(`job "${job.id}" has no video yet (status: ${job.status})`);
-    const presigned = await blobs.presign(video.key, { expiresInSec: 3600, contentType: 'video/mp4' });
+    const output = job.outputs[name];
+    if (!output) throw notFound(`job "${job.id}" has no ${name} yet (status: ${job.status})`);
+    const presigned = await blobs.presign(output.key, { expiresInSec: 3600, contentType });
     if (presigned) return reply.redirect(presigned, 302);
 
-    const info = await blobs.stat(video.key);
-    if (!info) throw notFound(`the video of job "${job.id}" is missing from storage (${video.key})`);
+    const info = await blobs.stat(output.key);
+    if (!info) throw notFound(`the ${name} of job "${job.id}" is missing from storage (${output.key})`);
     const size = info.size;
     reply.header('accept-ranges', 'bytes');
     const range = parseRange(req.headers.range, size);
@@ -157,23 +178,27 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
         .send({
           error: {
             code: 'range_not_satisfiable',
-            message: `the video is ${size} bytes long; ask for a range inside it`,
+            message: `the ${name} is ${size} bytes long; ask for a range inside it`,
           },
         });
     }
-    reply.header('content-type', 'video/mp4').header('cache-control', 'private, max-age=3600');
+    reply.header('content-type', contentType).header('cache-control', 'private, max-age=3600');
     if (range) {
       reply
         .code(206)
         .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
         .header('content-length', range.end - range.start + 1);
       if (req.method === 'HEAD') return reply.send();
-      return reply.send(await blobs.get(video.key, { range }));
+      return reply.send(await blobs.get(output.key, { range }));
     }
     reply.code(200).header('content-length', size);
     if (req.method === 'HEAD') return reply.send();
-    return reply.send(await blobs.get(video.key));
+    return reply.send(await blobs.get(output.key));
   };
+  const serveVideo = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) =>
+    serveOutput(req, reply, { name: 'video', contentType: 'video/mp4' });
+  const servePoster = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) =>
+    serveOutput(req, reply, { name: 'poster', contentType: 'image/jpeg' });
   for (const url of ['/v1/jobs/:id/video.mp4', '/v1/jobs/:id/video']) {
     app.route({
       method: 'GET',
@@ -198,6 +223,27 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
       handler: serveVideo,
     });
   }
+
+  app.route({
+    method: 'GET',
+    url: '/v1/jobs/:id/poster.jpg',
+    config: { access: 'user-or-signed-link' },
+    schema: {
+      summary: "The job's poster frame (generations make one), or a 302 to a presigned S3 URL",
+      description:
+        'Authenticate with the API key, or with a signed link (`expires` + `signature`, from `links.poster`).',
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: VideoQuery,
+      response: {
+        200: { description: 'The poster', content: { 'image/jpeg': { schema: Jpeg } } },
+        206: { description: 'The requested byte range', content: { 'image/jpeg': { schema: Jpeg } } },
+        302: z.undefined().describe('A redirect (Location) to a presigned S3 URL (S3 blob store)'),
+        '4xx': ErrorBody,
+      },
+    },
+    handler: servePoster,
+  });
 
   app.route({
     method: 'GET',

@@ -15,7 +15,10 @@ import type { BlobInfo, BlobStore, IngestBus, JobStore, JobWatch } from '../deps
 export class MemoryBus implements IngestBus {
   readonly events: EventOf<EventType>[] = [];
   private readonly seen = new Map<string, EventOf<EventType>>();
-  private readonly watchers = new Set<{ jobId: string; onEvent: (e: EventOf<EventType>) => void }>();
+  private readonly watchers = new Set<{
+    jobId: string | undefined;
+    onEvent: (e: EventOf<EventType>) => void;
+  }>();
 
   async publish<T extends EventType>(
     type: T,
@@ -39,7 +42,7 @@ export class MemoryBus implements IngestBus {
     } as unknown as EventOf<EventType>;
     this.seen.set(id, event);
     this.events.push(event);
-    for (const w of this.watchers) if (w.jobId === jobId) w.onEvent(event);
+    for (const w of this.watchers) if (w.jobId === undefined || w.jobId === jobId) w.onEvent(event);
     return event as unknown as EventOf<T>;
   }
 
@@ -47,6 +50,12 @@ export class MemoryBus implements IngestBus {
     const w = { jobId, onEvent };
     this.watchers.add(w);
     return { stop: () => void this.watchers.delete(w) };
+  }
+
+  watchEvents(onEvent: (e: EventOf<EventType>) => void): JobWatch & { ready: Promise<void> } {
+    const w = { jobId: undefined, onEvent };
+    this.watchers.add(w);
+    return { stop: () => void this.watchers.delete(w), ready: Promise.resolve() };
   }
 
   get watcherCount(): number {
