@@ -26,6 +26,14 @@ WORKDIR /app
 COPY --from=manifests /manifests/ ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
 
+# The studio (services/ingest/studio), a static build ingest serves at `/`; every image carries its
+# ~100 kB so the layers stay shared (STUDIO_ENABLED=false turns it off).
+FROM deps AS studio
+COPY tsconfig.base.json ./
+COPY contracts/ ./contracts/
+COPY services/ingest/studio/ ./services/ingest/studio/
+RUN npm run build -w @reelbus/studio
+
 # Production dependencies only, plus tsx from the full install.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
@@ -50,6 +58,7 @@ COPY --from=prod-deps /app/ ./
 COPY tsconfig.base.json ./
 COPY contracts/ ./contracts/
 COPY services/ ./services/
+COPY --from=studio /app/services/ingest/studio/dist/ ./services/ingest/studio/dist/
 # The non-root user of the node image (uid 1000) owns only the scratch and data directories.
 RUN mkdir -p /tmp/reelbus /data/blobs && chown -R node:node /tmp/reelbus /data
 

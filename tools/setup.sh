@@ -3,7 +3,8 @@
 # espeak-ng and sox for test fixtures, a font for captions), the npm workspace, and a nats-server
 # ≥ 2.10 (Debian's verified build, into .reelbus/bin) when the installed one is older: the local stack
 # runs on it with `sync_interval: always`. Safe to re-run: it only installs what is missing. Run by
-# `npm run demo`, `npm run stack`, `npm run bench` and (with `--tests`) `npm test`.
+# `npm run demo`, `npm run stack`, `npm run bench` and (with `--tests`) `npm test`, which also gets
+# Debian's chromium for the studio's browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ have espeak-ng || missing+=(espeak-ng)
 have sox || missing+=(sox)
 have promtool || missing+=(prometheus) # promtool: the alert rules' tests (infra/prometheus)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The studio's browser tests (npm test) drive Debian's chromium (H.264/AAC playback built in).
+if [ "${1:-}" = "--tests" ]; then [ -x /usr/bin/chromium ] || missing+=(chromium); fi
 
 # What tools/fetch-nats-server.sh needs, only when it will have to fetch (no nats-server ≥ 2.10 yet).
 # Installed separately and allowed to fail (Ubuntu keeps debian-archive-keyring in universe): without

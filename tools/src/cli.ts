@@ -12,6 +12,7 @@ import { submitStory } from './story.ts';
 import { formatModels, parseParamArgs } from './generate.ts';
 import { startStack, type Stack } from './stack.ts';
 import { progressBar } from './progress-line.ts';
+import { ensureStudioBuilt } from './studio-build.ts';
 import { traceLine } from './trace.ts';
 import { fileSize, locationLine, videoLocation } from './video-location.ts';
 import { freePort } from '@reelbus/kit/testing';
@@ -116,6 +117,8 @@ function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: strin
 }
 
 async function runStackForeground(): Promise<void> {
+  // The studio is a build ingest serves: make it when it is missing or older than its sources.
+  await ensureStudioBuilt({ root: ROOT, log: (l) => console.log(l) });
   const stack = await startStack({
     root: ROOT,
     dataDir: DATA_DIR,
@@ -126,6 +129,7 @@ async function runStackForeground(): Promise<void> {
   console.log(
     `\nreelbus is up: ${stack.processes.length} service processes healthy, NATS at ${stack.natsUrl}`,
   );
+  console.log(`studio:  ${stack.ingestUrl}/  (sign in with the API key)`);
   console.log(`job API: ${stack.ingestUrl}/v1/jobs`);
   if (stack.secrets.created)
     console.log(`API key (shown once, also in ${join(DATA_DIR, 'secrets.json')}): ${stack.secrets.apiKey}`);

@@ -189,6 +189,15 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "\/app\/main\.ts"\]$/m);
   });
 
+  it('builds the studio in its own stage and puts the build where ingest serves it from', () => {
+    expect(dockerfile).toMatch(/^FROM deps AS studio$/m);
+    expect(dockerfile).toMatch(/^RUN npm run build -w @reelbus\/studio$/m);
+    // services/ingest/src/config.ts: DEFAULT_STUDIO_DIR is ../studio/dist from the ingest sources
+    expect(dockerfile).toMatch(
+      /^COPY --from=studio \/app\/services\/ingest\/studio\/dist\/ \.\/services\/ingest\/studio\/dist\/$/m,
+    );
+  });
+
   it('keeps node_modules, tests and local state out of the build context', () => {
     const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const p of ['**/node_modules', '.git', '.reelbus', '.env', '**/*.test.ts'])

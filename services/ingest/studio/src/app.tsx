@@ -1,5 +1,5 @@
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { AuthProvider, useAuth } from './auth.tsx';
 import { NotFound } from './pages/NotFound.tsx';
 import { ROUTES, type StudioRoute } from './routes.ts';
@@ -18,6 +18,15 @@ function Shell() {
   const { client, signOut } = useAuth();
   const { path } = useLocation();
   const bare = path.startsWith('/watch/');
+  // After a page change (not the first load), move the focus to the page, as a full load would.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus();
+  }, [path]);
   return (
     <>
       <a class="skip" href="#main">

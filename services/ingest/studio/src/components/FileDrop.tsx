@@ -76,8 +76,8 @@ export function FileDrop(props: FileDropProps) {
             </span>
           ) : (
             <span>
-              Drop {multiple ? 'files' : 'a file'} here or{' '}
-              <span class="link">choose {multiple ? 'files' : 'one'}</span>
+              <span class="link">Choose {multiple ? 'files' : 'a file'}</span>, or drop{' '}
+              {multiple ? 'them' : 'it'} here
             </span>
           )}
         </span>

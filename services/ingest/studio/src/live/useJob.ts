@@ -18,7 +18,7 @@ export function useJob(id: string): {
   live: StreamState;
   fatal: ApiError | undefined;
 } {
-  const { client, kinds } = useAuth();
+  const { client, kinds, signOut } = useAuth();
   const [job, setJob] = useState<JobView>();
   const [live, setLive] = useState<StreamState>({ state: 'connecting' });
   const [fatal, setFatal] = useState<ApiError>();
@@ -46,7 +46,8 @@ export function useJob(id: string): {
       key: client.key,
       signal: ac.signal,
       onState: setLive,
-      onFatal: setFatal,
+      onFatal: (err) =>
+        err.status === 401 ? signOut('The API key is no longer accepted. Sign in again.') : setFatal(err),
       reconnectAfterEnd: () => !current.current || !isTerminal(current.current.status),
       onMessage: (m) => {
         if (!m.data) return;

@@ -116,7 +116,9 @@ export function JobPage({ id }: { id: string }) {
                   ) : null}
                 </div>
                 <span class="step__state">
-                  {label(row.state.status)}
+                  {row.state.status === 'pending' && isTerminal(job.status)
+                    ? 'Not run'
+                    : label(row.state.status)}
                   {row.state.status === 'running' && row.state.percent !== undefined
                     ? ` ${percent(row.state.percent)}`
                     : ''}

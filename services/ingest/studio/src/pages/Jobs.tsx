@@ -15,7 +15,7 @@ const LIMIT = 50;
 /** The live job list: `GET /v1/jobs` once, then every job event from `GET /v1/events`. */
 export function Jobs() {
   useTitle('Jobs');
-  const { client, kinds } = useAuth();
+  const { client, kinds, signOut } = useAuth();
   const { query, route, path } = useLocation();
   const filter: JobFilter = {
     status: (STATUSES as string[]).includes(query.status ?? '') ? (query.status as JobStatus) : undefined,
@@ -62,7 +62,10 @@ export function Jobs() {
       key: client.key,
       signal: ac.signal,
       onState: setLive,
-      onFatal: (err) => setError(err.message),
+      onFatal: (err) =>
+        err.status === 401
+          ? signOut('The API key is no longer accepted. Sign in again.')
+          : setError(err.message),
       onMessage: (m) => {
         // The server subscribes before it says `ready`, so the list read after it misses nothing;
         // each reconnection starts over from a fresh list.

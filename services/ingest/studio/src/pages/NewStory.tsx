@@ -256,7 +256,7 @@ export function NewStory() {
           />
           <div class="triple">
             <div class="field">
-              <label for="story-background">Background colour</label>
+              <label for="story-background">Background</label>
               <input
                 id="story-background"
                 type="color"

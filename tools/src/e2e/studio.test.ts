@@ -1,0 +1,431 @@
+// The studio in a real browser (Debian's chromium through playwright-core) against the real embedded
+// stack: sign in, upload the sample call and watch it live to a playing video, share it, a failed
+// job, a story's photos, a phone-sized screen, and the live job list. One stack for the file.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSampleCall, type SampleCall } from '../sample.ts';
+import { ensureStudioBuilt } from '../studio-build.ts';
+import { DELIVERY_MIME, launchChromium, screenshotDir, scrollsSideways } from './browser.ts';
+import { ROOT, startE2E, type E2E } from './harness.ts';
+
+const run = promisify(execFile);
+
+// page.evaluate() callbacks run in the browser. tools/ is type-checked without the DOM library (it
+// would retype Node's Blob), so the browser globals these callbacks use are declared here.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: {
+  querySelector<T = any>(selector: string): T | null;
+  createElement(tag: 'video'): { canPlayType(mime: string): string };
+  body: unknown;
+};
+declare const window: any;
+declare const sessionStorage: any;
+declare const MutationObserver: any;
+declare const DataTransfer: any;
+declare const DragEvent: any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+interface VideoElement {
+  currentTime: number;
+  readyState: number;
+  paused: boolean;
+  muted: boolean;
+  videoWidth: number;
+  videoHeight: number;
+  error: { message: string } | null;
+  play(): Promise<void>;
+  pause(): void;
+}
+interface ProgressElement {
+  value: number;
+}
+
+describe('the studio in a browser', () => {
+  let e2e: E2E;
+  let sample: SampleCall;
+  let browser: Browser;
+  let desk: BrowserContext;
+  let page: Page;
+  let shots: string;
+  let callJobId: string | undefined;
+  const requests: Request[] = [];
+  const responses: Response[] = [];
+
+  const url = (path: string) => `${e2e.stack.ingestUrl}${path}`;
+  const shot = (name: string, p: Page = page) =>
+    p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  /** A link of the top navigation (pages also link to "new call" in their text). */
+  const navTo = (name: string) =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+  const requestsTo = (pattern: RegExp) =>
+    requests.filter((r) => pattern.test(new URL(r.url()).pathname + new URL(r.url()).search));
+
+  beforeAll(async () => {
+    await ensureStudioBuilt({ root: ROOT });
+    // Eight services start at once; on a loaded 2-core machine that can take over a minute.
+    e2e = await startE2E({ readyTimeoutMs: 180_000 });
+    sample = makeSampleCall({ file: join(e2e.dir, 'call.wav') });
+    browser = await launchChromium();
+    desk = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await desk.newPage();
+    page.on('request', (r) => requests.push(r));
+    page.on('response', (r) => responses.push(r));
+    shots = screenshotDir();
+    console.log(`studio screenshots: ${shots}`);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await e2e?.close();
+  });
+
+  it('runs in a browser that plays H.264 High + AAC-LC MP4 (what reelbus delivers)', async () => {
+    await page.goto(url('/'));
+    const answer = await page.evaluate(
+      (mime) => document.createElement('video').canPlayType(mime),
+      DELIVERY_MIME,
+    );
+    expect(
+      answer,
+      `this chromium cannot play ${DELIVERY_MIME}: use a build with H.264/AAC (Debian's chromium has them)`,
+    ).toBe('probably');
+  });
+
+  it('refuses a wrong key with a message next to the field, then signs in with the right one', async () => {
+    await page.goto(url('/'));
+    await page.waitForURL(/\/sign-in/);
+    const key = page.getByLabel('API key');
+    await key.fill('rb_not_the_right_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const error = page.locator('#api-key-error');
+    await expect.poll(() => error.textContent()).toContain('not accepted');
+    expect(await key.getAttribute('aria-invalid')).toBe('true');
+    expect(await key.getAttribute('aria-describedby')).toContain('api-key-error');
+    await shot('sign-in-wrong-key');
+
+    await key.fill(e2e.stack.secrets.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/jobs$/);
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    // The key stays in this tab's session storage, never in a URL.
+    expect(await page.evaluate(() => sessionStorage.getItem('reelbus.apiKey'))).toBe(
+      e2e.stack.secrets.apiKey,
+    );
+    expect(requests.some((r) => r.url().includes(e2e.stack.secrets.apiKey))).toBe(false);
+  });
+
+  it('uploads the sample call with progress, follows it live over SSE to 100 %, and plays the 1280×720 video', async () => {
+    await navTo('New call');
+    await page.getByRole('heading', { name: 'New call video' }).waitFor();
+    await page.getByLabel(/Call recording/).setInputFiles(sample.file);
+    await shot('new-call');
+    // Slow the upload down so its progress shows (Chrome's own network throttling).
+    const cdp = await desk.newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 64 * 1024,
+    });
+    await page.evaluate(() => {
+      const seen: number[] = (window.uploadSeen = []);
+      new MutationObserver(() => {
+        const bar = document.querySelector<ProgressElement>('progress[aria-label="Upload progress"]');
+        if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.getByRole('button', { name: 'Upload and make the video' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 120_000 });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    const uploadSeen = (await page.evaluate(() => window.uploadSeen)) as number[];
+    expect(
+      uploadSeen.some((v) => v > 0 && v < 100),
+      `upload progress seen: ${uploadSeen}`,
+    ).toBe(true);
+    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    callJobId = jobId;
+
+    // Every value the progress bar shows, from here on.
+    await page.evaluate(() => {
+      const seen: number[] = (window.progressSeen = []);
+      const record = () => {
+        const bar = document.querySelector<ProgressElement>('#job-progress');
+        if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+      };
+      record();
+      new MutationObserver(record).observe(document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+      });
+    });
+    await shot('job-running');
+    await page.waitForFunction(
+      () => document.querySelector<ProgressElement>('#job-progress')?.value === 100,
+      undefined,
+      { timeout: 300_000, polling: 500 },
+    );
+    const progressSeen = (await page.evaluate(() => window.progressSeen)) as number[];
+    expect(
+      progressSeen.some((v) => v > 0 && v < 100),
+      `progress seen: ${progressSeen}`,
+    ).toBe(true);
+    expect([...progressSeen].sort((a, b) => a - b)).toEqual(progressSeen);
+    // Live from the event stream: the document was read at most once more (for the signed video link).
+    const docReads = requestsTo(new RegExp(`^/v1/jobs/${jobId}$`));
+    expect(docReads.length, docReads.map((r) => r.url()).join('\n')).toBeLessThanOrEqual(1);
+    expect(requestsTo(new RegExp(`^/v1/jobs/${jobId}/events$`)).length).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => page.locator('.badge').first().textContent()).toBe('Completed');
+
+    const video = page.locator('#job-video');
+    await video.waitFor({ timeout: 30_000 });
+    expect(await video.getAttribute('playsinline')).not.toBeNull();
+    expect(await video.getAttribute('controls')).not.toBeNull();
+    expect(await video.getAttribute('src')).toMatch(
+      new RegExp(`/v1/jobs/${jobId}/video\\.mp4\\?expires=\\d+&signature=`),
+    );
+    await video.evaluate(async (v: VideoElement) => {
+      v.muted = true;
+      await v.play();
+    });
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector<VideoElement>('#job-video')!;
+        return v.readyState >= 3 && v.currentTime > 0.2;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const t0 = await video.evaluate((v: VideoElement) => v.currentTime);
+    await page.waitForFunction(
+      (t) => document.querySelector<VideoElement>('#job-video')!.currentTime > t + 0.5,
+      t0,
+      { timeout: 30_000 },
+    );
+    const facts = await video.evaluate((v: VideoElement) => ({
+      width: v.videoWidth,
+      height: v.videoHeight,
+      readyState: v.readyState,
+      error: v.error?.message ?? null,
+    }));
+    expect(facts).toMatchObject({ width: 1280, height: 720, error: null });
+    expect(facts.readyState).toBeGreaterThanOrEqual(3);
+    // The browser fetched the video in byte ranges, and got them.
+    const ranged = responses.filter(
+      (r) => r.url().includes(`/v1/jobs/${jobId}/video.mp4`) && r.status() === 206,
+    );
+    expect(ranged.length).toBeGreaterThan(0);
+    expect(ranged[0]!.headers()['content-range']).toMatch(/^bytes \d+-\d+\/\d+$/);
+    await video.evaluate((v: VideoElement) => v.pause());
+    const download = page.getByRole('link', { name: 'Download MP4' });
+    expect(await download.getAttribute('download')).toBe(`${jobId}.mp4`);
+    await page.getByRole('heading', { name: 'Steps' }).scrollIntoViewIfNeeded();
+    await shot('job-completed');
+  }, 420_000);
+
+  it('makes a signed link that plays in a fresh browser without a key: inline, muted, on its own', async () => {
+    expect(callJobId).toBeDefined();
+    await page.getByLabel('Link works for').selectOption({ label: '1 hour' });
+    await page.getByRole('button', { name: 'Copy signed link' }).click();
+    const field = page.getByLabel(/Signed link/);
+    await field.waitFor();
+    const link = await field.inputValue();
+    expect(link).toMatch(
+      new RegExp(`^${e2e.stack.ingestUrl}/watch/${callJobId}\\?expires=\\d+&signature=[0-9a-f]{64}$`),
+    );
+    expect(link).not.toContain(e2e.stack.secrets.apiKey);
+
+    const stranger = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    try {
+      const p = await stranger.newPage();
+      await p.goto(link);
+      const video = p.locator('#shared-video');
+      await video.waitFor();
+      for (const attr of ['playsinline', 'muted', 'autoplay', 'controls'])
+        expect(await video.getAttribute(attr), attr).not.toBeNull();
+      // Nobody presses play: it starts by itself.
+      await p.waitForFunction(
+        () => {
+          const v = document.querySelector<VideoElement>('#shared-video')!;
+          return v.readyState >= 3 && v.currentTime > 0.5 && !v.paused;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      expect(await p.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await scrollsSideways(p)).toBe(false);
+      await shot('watch-phone', p);
+      // A tampered link says why it does not play.
+      await p.goto(
+        link.replace(/signature=[0-9a-f]/, (m) => (m.endsWith('0') ? 'signature=1' : 'signature=0')),
+      );
+      await expect.poll(() => p.getByRole('alert').textContent(), { timeout: 15_000 }).toContain('not valid');
+    } finally {
+      await stranger.close();
+    }
+  }, 120_000);
+
+  it('names a file that is not audio next to the field, and shows the reason a job failed', async () => {
+    await navTo('New call');
+    const drop = async (name: string, type: string, text: string) =>
+      page.evaluate(
+        ({ name, type, text }) => {
+          const data = new DataTransfer();
+          data.items.add(new File([text], name, { type }));
+          const zone = document.querySelector('[data-drop-for="recording"]')!;
+          for (const t of ['dragenter', 'dragover', 'drop'])
+            zone.dispatchEvent(new DragEvent(t, { dataTransfer: data, bubbles: true, cancelable: true }));
+        },
+        { name, type, text },
+      );
+    // Dropped on the drop zone, like a person would.
+    await drop('notes.txt', 'text/plain', 'Call notes: ring back on Thursday.');
+    await expect.poll(() => page.locator('.drop__file').first().textContent()).toContain('notes.txt');
+    await page.getByRole('button', { name: 'Upload and make the video' }).click();
+    const fieldError = page.locator('#recording-error');
+    await expect.poll(() => fieldError.textContent(), { timeout: 30_000 }).toMatch(/notes\.txt/);
+    expect(await page.getByLabel(/Call recording/).getAttribute('aria-invalid')).toBe('true');
+    await shot('new-call-not-audio');
+
+    // A text file named like a recording passes the upload check and fails in the pipeline.
+    await drop('voicemail.wav', 'audio/wav', 'This is not a WAV file at all, only text.');
+    await page.getByRole('button', { name: 'Upload and make the video' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 60_000 });
+    const alert = page.locator('#job-error');
+    await alert.waitFor({ timeout: 180_000 });
+    expect(await alert.textContent()).toMatch(/Failed at “Split”.*not an audio file/s);
+    await expect.poll(() => page.locator('.badge').first().textContent()).toBe('Failed');
+    expect(await page.locator('[data-step="split"] .step__error').textContent()).toMatch(/not an audio file/);
+    await shot('job-failed');
+  }, 240_000);
+
+  it('lays out a story’s photos as thumbnails that reorder by drag and drop and by buttons', async () => {
+    await navTo('New story');
+    await page.getByRole('heading', { name: 'New story video' }).waitFor();
+    const dir = join(e2e.dir, 'photos');
+    mkdirSync(dir, { recursive: true });
+    const photos = ['beach', 'garden', 'kitchen'].map((name, i) => {
+      const file = join(dir, `${name}.png`);
+      solidPng(file, ['0xe07a5f', '0x81b29a', '0x3d405b'][i]!);
+      return file;
+    });
+    await page.getByLabel(/More photos/).setInputFiles(photos);
+    const names = () => page.locator('.photo__name').allTextContents();
+    await expect.poll(names).toEqual(['1. beach.png', '2. garden.png', '3. kitchen.png']);
+    await expect
+      .poll(() =>
+        page
+          .locator('.photo__thumb')
+          .evaluateAll((imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth)),
+      )
+      .toEqual([160, 160, 160]);
+    await page.getByRole('button', { name: 'Move photo 3 earlier' }).click();
+    await expect.poll(names).toEqual(['1. beach.png', '2. kitchen.png', '3. garden.png']);
+    await page.locator('.photo').nth(2).dragTo(page.locator('.photo').nth(0));
+    await expect.poll(names).toEqual(['1. garden.png', '2. beach.png', '3. kitchen.png']);
+    await page.getByLabel(/Music level/).fill('-30');
+    expect(await page.locator('output[for="story-gain"]').textContent()).toBe('-30 dB');
+    await shot('new-story');
+  });
+
+  it('fits a 390×844 phone: the job page, the list and the forms scroll only up and down', async () => {
+    expect(callJobId).toBeDefined();
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    try {
+      const p = await phone.newPage();
+      await p.goto(url(`/jobs/${callJobId}`));
+      await p.waitForURL(/\/sign-in/);
+      await p.getByLabel('API key').fill(e2e.stack.secrets.apiKey);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.waitForURL(new RegExp(`/jobs/${callJobId}$`));
+      await p.locator('#job-video').waitFor({ timeout: 30_000 });
+      await p.waitForFunction(() => document.querySelector<VideoElement>('#job-video')!.readyState >= 1);
+      expect(await scrollsSideways(p)).toBe(false);
+      const box = await p.locator('#job-video').boundingBox();
+      expect(box!.width).toBeLessThanOrEqual(390);
+      await shot('job-phone', p);
+      for (const [path, name] of [
+        ['/jobs', 'jobs-phone'],
+        ['/new/story', 'new-story-phone'],
+        ['/new/call', 'new-call-phone'],
+      ] as const) {
+        await p.goto(url(path));
+        await p.locator('h1').waitFor();
+        if (path === '/jobs') await p.locator('table.jobs').waitFor();
+        expect(await scrollsSideways(p), path).toBe(false);
+        await shot(name, p);
+      }
+    } finally {
+      await phone.close();
+    }
+  }, 120_000);
+
+  it('shows a job submitted from the CLI in the open job list at once, without reloading it', async () => {
+    await navTo('Jobs');
+    await page.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+    await page.locator('table.jobs, .empty').first().waitFor();
+    const listReads = () => requestsTo(/^\/v1\/jobs\?/).length;
+    const readsBefore = listReads();
+    const rowsBefore = await page.locator('table.jobs tbody tr').count();
+    await shot('jobs');
+
+    const short = makeSampleCall({
+      file: join(e2e.dir, 'short-call.wav'),
+      dialog: [
+        { side: 'caller', text: 'Hi, quick question.' },
+        { side: 'callee', text: 'Go ahead.' },
+      ],
+    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), 'submit', short.file, '--no-follow'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, REELBUS_URL: e2e.stack.ingestUrl, REELBUS_API_KEY: e2e.stack.secrets.apiKey },
+      },
+    );
+    const jobId = /job (\S+)/.exec(stdout)?.[1];
+    expect(jobId, stdout).toBeDefined();
+    const row = page.locator(`tr[data-job-id="${jobId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect(await page.locator('table.jobs tbody tr').count()).toBe(rowsBefore + 1);
+    // Newest first, and its status moves on live.
+    expect(await page.locator('table.jobs tbody tr').first().getAttribute('data-job-id')).toBe(jobId);
+    await expect
+      .poll(() => row.locator('.badge').textContent(), { timeout: 60_000 })
+      .toMatch(/Running|Completed/);
+    expect(listReads()).toBe(readsBefore);
+    await shot('jobs-live');
+  }, 120_000);
+});
+
+/** A 160×120 PNG of one colour, made with ffmpeg. */
+function solidPng(file: string, color: string): void {
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=${color}:s=160x120`,
+    '-frames:v',
+    '1',
+    file,
+  ]);
+}
