@@ -87,7 +87,7 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
       fieldRef: { fieldPath: 'metadata.name' },
     });
     const template = readFileSync(join(K8S_DIR, 'nats', 'nats.conf'), 'utf8');
-    /** Three servers from the template; a fresh set once if the first does not settle (see startNatsCluster). */
+    /** Three servers from the template; up to two fresh sets if one does not settle (see startNatsCluster). */
     const startCluster = async (attempt: number) => {
       const clusterName = `k8s-check-${process.pid}-${attempt}`;
       const ports = await Promise.all(
@@ -133,11 +133,11 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
       try {
         await waitForMetaLeader(
           ports.map((p) => `http://127.0.0.1:${p.monitor}`),
-          20_000,
+          30_000,
         );
       } catch (err) {
         await Promise.all(servers.map((sv) => sv.stop({ keepStore: true })));
-        if (attempt >= 2 || !(err instanceof ClusterNotSettledError)) throw err;
+        if (attempt >= 3 || !(err instanceof ClusterNotSettledError)) throw err;
         process.stderr.write(`${(err as Error).message}\nstarting a fresh cluster\n`);
         return startCluster(attempt + 1);
       }
@@ -160,5 +160,5 @@ describe('NATS configs on a real nats-server ≥ 2.10', () => {
     } finally {
       await nc.close();
     }
-  }, 90_000);
+  }, 150_000);
 });
