@@ -37,3 +37,5 @@ export { MediaConvertBackend, type MediaConvertBackendOptions } from './mediacon
 export { buildAudioFallbackArgs, fallbackAudioKey, renderAudioFallback } from './audio-fallback.ts';
 export { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.ts';
 export { EncoderEnv, mediaConvertEnabled, type EncoderConfig } from './config.ts';
+export * from './merge/index.ts';
+export { deliveryAudioArgs, deliveryVideoArgs } from './delivery.ts';

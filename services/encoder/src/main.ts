@@ -2,6 +2,7 @@ import { EXIT_CONFIG, startService } from '@reelbus/kit';
 import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
 import { renderTimelineEvent } from './handle-timeline.ts';
 import { declareMediaConvertMetrics } from './mediaconvert/metrics.ts';
+import { handleMergeRequested, type MergeDeps } from './merge/index.ts';
 import { FfmpegBackend, type EncoderBackend } from './render.ts';
 
 const rt = await startService({
@@ -52,10 +53,26 @@ const deps = {
   fallback: { blobs: rt.blobs, tmpDir: rt.base.tmpDir },
 };
 
+const mergeDeps: MergeDeps = {
+  blobs: rt.blobs,
+  tmpDir: rt.base.tmpDir,
+  stallTimeoutMs: rt.base.stallTimeoutMs,
+  ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+  fetch: {
+    allowPrivate: c.MERGE_ALLOW_PRIVATE_URLS,
+    timeoutMs: c.MERGE_FETCH_TIMEOUT_MS,
+    maxBytes: c.MERGE_INPUT_MAX_BYTES,
+  },
+};
+
 await rt.bus.consume({
   service: rt.name,
   concurrency: rt.base.concurrency,
   handlers: {
     'timeline.ready': { step: 'encode', handle: (event, ctx) => renderTimelineEvent({ event, ctx, deps }) },
+    'merge.requested': {
+      step: 'merge',
+      handle: (event, ctx) => handleMergeRequested({ event, ctx, deps: mergeDeps }),
+    },
   },
 });
