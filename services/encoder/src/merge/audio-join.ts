@@ -4,10 +4,9 @@
  * A naive copy join drifts: every AAC stream starts with encoder priming (1024 samples from ffmpeg,
  * 2112 from Apple's encoder) that the MP4 edit list hides, and ends with padding to a whole frame.
  * Joined, each clip's priming and padding become sound: 20 clips of 2 s from ffmpeg decode to 40.53 s
- * of audio under 40 s of picture. So the sound is joined frame by frame instead: each clip's priming
- * frames are dropped (the first clip's are kept before time 0, hidden by the output's edit list), and
- * frames are taken, dropped or filled with silent frames so that each clip's sound starts where its
- * picture starts and the total never drifts by more than half a frame (10.7 ms at 48 kHz).
+ * of audio under 40 s of picture. So the sound is joined frame by frame instead (see `planAudioJoin`):
+ * each clip's sound starts where its picture starts and the total never drifts by more than half a
+ * frame (10.7 ms at 48 kHz).
  * `planAudioJoin` decides (pure); `parseAdts` / `joinAdts` carry it out on ADTS frames.
  */
 
@@ -41,9 +40,13 @@ export interface AudioJoinPlan {
 }
 
 /**
- * Plans the joined sound. Invariant: after each clip the output holds within half a frame of the
- * picture's samples so far, so errors never add up, and each clip's sound starts within half a frame
- * of its picture (plus its own lead).
+ * Plans the joined sound. Each clip keeps its priming frames, placed so that they END where its
+ * picture starts: they give the decoder the context of the clip's first real frame (without them its
+ * first 21 ms would decode as a fade-in from the previous clip), and what they decode to (the
+ * encoder's start-up, near silence) replaces the previous clip's last few milliseconds. Then frames
+ * are taken, dropped or filled with silence so that after each clip the output holds within half a
+ * frame of the picture's samples so far: errors never add up, and each clip's real sound starts
+ * within half a frame of its picture (plus its own lead).
  */
 export function planAudioJoin({
   clips,
@@ -53,39 +56,41 @@ export function planAudioJoin({
   frameSamples?: number;
 }): AudioJoinPlan {
   const half = frameSamples / 2;
+  const videoStarts: number[] = [];
+  let total = 0;
+  for (const c of clips) {
+    videoStarts.push(total);
+    total += c.videoSamples;
+  }
+  /** Where clip k's frame 0 should go: its priming ends at its picture's start (plus lead). */
+  const slotStart = (k: number): number => {
+    const c = clips[k];
+    if (!c) return total;
+    return c.audio ? videoStarts[k]! + c.audio.leadSamples - c.audio.primingSamples : videoStarts[k]!;
+  };
   const preroll: FrameRef[] = [];
   const frames: FrameRef[] = [];
   const starts: AudioJoinPlan['starts'] = [];
   let silentFrames = 0;
-  let pos = 0; // output samples from time 0
-  let videoStart = 0;
-  const silence = () => {
-    frames.push({ silence: true });
-    silentFrames++;
+  // Frames before time 0 (the first clip's priming) are hidden by the output's edit list.
+  let pos = Math.min(0, slotStart(0));
+  const push = (ref: FrameRef) => {
+    (pos < 0 ? preroll : frames).push(ref);
+    if ('silence' in ref) silentFrames++;
     pos += frameSamples;
   };
-  clips.forEach((clip, ci) => {
-    const videoEnd = videoStart + clip.videoSamples;
+  clips.forEach((clip, k) => {
+    const end = Math.min(k + 1 < clips.length ? slotStart(k + 1) : total, total);
     const a = clip.audio;
     if (a) {
-      const primingFrames = Math.floor(a.primingSamples / frameSamples);
-      // Priming beyond whole frames stays in the first kept frame: its real sound starts that far in.
-      const residual = a.primingSamples - primingFrames * frameSamples;
-      if (ci === 0)
-        for (let f = 0; f < primingFrames && f < a.frames; f++) preroll.push({ clip: ci, frame: f });
-      const contentStart = videoStart + a.leadSamples - residual;
-      while (pos + half <= contentStart && pos + half <= videoEnd) silence();
-      starts.push({ audioSample: pos + residual, videoSample: videoStart });
-      for (let f = primingFrames; f < a.frames; f++) {
-        if (pos + half > videoEnd) break;
-        frames.push({ clip: ci, frame: f });
-        pos += frameSamples;
-      }
+      const start = slotStart(k);
+      while (pos + half <= start && pos + half <= end) push({ silence: true });
+      starts.push({ audioSample: pos + a.primingSamples, videoSample: videoStarts[k]! });
+      for (let f = 0; f < a.frames && pos + half <= end; f++) push({ clip: k, frame: f });
     } else {
-      starts.push({ audioSample: pos, videoSample: videoStart });
+      starts.push({ audioSample: pos, videoSample: videoStarts[k]! });
     }
-    while (pos + half <= videoEnd) silence();
-    videoStart = videoEnd;
+    while (pos + half <= end) push({ silence: true });
   });
   return { preroll, frames, starts, silentFrames };
 }

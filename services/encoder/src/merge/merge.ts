@@ -206,6 +206,9 @@ export async function mergeClips(opts: MergeOptions): Promise<MergeResult> {
         : {}),
     })),
   });
+  // The first clip's priming before time 0, to the sample (2112 for Apple's AAC is not whole frames).
+  const first = finalProbes[0]!.audio;
+  const prerollSamples = audioPlan.preroll.length > 0 && first ? first.primingSamples - first.leadSamples : 0;
   let silentFrame: AdtsFrame | undefined;
   if (audioPlan.silentFrames > 0) {
     const file = join(workDir, 'silence.aac');
@@ -233,7 +236,7 @@ export async function mergeClips(opts: MergeOptions): Promise<MergeResult> {
   const expectedDurationSec = finalProbes.reduce((s, p) => s + p.video!.durationSec, 0);
   await ff(
     'merge',
-    joinArgs({ listFile, audioFile, prerollSec: (audioPlan.preroll.length * frameSamples) / rate, output }),
+    joinArgs({ listFile, audioFile, prerollSec: prerollSamples / rate, output }),
     expectedDurationSec,
     (pct) => onProgress?.(80 + pct * 0.2, `joining ${inputs.length} clips`),
   );
