@@ -22,6 +22,7 @@ import { registerRequestLimit } from './limits/request-limit.ts';
 import { generationRoutes } from './routes/generations.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { mergeRoutes } from './routes/merges.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { storyRoutes } from './routes/stories.ts';
@@ -213,6 +214,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(twilioRoutes, { ctx });
   app.register(recordingRoutes, { ctx });
   app.register(storyRoutes, { ctx });
+  app.register(mergeRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
   app.register(providerWebhookRoutes, { ctx });
