@@ -62,7 +62,7 @@ describe('POST /v1/merges', () => {
     const res = await post({
       clips: [
         '../etc/passwd',
-        { url: 'ftp://x.example/a.mp4' },
+        'ftp://x.example/a.mp4',
         'http://127.0.0.1/a.mp4',
         { upload: 'nope' },
       ],
