@@ -39,3 +39,4 @@ export { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.
 export { EncoderEnv, mediaConvertEnabled, type EncoderConfig } from './config.ts';
 export * from './merge/index.ts';
 export { deliveryAudioArgs, deliveryVideoArgs } from './delivery.ts';
+export * from './hls/index.ts';
