@@ -1,6 +1,7 @@
 import { EXIT_CONFIG, startService } from '@reelbus/kit';
 import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
-import { renderTimelineEvent } from './handle-timeline.ts';
+import { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.ts';
+import { packageHlsOfBlob } from './hls/index.ts';
 import { declareMediaConvertMetrics } from './mediaconvert/metrics.ts';
 import { handleMergeRequested, type MergeDeps } from './merge/index.ts';
 import { FfmpegBackend, type EncoderBackend } from './render.ts';
@@ -47,10 +48,20 @@ if (mediaConvertEnabled(c)) {
   backends.set(mediaconvert.name, mediaconvert);
 }
 
-const deps = {
+const deps: TimelineRenderDeps = {
   backends,
   defaultBackend: c.ENCODER_BACKEND,
   fallback: { blobs: rt.blobs, tmpDir: rt.base.tmpDir },
+  hls: ({ jobId, key, signal, onProgress }) =>
+    packageHlsOfBlob({
+      blobs: rt.blobs,
+      jobId,
+      key,
+      tmpDir: rt.base.tmpDir,
+      signal,
+      onProgress,
+      ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+    }),
 };
 
 const mergeDeps: MergeDeps = {

@@ -8,4 +8,4 @@ export {
   mp4aCodec,
 } from './ladder.ts';
 export type { HlsOptions, Rendition, Rung, VariantInfo } from './ladder.ts';
-export { HLS_CONTENT_TYPES, hlsPrefix, packageHls } from './package.ts';
+export { HLS_CONTENT_TYPES, hlsPrefix, packageHls, packageHlsOfBlob } from './package.ts';

@@ -145,3 +145,22 @@ export async function packageHls({
     { tmpDir },
   );
 }
+
+/** `packageHls` for an MP4 in blob storage: read in place on the filesystem store, else downloaded first. */
+export async function packageHlsOfBlob(
+  opts: Omit<Parameters<typeof packageHls>[0], 'input'> & { key: string },
+): Promise<MediaOutput> {
+  const { key, blobs, tmpDir, jobId, ...rest } = opts;
+  const local = blobs.localPath(key);
+  if (local) return packageHls({ ...rest, input: local, jobId, blobs, tmpDir });
+  await mkdir(tmpDir, { recursive: true });
+  return withTempDir(
+    `reelbus-hls-src-${jobId}`,
+    async (dir) => {
+      const input = join(dir, 'final.mp4');
+      await blobs.download(key, input);
+      return packageHls({ ...rest, input, jobId, blobs, tmpDir });
+    },
+    { tmpDir },
+  );
+}
