@@ -20,6 +20,7 @@ import { ActiveJobs } from './limits/active-jobs.ts';
 import { MemoryCasMap } from './limits/cas-map.ts';
 import { registerRequestLimit } from './limits/request-limit.ts';
 import { generationRoutes } from './routes/generations.ts';
+import { hlsRoutes } from './routes/hls.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { mergeRoutes } from './routes/merges.ts';
@@ -215,6 +216,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(recordingRoutes, { ctx });
   app.register(storyRoutes, { ctx });
   app.register(mergeRoutes, { ctx });
+  app.register(hlsRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
   app.register(providerWebhookRoutes, { ctx });

@@ -60,19 +60,16 @@ describe('POST /v1/merges', () => {
 
   it('names every bad clip at once, by its JSON path', async () => {
     const res = await post({
-      clips: [
-        '../etc/passwd',
-        'ftp://x.example/a.mp4',
-        'http://127.0.0.1/a.mp4',
-        { upload: 'nope' },
-      ],
+      clips: ['../etc/passwd', 'ftp://x.example/a.mp4', 'http://127.0.0.1/a.mp4', { upload: 'nope' }],
     });
     expect(res.statusCode).toBe(400);
     const { error } = res.json();
     expect(error.code).toBe('invalid_input');
     expect(error.field).toBe('clips[0]');
     expect(error.message).toContain('clips[0]: "../etc/passwd" must be a relative blob key');
-    expect(error.message).toContain('clips[1]: "ftp://x.example/a.mp4" is neither an http(s) URL nor a blob key');
+    expect(error.message).toContain(
+      'clips[1]: "ftp://x.example/a.mp4" is neither an http(s) URL nor a blob key',
+    );
     expect(error.message).toContain('clips[2]: must be an https URL (got http)');
     expect(error.message).toContain('clips[3].upload: no file was uploaded in the multipart field "nope"');
     expect(bus.ofType('merge.requested')).toHaveLength(0);
