@@ -3,10 +3,7 @@ import { BlobKey, HttpUrl } from '../common.ts';
 import { defineEvent } from '../envelope.ts';
 
 /** One input of a merge: a blob key, or an https URL the encoder fetches into `jobs/<jobId>/input/`. */
-export const MergeClip = z.union([
-  z.object({ key: BlobKey }).strict(),
-  z.object({ url: HttpUrl }).strict(),
-]);
+export const MergeClip = z.union([z.object({ key: BlobKey }).strict(), z.object({ url: HttpUrl }).strict()]);
 export type MergeClip = z.infer<typeof MergeClip>;
 
 /** The most inputs one merge takes (the reference merger's callers send up to a few hundred takes). */
