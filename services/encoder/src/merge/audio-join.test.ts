@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinAdts, parseAdts, planAudioJoin, type AudioJoinClip } from './audio-join.ts';
+import { adtsHeader, joinAdts, parseAdts, planAudioJoin, type AudioJoinClip } from './audio-join.ts';
 
 const RATE = 48000;
 const ffmpegClip = (seconds: number, audioSeconds = seconds): AudioJoinClip => ({
@@ -87,5 +87,22 @@ describe('ADTS', () => {
     expect(() => parseAdts(Buffer.concat([adtsFrame(4), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])]))).toThrow(
       'ADTS: no sync word at byte 11',
     );
+  });
+});
+
+describe('adtsHeader', () => {
+  it('writes the header ffmpeg writes for AAC-LC 48 kHz stereo, and refuses what ADTS cannot say', () => {
+    expect([
+      ...adtsHeader({ objectType: 2, sampleRate: 48000, channelConfig: 2, payloadBytes: 10 })!,
+    ]).toEqual([...adtsFrame(10).subarray(0, 7)]);
+    expect(
+      adtsHeader({ objectType: 2, sampleRate: 12345, channelConfig: 2, payloadBytes: 10 }),
+    ).toBeUndefined();
+    expect(
+      adtsHeader({ objectType: 2, sampleRate: 48000, channelConfig: 0, payloadBytes: 10 }),
+    ).toBeUndefined();
+    expect(
+      adtsHeader({ objectType: 5, sampleRate: 48000, channelConfig: 2, payloadBytes: 10 }),
+    ).toBeUndefined();
   });
 });

@@ -95,6 +95,46 @@ export function planAudioJoin({
   return { preroll, frames, starts, silentFrames };
 }
 
+const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
+/**
+ * The 7-byte ADTS header (ISO 13818-7, no CRC) of a raw AAC frame of `payloadBytes`, as ffmpeg's ADTS
+ * muxer writes it; undefined when ADTS cannot say this configuration (an explicit sample rate, a
+ * channel configuration of 0 or above 7, an object type above 4).
+ */
+export function adtsHeader({
+  objectType,
+  sampleRate,
+  channelConfig,
+  payloadBytes,
+}: {
+  objectType: number;
+  sampleRate: number;
+  channelConfig: number;
+  payloadBytes: number;
+}): Uint8Array | undefined {
+  const freq = ADTS_RATES.indexOf(sampleRate);
+  const length = payloadBytes + 7;
+  if (
+    freq < 0 ||
+    objectType < 1 ||
+    objectType > 4 ||
+    channelConfig < 1 ||
+    channelConfig > 7 ||
+    length > 0x1fff
+  )
+    return undefined;
+  return Uint8Array.of(
+    0xff,
+    0xf1,
+    ((objectType - 1) << 6) | (freq << 2) | (channelConfig >> 2),
+    ((channelConfig & 3) << 6) | (length >> 11),
+    (length >> 3) & 0xff,
+    ((length & 7) << 5) | 0x1f,
+    0xfc,
+  );
+}
+
 /** One ADTS frame: its bytes (header included). */
 export type AdtsFrame = Uint8Array;
 

@@ -9,7 +9,12 @@ import { FsBlobStore } from '@reelbus/kit';
 import { isFaststart } from '@reelbus/kit/testing';
 import { fakeHandlerContext } from '../testing.ts';
 import { handleMergeRequested } from './handle-merge.ts';
-import { mergeClips } from './merge.ts';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { extractAudioArgs } from './args.ts';
+import { parseAdts } from './audio-join.ts';
+import { mergeClips, readAacFrames } from './merge.ts';
+import { probeClip } from './probe.ts';
 import {
   clickOnsets,
   decodeErrors,
@@ -29,6 +34,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const inputs = (files: string[]) => files.map((file, i) => ({ file, label: `clips[${i}]`, shown: file }));
 let n = 0;
 const work = () => mkdtempSync(join(dir, `w${n++}-`));
+
+describe('reading AAC frames from an MP4', () => {
+  it('gives, byte for byte, the ADTS frames ffmpeg copies out of it (priming included)', async () => {
+    for (const [name, audio] of [
+      ['stereo', ['-c:a', 'aac', '-ac', '2']],
+      ['mono', ['-c:a', 'aac', '-ac', '1']],
+    ] as const) {
+      const file = makeClip({ file: join(dir, `adts-${name}.mp4`), audio: [...audio] });
+      const p = await probeClip({ file, index: 0, shown: file });
+      expect(p.audio?.packets?.length).toBeGreaterThan(90);
+      const mine = await readAacFrames({ file, packets: p.audio!.packets!, aac: p.audio!.aac! });
+      const out = join(dir, `adts-${name}.aac`);
+      execFileSync('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        ...extractAudioArgs({ inputs: [{ file, streamIndex: p.audio!.index, output: out }] }),
+      ]);
+      const theirs = parseAdts(readFileSync(out));
+      expect(mine!.map((f) => Buffer.from(f).toString('hex'))).toEqual(
+        theirs.map((f) => Buffer.from(f).toString('hex')),
+      );
+    }
+  }, 60_000);
+});
 
 describe('mergeClips', () => {
   it('joins matching clips by stream copy: every picture bit-identical, sound exactly as long, moov first', async () => {
@@ -71,7 +101,7 @@ describe('mergeClips', () => {
     const expected = clips.map((_, i) => i).filter((i) => i % 4 !== 3);
     expect(onsets).toHaveLength(expected.length);
     onsets.forEach((t, k) => expect(Math.abs(t - expected[k]!)).toBeLessThanOrEqual(0.012));
-  }, 180_000);
+  }, 420_000);
 
   it('re-encodes only the clip that differs (its size), says why, and the join decodes as a strict avc1 player sees it', async () => {
     const a = makeClip({ file: join(dir, 'n-a.mp4') });
@@ -92,7 +122,7 @@ describe('mergeClips', () => {
     );
     expect(hashes.slice(0, 50)).toEqual(frameHashes(a));
     expect(durations(out).video).toBeCloseTo(6, 2);
-  }, 180_000);
+  }, 300_000);
 
   it('makes one joinable set from clips that differ every way a copy join cannot bear', async () => {
     const ref = makeClip({ file: join(dir, 'm-ref.mp4') });
@@ -121,7 +151,7 @@ describe('mergeClips', () => {
     expect(Math.abs(d.video! - 20)).toBeLessThanOrEqual(1 / 25);
     expect(Math.abs(d.audio! - d.video!)).toBeLessThanOrEqual(1024 / 48000);
     expect(frameValues({ file: out, stream: 'a', entries: 'channels' })).toEqual(['2']);
-  }, 240_000);
+  }, 420_000);
 });
 
 describe('handleMergeRequested', () => {

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError, probe, runFfmpeg, type Logger, type MediaInfo } from '@reelbus/kit';
 import {
@@ -9,7 +9,7 @@ import {
   reproductionArgs,
   silenceArgs,
 } from './args.ts';
-import { joinAdts, parseAdts, planAudioJoin, type AdtsFrame } from './audio-join.ts';
+import { adtsHeader, joinAdts, parseAdts, planAudioJoin, type AdtsFrame } from './audio-join.ts';
 import { compareClips, describeDifference, planMerge, type MergePlan } from './compare.ts';
 import { probeClip, type ClipProbe } from './probe.ts';
 
@@ -246,7 +246,11 @@ export async function mergeClips(opts: MergeOptions): Promise<MergeResult> {
   return { plan, notes, media, expectedDurationSec, timings: { probeMs, normaliseMs, joinMs } };
 }
 
-/** Each clip's sound as ADTS frames (empty for clips without sound), in as few ffmpeg runs as batches allow. */
+/**
+ * Each clip's sound as ADTS frames (empty for clips without sound). Where the probe located every
+ * AAC packet in an MP4/MOV file, the frames are read from the file here (raw AAC + an ADTS header:
+ * no ffmpeg run); the others are copied to ADTS by ffmpeg, in as few runs as batches allow.
+ */
 async function extractAudio({
   probes,
   files,
@@ -258,22 +262,54 @@ async function extractAudio({
   workDir: string;
   ff: (step: string, args: string[]) => Promise<unknown>;
 }): Promise<AdtsFrame[][]> {
-  const jobs = probes.flatMap((p, i) =>
-    p.audio
-      ? [
-          {
-            i,
-            file: files[i]!,
-            streamIndex: p.audio.index,
-            output: join(workDir, `audio-${String(i).padStart(3, '0')}.aac`),
-          },
-        ]
-      : [],
-  );
-  for (let b = 0; b < jobs.length; b += EXTRACT_BATCH) {
-    await ff('merge', extractAudioArgs({ inputs: jobs.slice(b, b + EXTRACT_BATCH) }));
-  }
   const out: AdtsFrame[][] = probes.map(() => []);
-  for (const j of jobs) out[j.i] = parseAdts(await readFile(j.output));
+  const viaFfmpeg: Array<{ i: number; file: string; streamIndex: number; output: string }> = [];
+  for (const [i, p] of probes.entries()) {
+    const a = p.audio;
+    if (!a) continue;
+    const frames =
+      a.packets && a.aac
+        ? await readAacFrames({ file: files[i]!, packets: a.packets, aac: a.aac })
+        : undefined;
+    if (frames) out[i] = frames;
+    else
+      viaFfmpeg.push({
+        i,
+        file: files[i]!,
+        streamIndex: a.index,
+        output: join(workDir, `audio-${String(i).padStart(3, '0')}.aac`),
+      });
+  }
+  for (let b = 0; b < viaFfmpeg.length; b += EXTRACT_BATCH) {
+    await ff('merge', extractAudioArgs({ inputs: viaFfmpeg.slice(b, b + EXTRACT_BATCH) }));
+  }
+  for (const j of viaFfmpeg) out[j.i] = parseAdts(await readFile(j.output));
   return out;
+}
+
+/** The AAC packets at `packets` in `file`, each behind its ADTS header; undefined when ADTS cannot carry this configuration. */
+export async function readAacFrames({
+  file,
+  packets,
+  aac,
+}: {
+  file: string;
+  packets: ReadonlyArray<{ pos: number; size: number }>;
+  aac: { objectType: number; sampleRate: number; channelConfig: number };
+}): Promise<AdtsFrame[] | undefined> {
+  if (!adtsHeader({ ...aac, payloadBytes: 1 })) return undefined;
+  const fh = await open(file, 'r');
+  try {
+    const frames: AdtsFrame[] = [];
+    for (const { pos, size } of packets) {
+      const frame = new Uint8Array(size + 7);
+      frame.set(adtsHeader({ ...aac, payloadBytes: size })!, 0);
+      const { bytesRead } = await fh.read(frame, 7, size, pos);
+      if (bytesRead !== size) throw new Error(`${file}: short read of an audio packet at byte ${pos}`);
+      frames.push(frame);
+    }
+    return frames;
+  } finally {
+    await fh.close();
+  }
 }

@@ -59,6 +59,8 @@ export interface AudioParams {
   leadSamples: number;
   /** Samples per packet (1024 for AAC-LC), when known. */
   frameSamples?: number;
+  /** Byte position and size of every packet in the file (MP4 and MOV), in order: lets the join read the frames itself. */
+  packets?: Array<{ pos: number; size: number }>;
 }
 
 export interface ClipProbe {
@@ -109,6 +111,8 @@ interface RawPacket {
   pts?: number;
   dts?: number;
   duration?: number;
+  pos?: string | number;
+  size?: string | number;
 }
 
 export interface RawProbe {
@@ -117,7 +121,11 @@ export interface RawProbe {
   packets?: RawPacket[];
 }
 
-/** The ffprobe arguments `probeClip` runs: streams with extradata, the format, and the first packets. */
+/**
+ * The ffprobe arguments `probeClip` runs: streams with extradata, the format, and every packet's
+ * timing, position and size (demuxed, not decoded): the first audio packets say where the sound starts,
+ * all of them where its frames are in the file.
+ */
 export function clipProbeArgs(file: string): string[] {
   return [
     '-v',
@@ -125,14 +133,11 @@ export function clipProbeArgs(file: string): string[] {
     '-print_format',
     'json',
     '-show_data',
-    // Only the packets of the first half second: enough to see the audio's first timestamps.
-    '-read_intervals',
-    '%+0.5',
     '-show_entries',
     [
       'format=format_name,duration,size',
       'stream=index,codec_type,codec_name,profile,level,width,height,pix_fmt,sample_aspect_ratio,r_frame_rate,avg_frame_rate,time_base,sample_rate,channels,channel_layout,duration,duration_ts,start_time,start_pts,nb_frames,extradata,color_range,color_space,color_transfer,color_primaries,disposition',
-      'packet=stream_index,pts,dts,duration',
+      'packet=stream_index,pts,dts,duration,pos,size',
     ].join(':'),
     file,
   ];
@@ -281,6 +286,14 @@ export function parseClipProbe({
       if (cfg) audio.aac = cfg;
     }
     if (first?.duration) audio.frameSamples = Math.round(first.duration * rational(tb) * rate);
+    const own = packets.filter((p) => p.stream_index === a.index);
+    const located = own.map((p) => ({ pos: Number(p.pos), size: Number(p.size) }));
+    if (
+      own.length > 0 &&
+      /(^|,)mp4(,|$)|(^|,)mov(,|$)/.test(probe.formatName) &&
+      located.every((p) => Number.isInteger(p.pos) && p.pos >= 0 && Number.isInteger(p.size) && p.size > 0)
+    )
+      audio.packets = located;
     probe.audio = audio;
   }
   return probe;
