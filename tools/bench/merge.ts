@@ -122,7 +122,7 @@ export async function benchMerge(opts: {
       }),
       row({
         bench: 'merge',
-        metric: '3 takes, the join alone (sound + pictures, copy)',
+        metric: '3 takes, the join alone (one ffmpeg: pictures + sound, copy)',
         unit: 's',
         subject: join_,
         baseline: plain,

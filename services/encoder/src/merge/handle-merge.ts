@@ -97,7 +97,8 @@ export async function handleMergeRequested({
         }
         const key = finalVideoKey(jobId);
         await blobs.putFile(key, output, { contentType: 'video/mp4' });
-        const encodeSeconds = (timings.probeMs + timings.normaliseMs + timings.joinMs) / 1000;
+        const encodeSeconds =
+          (timings.probeMs + timings.normaliseMs + timings.joinMs + timings.verifyMs) / 1000;
         await ctx.publish(
           'video.encoded',
           jobId,

@@ -47,7 +47,8 @@ export interface MergeResult {
   media: MediaInfo;
   /** Sum of the inputs' picture durations. */
   expectedDurationSec: number;
-  timings: { probeMs: number; normaliseMs: number; joinMs: number };
+  /** Probing and comparing the inputs, re-encoding the odd ones, the join (ffmpeg), probing the result. */
+  timings: { probeMs: number; normaliseMs: number; joinMs: number; verifyMs: number };
 }
 
 /** The largest number of inputs one ffmpeg run opens (file handles, demuxer buffers). */
@@ -240,10 +241,13 @@ export async function mergeClips(opts: MergeOptions): Promise<MergeResult> {
     expectedDurationSec,
     (pct) => onProgress?.(80 + pct * 0.2, `joining ${inputs.length} clips`),
   );
-  const media = await probe(output);
   const joinMs = performance.now() - t2;
+  // The real file, probed (what video.encoded reports), timed apart from the join itself.
+  const t3 = performance.now();
+  const media = await probe(output);
+  const verifyMs = performance.now() - t3;
   onProgress?.(100);
-  return { plan, notes, media, expectedDurationSec, timings: { probeMs, normaliseMs, joinMs } };
+  return { plan, notes, media, expectedDurationSec, timings: { probeMs, normaliseMs, joinMs, verifyMs } };
 }
 
 /**
