@@ -24,10 +24,7 @@ export interface TimelineRenderDeps {
   }) => Promise<MediaOutput>;
 }
 
-/**
- * Whether the Timeline asks for HLS beside the MP4 (`output.formats` includes "hls"). Read tolerantly:
- * `formats` is being added to the Timeline schema (issue 10 §1) and may not be there yet.
- */
+/** Whether the Timeline asks for HLS beside the MP4 (`output.formats` includes "hls"); tolerant of Timelines parsed by older contracts. */
 export function wantsHls(timeline: unknown): boolean {
   const formats = (timeline as { output?: { formats?: unknown } } | undefined)?.output?.formats;
   return Array.isArray(formats) && formats.includes('hls');
