@@ -85,6 +85,9 @@ describe('merges, end to end', () => {
 
     const job = await e2e.client.getJob(jobId!);
     expect(job).toMatchObject({ kind: 'merge', status: 'completed' });
+    // Made through ingest's one submit path: the key that asked, and the request's trace.
+    expect(job.submittedBy).toEqual({ name: 'stack', role: 'operator' });
+    expect(job.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(job.outputs.video).toMatchObject({ key: `jobs/${jobId}/final.mp4`, videoCount: 4 });
     expect(job.steps.fetch?.status).toBe('completed');
     expect(job.steps.merge?.status).toBe('completed');
@@ -105,7 +108,8 @@ describe('merges, end to end', () => {
       body: JSON.stringify({ clips: ['takes/odd.mp4', 'takes/nowhere.mp4'] }),
     });
     expect(res.status).toBe(202);
-    const { jobId } = (await res.json()) as { jobId: string };
+    const { jobId, clips } = (await res.json()) as { jobId: string; clips: number };
+    expect(clips).toBe(2);
     const job = await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
     expect(job.status).toBe('failed');
     expect(job.error).toMatchObject({ step: 'merge' });

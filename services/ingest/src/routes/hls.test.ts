@@ -119,6 +119,20 @@ describe('GET /v1/hls/<jobId>/<expires>/<signature>/*', () => {
     expect([400, 404]).toContain(escape.statusCode);
     expect(escape.body).not.toContain('someone else');
     expect((await get(good.replace('master.m3u8', '720p/missing.m4s'))).statusCode).toBe(404);
+    // Not an HLS file type, even one that names a property every object has.
+    expect((await get(good.replace('master.m3u8', '720p/seg.constructor'))).statusCode).toBe(404);
+  });
+
+  it('checks the signature before anything else: a malformed expiry or signature is a 403, not a 400', async () => {
+    for (const url of [
+      '/v1/hls/job_h/soon/abc/master.m3u8',
+      `/v1/hls/job_h/${Math.floor(Date.now() / 1000) + 600}/${'0'.repeat(64)}/master.m3u8`,
+      '/v1/hls/not%20a%20job/123/abc/master.m3u8',
+    ]) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json().error.code).toBe('link_invalid');
+    }
   });
 });
 
@@ -151,6 +165,83 @@ describe('GET /v1/jobs/:id/hls/* and POST /v1/jobs/:id/hls/links', () => {
     expect((await app.inject({ method: 'GET', url: path(url) })).statusCode).toBe(200);
     const none = await app.inject({ method: 'POST', url: '/v1/jobs/job_none/hls/links', headers: auth });
     expect(none.statusCode).toBe(404);
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs/job_h/hls/links',
+      headers: auth,
+      payload: { ttlSec: 0, for: 'player' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.issues).toEqual([
+      { field: 'ttlSec', message: 'must be a whole number of seconds from 1 to 604800' },
+      { field: 'for', message: 'unknown field' },
+    ]);
+  });
+
+  it('put a signed links.hls on a job that has HLS (as links.video), and none on a job without', async () => {
+    await jobs.create(
+      newJob({
+        id: 'job_h',
+        kind: 'render',
+        status: 'completed',
+        outputs: {
+          video: { key: 'jobs/job_h/final.mp4', durationSec: 4, sizeBytes: 100 },
+          hls: { key: 'jobs/job_h/hls/master.m3u8', durationSec: 4, sizeBytes: 100 },
+        },
+      }),
+    );
+    await jobs.create(
+      newJob({
+        id: 'job_mp4',
+        kind: 'render',
+        outputs: { video: { key: 'jobs/job_mp4/final.mp4', durationSec: 4, sizeBytes: 100 } },
+      }),
+    );
+    const res = await app.inject({ method: 'GET', url: '/v1/jobs/job_h', headers: auth });
+    expect(res.statusCode, res.body).toBe(200);
+    const { links } = res.json<{ links: { hls?: string; video?: string } }>();
+    expect(links.video).toBeDefined();
+    expect(links.hls).toMatch(
+      /^https:\/\/calls\.example\.test\/v1\/hls\/job_h\/\d+\/[0-9a-f]{64}\/master\.m3u8$/,
+    );
+    const master = await app.inject({ method: 'GET', url: path(links.hls!) });
+    expect(master.statusCode).toBe(200);
+    expect(master.body).toContain('720p/index.m3u8');
+    const listed = await app.inject({ method: 'GET', url: '/v1/jobs?limit=5', headers: auth });
+    const byId = new Map(
+      listed.json<{ jobs: Array<{ id: string; links: { hls?: string } }> }>().jobs.map((j) => [j.id, j]),
+    );
+    expect(byId.get('job_h')?.links.hls).toBeDefined();
+    const mp4Only = await app.inject({ method: 'GET', url: '/v1/jobs/job_mp4', headers: auth });
+    expect(mp4Only.json().links.hls).toBeUndefined();
+  });
+});
+
+describe('the HLS routes in the OpenAPI document', () => {
+  it('give the file types, the signed path as public with its 403, and the keyed routes as user routes', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
+    const signed = doc.paths['/v1/hls/{id}/{expires}/{signature}/{*}'].get;
+    expect(signed['x-reelbus-access']).toBe('public');
+    expect(signed.security).toEqual([]);
+    expect(
+      signed.parameters.filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name),
+    ).toEqual(expect.arrayContaining(['id', 'expires', 'signature', '*']));
+    expect(Object.keys(signed.responses['200'].content).sort()).toEqual([
+      'application/vnd.apple.mpegurl',
+      'video/iso.segment',
+      'video/mp4',
+    ]);
+    expect(Object.keys(signed.responses)).toEqual(
+      expect.arrayContaining(['200', '302', '403', '429', '4XX']),
+    );
+    const keyed = doc.paths['/v1/jobs/{id}/hls/{*}'].get;
+    expect(keyed['x-reelbus-access']).toBe('user');
+    expect(keyed.security).toEqual([{ apiKey: [] }]);
+    const links = doc.paths['/v1/jobs/{id}/hls/links'].post;
+    expect(links['x-reelbus-access']).toBe('user');
+    expect(Object.keys(links.requestBody.content)).toEqual(['application/json']);
+    const jobView = doc.components.schemas.JobView;
+    expect(jobView.properties.links.properties.hls).toMatchObject({ type: 'string', format: 'uri' });
   });
 });
 

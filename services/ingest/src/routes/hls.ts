@@ -1,9 +1,12 @@
+import { JobId } from '@reelbus/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
-import type { LinkCheck, SignedLink } from '../auth.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
+import { ErrorBody, JobIdParams, LinkRequest, NoQuery, SignedLinkBody } from '../http/schemas.ts';
+import type { LinkCheck, SignedLink } from '../links.ts';
 
 /*
  * Serving a job's HLS (issue 10 §4). Players cannot send an Authorization header, and a playlist's
@@ -18,14 +21,24 @@ import { HttpError, badRequest, notFound } from '../errors.ts';
  * signature = hex HMAC-SHA256(LINK_SIGNING_SECRET, "HLS\n<jobId>\n<expires>"). With an API key,
  * `GET /v1/jobs/:id/hls/*` serves the same files. On S3, playlists are served by ingest (so relative
  * URLs stay on the signed prefix) and every other file answers 302 to a presigned S3 URL.
+ *
+ * Access: the signed form is `public` to the access hook (a player has no key) and checks its own
+ * signature before anything else runs (`preValidation`), like the webhooks check theirs; it counts
+ * against the requests-per-minute limit per client address, as signed video links do.
  */
 
-const FILE_TYPES: Record<string, string> = {
+/** The path of a job's signed HLS files (Fastify syntax). */
+export const SIGNED_HLS_PATH = '/v1/hls/:id/:expires/:signature/*';
+
+const FILE_TYPES = {
   m3u8: 'application/vnd.apple.mpegurl',
   m4s: 'video/iso.segment',
   mp4: 'video/mp4',
-};
-const MAX_HLS_LINK_TTL_SEC = 7 * 86_400;
+} as const;
+
+/** The content type of an HLS file by its extension; undefined for anything else. */
+const fileType = (ext: string): string | undefined =>
+  Object.hasOwn(FILE_TYPES, ext) ? FILE_TYPES[ext as keyof typeof FILE_TYPES] : undefined;
 
 /** The signature of a job's HLS link: it covers every file under `jobs/<jobId>/hls/` until `expires`. */
 export function hlsSignature({
@@ -97,19 +110,50 @@ export function hlsFileKey({ jobId, path }: { jobId: string; path: string }): st
   return `jobs/${jobId}/hls/${parts.join('/')}`;
 }
 
-export const HlsLinkBody = z
-  .object({ ttlSec: z.number().int().min(1).max(MAX_HLS_LINK_TTL_SEC).optional() })
-  .strict();
-export const HlsLinkAnswer = z.object({ url: z.string(), expiresAt: z.string() });
+const HlsFile = z
+  .string()
+  .describe(
+    'A file of the ladder, relative to the master playlist: `master.m3u8`, `720p/index.m3u8`, `720p/init.mp4`, `720p/seg_000.m4s`',
+  );
 
-export async function hlsRoutes(app: FastifyInstance, { ctx }: { ctx: RouteContext }) {
+const SignedHlsParams = z.object({
+  id: JobId.describe('The job id the link was signed for'),
+  expires: z
+    .string()
+    .regex(/^\d{1,12}$/, 'must be unix seconds')
+    .describe('Unix seconds after which the link is refused'),
+  signature: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, 'must be 64 hex digits')
+    .describe('hex HMAC-SHA256(LINK_SIGNING_SECRET, "HLS\\n<jobId>\\n<expires>")'),
+  '*': HlsFile,
+});
+
+const HlsFileParams = JobIdParams.extend({ '*': HlsFile });
+
+/** The answers of both file routes: playlists, init segments and media segments by content type. */
+const HLS_FILE_RESPONSES = {
+  200: {
+    description:
+      'The file: a playlist (`application/vnd.apple.mpegurl`), an init segment (`video/mp4`) or a media segment (`video/iso.segment`)',
+    content: {
+      [FILE_TYPES.m3u8]: { schema: z.string().describe('An HLS playlist (relative URIs)') },
+      [FILE_TYPES.mp4]: { schema: z.file().describe('The fMP4 init segment of a rendition') },
+      [FILE_TYPES.m4s]: { schema: z.file().describe('A 4 s fMP4 media segment') },
+    },
+  },
+  302: z.undefined().describe('On S3, segments and init files: a redirect (Location) to a presigned S3 URL'),
+  '4xx': ErrorBody,
+} as const;
+
+export const hlsRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
   const { config, blobs, jobs } = ctx;
 
   const serve = async (reply: FastifyReply, jobId: string, path: string, cors: boolean) => {
     const key = hlsFileKey({ jobId, path });
     if (!key) throw badRequest('path', `"${path.slice(0, 200)}" is not a file of an HLS ladder`);
     const ext = path.slice(path.lastIndexOf('.') + 1);
-    const type = FILE_TYPES[ext];
+    const type = fileType(ext);
     if (!type) throw notFound(`no HLS file ${path}`);
     if (cors) reply.header('access-control-allow-origin', '*');
     if (ext !== 'm3u8') {
@@ -126,39 +170,86 @@ export async function hlsRoutes(app: FastifyInstance, { ctx }: { ctx: RouteConte
       .send(await blobs.get(key));
   };
 
-  app.get<{ Params: { id: string; '*': string } }>(
-    '/v1/jobs/:id/hls/*',
-    { onRequest: ctx.requireApiKey },
-    async (req, reply) => serve(reply, req.params.id, req.params['*'], false),
-  );
+  /** Before validation: a request without a valid signature learns nothing else (403, like the webhooks). */
+  const checkSignature = async (req: FastifyRequest) => {
+    const { id, expires, signature } = req.params as Record<string, string>;
+    const check = verifyHlsSignature({
+      jobId: id ?? '',
+      expires: expires ?? '',
+      signature: signature ?? '',
+      secret: config.linkSigningSecret,
+    });
+    if (check.ok) return;
+    const hint = 'ask for a fresh one with POST /v1/jobs/:id/hls/links';
+    throw new HttpError({
+      statusCode: 403,
+      code: check.reason === 'expired' ? 'link_expired' : 'link_invalid',
+      message:
+        check.reason === 'expired'
+          ? `this HLS link expired at ${new Date(Number(expires) * 1000).toISOString()}; ${hint}`
+          : `this HLS link is not valid for job "${id}"; ${hint}`,
+    });
+  };
 
-  app.get<{ Params: { id: string; expires: string; signature: string; '*': string } }>(
-    '/v1/hls/:id/:expires/:signature/*',
-    async (req, reply) => {
-      const { id, expires, signature } = req.params;
-      const check = verifyHlsSignature({ jobId: id, expires, signature, secret: config.linkSigningSecret });
-      if (!check.ok) {
-        const hint = 'ask for a fresh one with POST /v1/jobs/:id/hls/links';
-        throw new HttpError({
-          statusCode: 403,
-          code: check.reason === 'expired' ? 'link_expired' : 'link_invalid',
-          message:
-            check.reason === 'expired'
-              ? `this HLS link expired at ${new Date(Number(expires) * 1000).toISOString()}; ${hint}`
-              : `this HLS link is not valid for job "${id}"; ${hint}`,
-        });
-      }
-      return serve(reply, id, req.params['*'], true);
+  app.route({
+    method: 'GET',
+    url: '/v1/jobs/:id/hls/*',
+    config: { access: 'user' },
+    schema: {
+      summary: "A file of a job's HLS ladder (master playlist, rendition playlists, segments)",
+      description:
+        'With an API key. Players that cannot send one use the signed path form (`links.hls` of the job, or POST /v1/jobs/:id/hls/links).',
+      tags: ['jobs'],
+      params: HlsFileParams,
+      querystring: NoQuery,
+      response: HLS_FILE_RESPONSES,
     },
-  );
+    handler: async (req, reply) => serve(reply, req.params.id, req.params['*'], false),
+  });
 
-  app.post<{ Params: { id: string } }>(
-    '/v1/jobs/:id/hls/links',
-    { onRequest: ctx.requireApiKey },
-    async (req) => {
-      const body = HlsLinkBody.safeParse(req.body ?? {});
-      if (!body.success)
-        throw badRequest('ttlSec', `must be a whole number of seconds from 1 to ${MAX_HLS_LINK_TTL_SEC}`);
+  app.route({
+    method: 'GET',
+    url: SIGNED_HLS_PATH,
+    // A player sends no key, and a playlist's relative URIs drop query strings: the signature is in
+    // the path, covers every file under it, and is checked by `checkSignature` before anything else.
+    config: { access: 'public' },
+    preValidation: checkSignature,
+    schema: {
+      summary: "A file of a job's HLS ladder through a signed path (no API key)",
+      description:
+        'Open `…/<signature>/master.m3u8` (from `links.hls` of the job or POST /v1/jobs/:id/hls/links) in a player; the relative URIs in the playlists resolve under the same signed prefix. A changed job id, expiry or signature is `403 link_invalid`, an old link `403 link_expired`. Answers carry `Access-Control-Allow-Origin: *`. Counted per client address against RATE_LIMIT_REQUESTS_PER_MINUTE (429 with Retry-After).',
+      tags: ['jobs'],
+      params: SignedHlsParams,
+      querystring: NoQuery,
+      response: {
+        ...HLS_FILE_RESPONSES,
+        403: {
+          description:
+            'The signature is not valid for this job and expiry (`link_invalid`), or has expired (`link_expired`)',
+          content: { 'application/json': { schema: ErrorBody } },
+        },
+        429: {
+          description: 'Over the requests per minute of this client address: see Retry-After',
+          content: { 'application/json': { schema: ErrorBody } },
+        },
+      },
+    },
+    handler: async (req, reply) => serve(reply, req.params.id, req.params['*'], true),
+  });
+
+  app.route({
+    method: 'POST',
+    url: '/v1/jobs/:id/hls/links',
+    config: { access: 'user' },
+    schema: {
+      summary: "A signed, expiring link to a job's HLS master playlist that a player can open without a key",
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: NoQuery,
+      body: LinkRequest,
+      response: { 200: SignedLinkBody, '4xx': ErrorBody },
+    },
+    handler: async (req) => {
       const job = await jobs.get(req.params.id);
       if (!job) throw notFound(`job "${req.params.id}" does not exist`);
       if (!job.outputs.hls)
@@ -169,8 +260,8 @@ export async function hlsRoutes(app: FastifyInstance, { ctx }: { ctx: RouteConte
         baseUrl: config.publicBaseUrl,
         jobId: job.id,
         secret: config.linkSigningSecret,
-        ttlSec: body.data.ttlSec ?? config.videoLinkTtlSec,
+        ttlSec: req.body?.ttlSec ?? config.videoLinkTtlSec,
       });
     },
-  );
-}
+  });
+};
