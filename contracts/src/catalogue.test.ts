@@ -119,6 +119,14 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     },
     field: 'data.provider',
   },
+  'merge.requested': {
+    valid: {
+      clips: [{ key: 'jobs/j/input/clip-000.mp4' }, { url: 'https://cdn.example.com/take-2.mp4' }],
+      callbackUrl: 'https://example.com/hook',
+    },
+    invalid: { clips: [{ key: 'a.mp4' }, { url: 'ftp://example.com/b.mp4' }] },
+    field: 'data.clips.1',
+  },
   'video.encoded': {
     valid: {
       key: 'jobs/j/final.mp4',

@@ -12,6 +12,7 @@ import { JobCompletedV1 } from './events/job-completed.ts';
 import { JobFailedV1 } from './events/job-failed.ts';
 import { JobProgressV1 } from './events/job-progress.ts';
 import { JobStalledV1 } from './events/job-stalled.ts';
+import { MergeRequestedV1 } from './events/merge-requested.ts';
 import { JobWarningV1 } from './events/job-warning.ts';
 import { RecordingReceivedV1 } from './events/recording-received.ts';
 import { StoryReceivedV1 } from './events/story-received.ts';
@@ -28,6 +29,7 @@ export const catalogue = [
   ClipRequestedV1,
   ClipGeneratedV1,
   TimelineReadyV1,
+  MergeRequestedV1,
   VideoEncodedV1,
   GenerationRequestedV1,
   GenerationCallbackV1,

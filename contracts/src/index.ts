@@ -19,6 +19,7 @@ export { TimelineReadyV1 } from './events/timeline-ready.ts';
 export { VideoEncodedV1 } from './events/video-encoded.ts';
 export { GenerationRequestedV1 } from './events/generation-requested.ts';
 export { GenerationCallbackV1 } from './events/generation-callback.ts';
+export { MergeRequestedV1, MergeClip, MAX_MERGE_CLIPS } from './events/merge-requested.ts';
 export { JobProgressV1 } from './events/job-progress.ts';
 export { JobWarningV1 } from './events/job-warning.ts';
 export { JobCompletedV1 } from './events/job-completed.ts';

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only bus|pipeline|encode|throughput]`: runs the benchmarks, prints
+// `npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|throughput]`: runs the benchmarks, prints
 // one table (medians, p95, ratio against the baseline measured in the same run) and writes every figure
 // with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
 import { execFileSync } from 'node:child_process';
@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { natsServerBinary } from '@reelbus/kit/testing';
 import { benchBus } from './bus.ts';
 import { benchEncode } from './encode.ts';
+import { benchMerge } from './merge.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchThroughput } from './throughput.ts';
 import { formatTable, type Row } from './stats.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-const BENCHES = ['bus', 'pipeline', 'encode', 'throughput'] as const;
+const BENCHES = ['bus', 'pipeline', 'encode', 'merge', 'throughput'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
@@ -35,7 +36,9 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
         only.push(b as BenchName);
       }
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench [-- --quick] [-- --only bus|pipeline|encode|throughput|memory[,…]]');
+      console.log(
+        'usage: npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|throughput|memory[,…]]',
+      );
       process.exit(0);
     } else {
       console.error(`unknown argument "${a}" (try --help)`);
@@ -90,7 +93,9 @@ async function main(): Promise<void> {
             ? await benchPipeline({ quick, log, root: ROOT })
             : name === 'encode'
               ? await benchEncode({ quick, log, root: ROOT })
-              : await benchThroughput({ quick, log, root: ROOT });
+              : name === 'merge'
+                ? await benchMerge({ quick, log })
+                : await benchThroughput({ quick, log, root: ROOT });
       rows.push(...res.rows);
       details[name] = res.raw;
     } catch (err) {

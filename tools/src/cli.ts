@@ -10,6 +10,7 @@ import { ReelbusClient, clientOptionsFromEnv } from './client.ts';
 import { makeSampleCall, makeSampleStory } from './sample.ts';
 import { submitStory } from './story.ts';
 import { formatModels, parseParamArgs } from './generate.ts';
+import { submitMerge } from './merge.ts';
 import { startStack, type Stack } from './stack.ts';
 import { progressBar } from './progress-line.ts';
 import { ensureStudioBuilt } from './studio-build.ts';
@@ -43,6 +44,9 @@ Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KE
   generate <model> key=value… [--callback <url>] [--no-follow]
                              run a model (e.g. generate local-image prompt="a red fox" width=640), follow it,
                              print the output's path
+  merge <clip> <clip>… [--callback <url>] [--no-follow]
+                             join 2-500 clips (local files are uploaded; blob keys and https URLs are passed on)
+                             into one MP4, by stream copy when they match; prints the output's path
   follow <jobId>             show a job's progress until it ends
   status <jobId>             print a job document and its Jaeger trace link (JAEGER_URL, default http://localhost:16686)
   list [--status <s>] [--limit <n>]
@@ -78,7 +82,7 @@ function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: strin
   const video = job.outputs.video;
   if (video) {
     console.log(
-      `video: ${video.width}x${video.height}, ${video.durationSec.toFixed(2)} s, ${(video.sizeBytes / 1e6).toFixed(2)} MB`,
+      `video: ${video.width}x${video.height}, ${video.durationSec.toFixed(2)} s, ${(video.sizeBytes / 1e6).toFixed(2)} MB${video.videoCount ? `, ${video.videoCount} clips joined` : ''}`,
     );
     // The path only when this machine holds that very file (REELBUS_HOME or a remote REELBUS_URL
     // put it elsewhere), else the signed link.
@@ -301,6 +305,21 @@ async function main(argv: string[]): Promise<void> {
       if (values['no-follow']) return;
       await followJob(c, accepted.jobId);
       return printOutcome(await c.getJob(accepted.jobId), join(DATA_DIR, 'blobs'));
+    }
+    case 'merge': {
+      if (positionals.length < 2)
+        throw new Error('usage: merge <clip> <clip>… (files, blob keys or https URLs)');
+      const options = clientOptionsFromEnv(process.env, DATA_DIR);
+      const { jobId, clips } = await submitMerge({
+        client: options,
+        clips: positionals,
+        callbackUrl: values.callback,
+      });
+      console.log(`job ${jobId} (${clips} clips)`);
+      if (values['no-follow']) return;
+      const c = new ReelbusClient(options);
+      await followJob(c, jobId);
+      return printOutcome(await c.getJob(jobId), join(DATA_DIR, 'blobs'));
     }
     case 'follow': {
       const id = positionals[0];

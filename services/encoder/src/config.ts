@@ -38,6 +38,12 @@ export const EncoderEnv = z
       .number({ min: 0 })
       .default(DEFAULT_MEDIACONVERT_RATES.perMinuteUhdUsd),
     MEDIACONVERT_PRICE_PER_IMAGE_USD: env.number({ min: 0 }).default(DEFAULT_MEDIACONVERT_RATES.perImageUsd),
+    /** Allow http and loopback / private / link-local merge input URLs (tests, private networks). */
+    MERGE_ALLOW_PRIVATE_URLS: env.bool().default(false),
+    /** Limit of one merge input download: connect, redirects and the whole body. */
+    MERGE_FETCH_TIMEOUT_MS: env.int({ min: 100, max: 3_600_000 }).default(300_000),
+    /** Largest merge input download accepted, bytes (default 2 GiB). */
+    MERGE_INPUT_MAX_BYTES: env.int({ min: 1024 }).default(2 * 1024 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {
     if (c.ENCODER_BACKEND !== 'mediaconvert' && !c.MEDIACONVERT_ROLE_ARN) return;

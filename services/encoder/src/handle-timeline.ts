@@ -1,4 +1,4 @@
-import type { EventDataInput, EventOf } from '@reelbus/contracts';
+import type { EventDataInput, EventOf, MediaOutput } from '@reelbus/contracts';
 import {
   describeError,
   isPermanent,
@@ -15,6 +15,19 @@ export interface TimelineRenderDeps {
   defaultBackend: string;
   /** Where a story's audio-only fallback is written; no fallback when absent. */
   fallback?: { blobs: BlobStore; tmpDir: string };
+  /** Writes the HLS ladder of the final MP4 (`jobs/<jobId>/hls/`) when the Timeline asks for it. */
+  hls?: (req: {
+    jobId: string;
+    key: string;
+    signal: AbortSignal;
+    onProgress: (pct: number) => void;
+  }) => Promise<MediaOutput>;
+}
+
+/** Whether the Timeline asks for HLS beside the MP4 (`output.formats` includes "hls"); tolerant of Timelines parsed by older contracts. */
+export function wantsHls(timeline: unknown): boolean {
+  const formats = (timeline as { output?: { formats?: unknown } } | undefined)?.output?.formats;
+  return Array.isArray(formats) && formats.includes('hls');
 }
 
 /**
@@ -86,6 +99,17 @@ export async function renderTimelineEvent({
     }
     if (permanent) return { outcome: 'fail', step: 'encode', reason: describeError(err) };
     throw err;
+  }
+  if (deps.hls && wantsHls(event.data.timeline)) {
+    // After the MP4 exists; a failure here is retried like the render (the MP4 is simply rewritten).
+    await ctx.progress('encode', 'running', 100, 'writing the HLS ladder');
+    const hls = await deps.hls({
+      jobId: event.jobId,
+      key: encoded.key,
+      signal: ctx.signal,
+      onProgress: () => ctx.working(),
+    });
+    encoded = { ...encoded, outputs: { hls } };
   }
   await ctx.publish('video.encoded', event.jobId, encoded, { id: `video.encoded:${event.jobId}` });
   await ctx.progress('encode', 'completed', 100);

@@ -35,5 +35,8 @@ export type {
 } from './mediaconvert/build-job.ts';
 export { MediaConvertBackend, type MediaConvertBackendOptions } from './mediaconvert/backend.ts';
 export { buildAudioFallbackArgs, fallbackAudioKey, renderAudioFallback } from './audio-fallback.ts';
-export { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.ts';
+export { renderTimelineEvent, wantsHls, type TimelineRenderDeps } from './handle-timeline.ts';
 export { EncoderEnv, mediaConvertEnabled, type EncoderConfig } from './config.ts';
+export * from './merge/index.ts';
+export { deliveryAudioArgs, deliveryVideoArgs } from './delivery.ts';
+export * from './hls/index.ts';

@@ -1,7 +1,9 @@
 import { EXIT_CONFIG, startService } from '@reelbus/kit';
 import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
-import { renderTimelineEvent } from './handle-timeline.ts';
+import { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.ts';
+import { packageHlsOfBlob } from './hls/index.ts';
 import { declareMediaConvertMetrics } from './mediaconvert/metrics.ts';
+import { handleMergeRequested, type MergeDeps } from './merge/index.ts';
 import { FfmpegBackend, type EncoderBackend } from './render.ts';
 
 const rt = await startService({
@@ -46,10 +48,32 @@ if (mediaConvertEnabled(c)) {
   backends.set(mediaconvert.name, mediaconvert);
 }
 
-const deps = {
+const deps: TimelineRenderDeps = {
   backends,
   defaultBackend: c.ENCODER_BACKEND,
   fallback: { blobs: rt.blobs, tmpDir: rt.base.tmpDir },
+  hls: ({ jobId, key, signal, onProgress }) =>
+    packageHlsOfBlob({
+      blobs: rt.blobs,
+      jobId,
+      key,
+      tmpDir: rt.base.tmpDir,
+      signal,
+      onProgress,
+      ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+    }),
+};
+
+const mergeDeps: MergeDeps = {
+  blobs: rt.blobs,
+  tmpDir: rt.base.tmpDir,
+  stallTimeoutMs: rt.base.stallTimeoutMs,
+  ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+  fetch: {
+    allowPrivate: c.MERGE_ALLOW_PRIVATE_URLS,
+    timeoutMs: c.MERGE_FETCH_TIMEOUT_MS,
+    maxBytes: c.MERGE_INPUT_MAX_BYTES,
+  },
 };
 
 await rt.bus.consume({
@@ -57,5 +81,9 @@ await rt.bus.consume({
   concurrency: rt.base.concurrency,
   handlers: {
     'timeline.ready': { step: 'encode', handle: (event, ctx) => renderTimelineEvent({ event, ctx, deps }) },
+    'merge.requested': {
+      step: 'merge',
+      handle: (event, ctx) => handleMergeRequested({ event, ctx, deps: mergeDeps }),
+    },
   },
 });

@@ -369,14 +369,20 @@ describe('POST /v1/recordings', () => {
 });
 
 describe('access', () => {
-  it('answers 401 without a key or with a wrong key on every /v1 route but the Twilio webhook and the API description', async () => {
+  it('answers 401 without a key or with a wrong key on every /v1 route but the webhooks, the signed HLS paths and the API description', async () => {
     await app.ready();
     const v1 = app.routeTable.filter((r) => r.url.startsWith('/v1/'));
-    // Public: the webhooks (each checks its own signature) and the API description; nothing else.
+    // Public: the webhooks (each checks its own signature), the signed HLS paths (the signature is in
+    // the path and checked by routes/hls.ts, because players send no key and drop query strings on the
+    // playlists' relative URLs) and the API description; nothing else.
     const webhooks = [TWILIO_PATH, '/v1/webhooks/replicate', '/v1/webhooks/fal'];
+    const signedHls = '/v1/hls/:id/:expires/:signature/*';
     const open = v1.filter((r) => r.access === 'public').map((r) => r.url);
     expect(
-      open.filter((u) => !webhooks.includes(u) && u !== '/v1/openapi.json' && !u.startsWith('/v1/docs')),
+      open.filter(
+        (u) =>
+          !webhooks.includes(u) && u !== signedHls && u !== '/v1/openapi.json' && !u.startsWith('/v1/docs'),
+      ),
     ).toEqual([]);
     const routes = v1.filter((r) => r.access !== 'public');
     // Every route group is covered, so a route added later is covered too.
@@ -397,6 +403,9 @@ describe('access', () => {
         'POST /v1/jobs/:id/links',
         'POST /v1/recordings',
         'POST /v1/stories',
+        'POST /v1/merges',
+        'GET /v1/jobs/:id/hls/*',
+        'POST /v1/jobs/:id/hls/links',
       ].sort(),
     );
     const { id } = await jobWithVideo(Buffer.from('mp4'));

@@ -151,7 +151,8 @@ async function completeJob({ job, ctx }: { job: Job; ctx: HandlerContext }): Pro
     'job.completed',
     job.id,
     {
-      outputs: { video, ...(job.outputs.audio ? { audio: job.outputs.audio } : {}) },
+      // Every output the job has: the video, and the named extras (`hls`, `poster`, …) video.encoded brought.
+      outputs: { ...job.outputs, video },
       warnings: job.warnings,
       ...(job.fallback ? { fallback: job.fallback } : {}),
     },

@@ -609,3 +609,33 @@ describe('provisional kind', () => {
     expect(notifierState(after).provisionalKind).toBeUndefined();
   });
 });
+
+describe('merges', () => {
+  it('a merge job completes its merge step from video.encoded and keeps videoCount and the named extra outputs', () => {
+    const job = { ...newJob({ id: JOB, kind: 'merge' }, new Date(t(0))) };
+    const done = run(job, [
+      ev('video.encoded', 5, {
+        key: `jobs/${JOB}/final.mp4`,
+        durationSec: 24,
+        sizeBytes: 6_750_000,
+        width: 1280,
+        height: 720,
+        videoCodec: 'h264',
+        audioCodec: 'aac',
+        backend: 'ffmpeg',
+        encodeSeconds: 0.4,
+        videoCount: 3,
+        outputs: { hls: { key: `jobs/${JOB}/hls/master.m3u8`, durationSec: 24, sizeBytes: 9000 } },
+      }),
+    ]);
+    expect(done.steps.merge?.status).toBe('completed');
+    expect(done.steps.encode).toBeUndefined();
+    expect(done.outputs.video).toMatchObject({
+      key: `jobs/${JOB}/final.mp4`,
+      durationSec: 24,
+      sizeBytes: 6_750_000,
+      videoCount: 3,
+    });
+    expect(done.outputs.hls).toMatchObject({ key: `jobs/${JOB}/hls/master.m3u8` });
+  });
+});

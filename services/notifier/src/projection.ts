@@ -198,9 +198,11 @@ function project(job: Job, event: AnyEvent, at: string): void {
       return;
     case 'video.encoded': {
       const d = event.data;
-      completeStep(job, 'encode', at);
+      // Merges and reel compiles make their MP4 in the `merge` step; everything else in `encode`.
+      completeStep(job, job.kind === 'merge' || job.kind === 'reel' ? 'merge' : 'encode', at);
       job.outputs = {
         ...job.outputs,
+        ...d.outputs,
         video: {
           ...job.outputs.video,
           key: d.key,
@@ -209,6 +211,7 @@ function project(job: Job, event: AnyEvent, at: string): void {
           width: d.width,
           height: d.height,
           contentType: 'video/mp4',
+          ...(d.videoCount !== undefined ? { videoCount: d.videoCount } : {}),
         },
       };
       job.cost = {

@@ -46,7 +46,10 @@ describe('the job API through the real stack: OpenAPI, keys and limits', () => {
       expect.arrayContaining([
         '/v1/recordings',
         '/v1/stories',
+        '/v1/merges',
         '/v1/jobs/{id}',
+        '/v1/jobs/{id}/hls/links',
+        '/v1/hls/{id}/{expires}/{signature}/{*}',
         '/v1/jobs/{id}/events',
         '/v1/keys',
       ]),

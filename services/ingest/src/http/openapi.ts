@@ -20,12 +20,13 @@ const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-const DESCRIPTION = `The reelbus job API: submit recordings and stories, follow jobs, fetch videos.
+const DESCRIPTION = `The reelbus job API: submit recordings, stories and merges, follow jobs, fetch videos.
 
 **Access.** Send \`Authorization: Bearer <API key>\`. Each key has a name and a role (\`user\` or
 \`operator\`); a job records the key that submitted it (\`submittedBy\`). Routes marked
 \`x-reelbus-access: operator\` need an operator key (others get 403). The video routes also accept a
-signed link (\`?expires=&signature=\`) instead of a key.
+signed link (\`?expires=&signature=\`) instead of a key; a job's HLS files are served without a key
+under a signed path (\`/v1/hls/<jobId>/<expires>/<signature>/master.m3u8\`, from \`links.hls\`).
 
 **Limits.** Per key: requests per minute (\`RATE_LIMIT_REQUESTS_PER_MINUTE\`) and unfinished jobs
 (\`MAX_ACTIVE_JOBS_PER_KEY\`). Past either: \`429\` with \`Retry-After\` (seconds), code
@@ -137,6 +138,7 @@ export function registerOpenApi(app: FastifyInstance, { publicBaseUrl }: { publi
       tags: [
         { name: 'recordings', description: 'Call recordings → split-screen avatar videos' },
         { name: 'stories', description: 'Spoken stories → branded slideshows' },
+        { name: 'merges', description: 'N clips → one MP4 (stream copy when they match)' },
         { name: 'jobs', description: 'Follow jobs and fetch their videos' },
         { name: 'keys', description: 'API keys and their usage (operators)' },
         { name: 'webhooks', description: 'Calls from other services (signed)' },

@@ -53,5 +53,27 @@ export function jobLinks(publicBaseUrl: string, jobId: string): { statusUrl: str
   return { statusUrl, eventsUrl: `${statusUrl}/events` };
 }
 
+/** The longest a signed link (video or HLS) may work: 7 days. */
+export const MAX_LINK_TTL_SEC = 7 * 86_400;
+
+/** The body of the routes that make a signed link (`POST /v1/jobs/:id/links`, `…/hls/links`). */
+export const LinkRequest = z
+  .strictObject({
+    ttlSec: z
+      .number()
+      .int(`must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
+      .min(1, `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
+      .max(MAX_LINK_TTL_SEC, `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
+      .optional()
+      .describe('How long the link works (default VIDEO_LINK_TTL_SEC)'),
+  })
+  .optional();
+
+/** A signed, expiring link. */
+export const SignedLinkBody = z.object({
+  url: z.url().describe('The URL with its expiry and signature'),
+  expiresAt: z.iso.datetime(),
+});
+
 /** A multipart file field in the OpenAPI document (`format: binary`). */
 export const FilePart = () => z.file();

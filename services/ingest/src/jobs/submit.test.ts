@@ -41,7 +41,7 @@ beforeEach(async () => {
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const traceparent = `00-${TRACE}-b7ad6b7169203331-01`;
 
-/** The three ways in, each sending `headers` with its request. */
+/** The ways in, each sending `headers` with its request. */
 const routes: Record<
   string,
   (
@@ -70,6 +70,28 @@ const routes: Record<
       headers: { ...auth, ...headers },
       payload: { audio: 'in/story.wav' },
     }),
+  merge: (headers) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/merges',
+      headers: { ...auth, ...headers },
+      payload: { clips: ['takes/a.mp4', 'https://cdn.example.com/b.mp4'] },
+    }),
+  'merge upload': async (headers) => {
+    const clip = (name: string) => ({
+      name,
+      filename: `${name}.mp4`,
+      type: 'video/mp4',
+      bytes: Buffer.from(name),
+    });
+    const body = await multipartBody([clip('clip'), clip('clip')]);
+    return app.inject({
+      method: 'POST',
+      url: '/v1/merges',
+      headers: { ...auth, ...body.headers, ...headers },
+      payload: body.payload,
+    });
+  },
 };
 
 describe.each(Object.keys(routes))('a job made by the %s route', (name) => {

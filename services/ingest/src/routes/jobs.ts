@@ -12,13 +12,13 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import type { JobWatch } from '../deps.ts';
 import { notFound } from '../errors.ts';
-import { ErrorBody, JobIdParams, NoQuery } from '../http/schemas.ts';
+import { ErrorBody, JobIdParams, LinkRequest, NoQuery, SignedLinkBody } from '../http/schemas.ts';
 import { signLink } from '../links.ts';
 import { parseRange } from '../range.ts';
+import { signHlsLink } from './hls.ts';
 
 const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed']);
 const TERMINAL_STATUS = new Set<string>(TERMINAL_JOB_STATUSES);
-const MAX_LINK_TTL_SEC = 7 * 86_400;
 
 /** The job document as `GET /v1/jobs/:id` serves it: every stored field, plus links. */
 export const JobView = Job.extend({
@@ -31,6 +31,12 @@ export const JobView = Job.extend({
       .optional()
       .describe('A signed, expiring link to the poster frame (when the job made one)'),
     trace: z.url().optional().describe("The job's trace in Jaeger (JAEGER_URL)"),
+    hls: z
+      .url()
+      .optional()
+      .describe(
+        'A signed, expiring link to the HLS master playlist (when the job has `outputs.hls`) that a player opens without an API key',
+      ),
   }),
 }).meta({ id: 'JobView', description: 'The job document (contracts/schemas/job.v1.json) plus links' });
 
@@ -47,23 +53,6 @@ const ListQuery = z.object({
     .max(500, 'must be a whole number from 1 to 500')
     .default(50)
     .describe('At most this many (1-500, default 50)'),
-});
-
-const LinkRequest = z
-  .strictObject({
-    ttlSec: z
-      .number()
-      .int(`must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
-      .min(1, `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
-      .max(MAX_LINK_TTL_SEC, `must be a whole number of seconds from 1 to ${MAX_LINK_TTL_SEC}`)
-      .optional()
-      .describe('How long the link works (default VIDEO_LINK_TTL_SEC)'),
-  })
-  .optional();
-
-const SignedLinkBody = z.object({
-  url: z.url().describe('The video URL with `expires` and `signature`'),
-  expiresAt: z.iso.datetime(),
 });
 
 const VideoQuery = z.object({
@@ -91,6 +80,13 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
     signLink({ baseUrl: config.publicBaseUrl, path, secret: config.linkSigningSecret, ttlSec });
   const videoLink = (jobId: string, ttlSec = config.videoLinkTtlSec) =>
     signedLink(`/v1/jobs/${jobId}/video.mp4`, ttlSec);
+  const hlsLink = (jobId: string) =>
+    signHlsLink({
+      baseUrl: config.publicBaseUrl,
+      jobId,
+      secret: config.linkSigningSecret,
+      ttlSec: config.videoLinkTtlSec,
+    }).url;
   const withLinks = (job: Job): z.output<typeof JobView> => {
     const self = `${config.publicBaseUrl}/v1/jobs/${job.id}`;
     return {
@@ -101,6 +97,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
         ...(job.outputs.video ? { video: videoLink(job.id).url } : {}),
         ...(job.outputs.poster ? { poster: signedLink(`/v1/jobs/${job.id}/poster.jpg`).url } : {}),
         ...(job.traceId && config.jaegerUrl ? { trace: `${config.jaegerUrl}/trace/${job.traceId}` } : {}),
+        ...(job.outputs.hls ? { hls: hlsLink(job.id) } : {}),
       },
     };
   };

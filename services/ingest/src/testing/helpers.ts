@@ -231,6 +231,12 @@ export function fullJob(id = 'job_everything'): Job {
         contentType: 'audio/mp4',
       },
       poster: { key: `jobs/${id}/poster.jpg`, durationSec: 0, sizeBytes: 50_000, width: 1920, height: 1080 },
+      hls: {
+        key: `jobs/${id}/hls/master.m3u8`,
+        durationSec: 120,
+        sizeBytes: 12_000_000,
+        contentType: 'application/vnd.apple.mpegurl',
+      },
     },
     warnings: ['image 2 could not be read and was skipped'],
     error: { step: 'encode', reason: 'a reason kept from an earlier attempt' },

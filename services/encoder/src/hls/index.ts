@@ -1,0 +1,11 @@
+export {
+  DEFAULT_LADDER,
+  avc1Codec,
+  buildHlsArgs,
+  hlsLadder,
+  masterPlaylist,
+  mediaSegments,
+  mp4aCodec,
+} from './ladder.ts';
+export type { HlsOptions, Rendition, Rung, VariantInfo } from './ladder.ts';
+export { HLS_CONTENT_TYPES, hlsPrefix, packageHls, packageHlsOfBlob } from './package.ts';
