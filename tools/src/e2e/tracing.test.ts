@@ -152,7 +152,9 @@ describe('tracing across the call pipeline', () => {
 
   it('runs the embedded NATS (nats-server ≥ 2.10) with fsync on every write', () => {
     expect(e2e.stack.natsServer).toMatchObject({ syncAlways: true });
-    expect(e2e.logs.some((l) => l.includes('JetStream fsyncs every write (sync_interval: always)'))).toBe(true);
+    expect(e2e.logs.some((l) => l.includes('JetStream fsyncs every write (sync_interval: always)'))).toBe(
+      true,
+    );
   });
 
   it('makes one job one trace, from the upload request to the webhook delivery, with every bus hop linked', async () => {
