@@ -17,6 +17,8 @@ export function useJob(id: string): {
   job: JobView | undefined;
   live: StreamState;
   fatal: ApiError | undefined;
+  /** Follows the job again from its stored document (after a retry reopened it). */
+  follow: () => void;
 } {
   const { client, kinds, signOut } = useAuth();
   const [job, setJob] = useState<JobView>();
@@ -25,12 +27,16 @@ export function useJob(id: string): {
   const current = useRef<JobView | undefined>(undefined);
   const kindsRef = useRef(kinds);
   kindsRef.current = kinds;
+  const [round, setRound] = useState(0);
+  const shownId = useRef<string | undefined>(undefined);
 
   useEffect(() => {
     if (!client) return;
     const ac = new AbortController();
     current.current = undefined;
-    setJob(undefined);
+    // A new job starts blank; following the same one again keeps it on screen until the document comes.
+    if (shownId.current !== id) setJob(undefined);
+    shownId.current = id;
     setFatal(undefined);
     const update = (next: JobView) => {
       current.current = next;
@@ -70,7 +76,7 @@ export function useJob(id: string): {
       },
     });
     return () => ac.abort();
-  }, [client, id]);
+  }, [client, id, round]);
 
-  return { job, live, fatal };
+  return { job, live, fatal, follow: () => setRound((n) => n + 1) };
 }
