@@ -36,8 +36,11 @@ export function reopenFailedJob(job: Job): Job | undefined {
   const steps = { ...job.steps };
   const step = failed ? steps[failed] : undefined;
   if (failed && step) {
-    const { error: _error, ...rest } = step;
-    steps[failed] = { ...rest, status: 'pending' };
+    // it runs again: only its attempts are kept (times, percent and message come with the new run)
+    steps[failed] = {
+      status: 'pending',
+      ...(step.attempts !== undefined ? { attempts: step.attempts } : {}),
+    };
   }
   const { error: _error, ...rest } = job;
   return {
