@@ -85,6 +85,20 @@ export function Generations() {
                 ))}
               </select>
             </div>
+            {chosen ? (
+              <button
+                type="button"
+                class="button button--quiet only-narrow"
+                onClick={() => {
+                  document.getElementById('params-h')?.scrollIntoView();
+                  document
+                    .querySelector<HTMLElement>('.generate__form input, .generate__form textarea')
+                    ?.focus();
+                }}
+              >
+                To the settings of {chosen.id}
+              </button>
+            ) : null}
             <fieldset class="models" id="model">
               <legend>Model</legend>
               {shown.length === 0 ? <p class="muted">No model of this type.</p> : null}
