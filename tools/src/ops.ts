@@ -1,12 +1,13 @@
-// Operator commands on the bus: the dead-letter stream and job retries.
+// Operator commands on the bus: the dead-letter stream and job retries. The logic is the kit's
+// (listDeadLetters, replayDeadLetter, retryJob), shared with ingest's operator routes.
 import {
   Bus,
   KvJobStore,
   MongoJobStore,
-  deleteDeadLetter,
   getDeadLetter,
   listDeadLetters,
   replayDeadLetter,
+  retryJob,
   type DeadLetter,
   type JobStore,
 } from '@reelbus/kit';
@@ -41,30 +42,6 @@ async function openJobs(bus: Bus, env: OpsEnv): Promise<JobStore> {
   return KvJobStore.open({ nc: bus.nc, bucket: bus.names.jobsBucket });
 }
 
-/**
- * Retries a failed job from the step that failed: its dead letters are replayed (the services reuse
- * every output already stored, since outputs live at deterministic keys) and the job is reopened.
- */
-export async function retryJob(opts: { bus: Bus; jobs: JobStore; jobId: string }): Promise<DeadLetter[]> {
-  const { bus, jobs, jobId } = opts;
-  const letters = (await listDeadLetters(bus, { limit: 10_000 })).filter((d) => d.jobId === jobId);
-  if (letters.length === 0) throw new Error(`job ${jobId} has no dead letters: nothing to retry`);
-  await jobs.update(jobId, (job) => {
-    const failed = job.error?.step;
-    job.status = 'running';
-    if (failed && job.steps[failed])
-      job.steps[failed] = { ...job.steps[failed], status: 'pending', error: undefined };
-    job.error = undefined;
-    job.state = { ...job.state, retries: Number(job.state.retries ?? 0) + 1 };
-    return job;
-  });
-  for (const dl of letters) {
-    await replayDeadLetter(bus, dl.seq);
-    await deleteDeadLetter(bus, dl.seq);
-  }
-  return letters;
-}
-
 export async function runOps(opts: {
   command: string;
   args: string[];
@@ -85,9 +62,10 @@ export async function runOps(opts: {
       if (!jobId) throw new Error('usage: retry <jobId>');
       const jobs = await openJobs(bus, env);
       try {
-        const letters = await retryJob({ bus, jobs, jobId });
+        const result = await retryJob({ bus, jobs, jobId });
+        if (result.outcome !== 'retried') throw new Error(result.message);
         console.log(
-          `job ${jobId} reopened; replayed ${letters.length} message(s): ${letters.map((l) => `${l.type} at ${l.step}`).join(', ')}`,
+          `job ${jobId} reopened; replayed ${result.replayed.length} message(s): ${result.replayed.map((r) => `${r.deadLetter.type} at ${r.deadLetter.step}`).join(', ')}`,
         );
       } finally {
         await jobs.close();
@@ -116,8 +94,7 @@ export async function runOps(opts: {
         const seqs = all ? (await listDeadLetters(bus, { limit: 10_000 })).map((d) => d.seq) : [Number(arg)];
         if (!all && !Number.isInteger(seqs[0])) throw new Error('usage: dlq replay <seq> | dlq replay --all');
         for (const seq of seqs) {
-          const res = await replayDeadLetter(bus, seq);
-          await deleteDeadLetter(bus, seq);
+          const res = await replayDeadLetter(bus, seq, { remove: true });
           console.log(`replayed #${seq} as ${res.msgId}`);
         }
         return;

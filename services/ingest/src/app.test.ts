@@ -406,6 +406,9 @@ describe('access', () => {
         'POST /v1/merges',
         'GET /v1/jobs/:id/hls/*',
         'POST /v1/jobs/:id/hls/links',
+        'GET /v1/dead-letters',
+        'POST /v1/dead-letters/:seq/replay',
+        'POST /v1/jobs/:id/retry',
       ].sort(),
     );
     const { id } = await jobWithVideo(Buffer.from('mp4'));

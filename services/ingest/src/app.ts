@@ -26,6 +26,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { kindRoutes } from './routes/kinds.ts';
 import { mergeRoutes } from './routes/merges.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { storyRoutes } from './routes/stories.ts';
@@ -224,6 +225,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
   app.register(providerWebhookRoutes, { ctx });
   app.register(keyRoutes, { ctx });
+  app.register(operatorRoutes, { ctx });
   app.register(eventRoutes, { ctx });
   app.register(kindRoutes, { ctx });
   // The web app at `/` (every path outside /v1), after the API so /v1 keeps its own 404s.

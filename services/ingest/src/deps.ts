@@ -1,5 +1,5 @@
 import type { EventOf, EventType } from '@reelbus/contracts';
-import type { BlobInfo, BlobStore, JobStore, Logger, Metrics, Publisher } from '@reelbus/kit';
+import type { BlobInfo, BlobStore, DeadLetterBus, JobStore, Logger, Metrics, Publisher } from '@reelbus/kit';
 import type { ModelRegistry } from '@reelbus/ai-generator/models';
 import type { IngestConfig } from './config.ts';
 import type { CasMap } from './limits/cas-map.ts';
@@ -32,6 +32,11 @@ export interface IngestDeps {
   jobs: JobStore;
   blobs: BlobStore;
   logger: Logger;
+  /**
+   * The kit's Bus for the operator routes (the dead-letter stream, retries: routes/operator.ts);
+   * main.ts passes the runtime's. Without it (tests on the in-memory bus) those routes answer 503.
+   */
+  opsBus?: DeadLetterBus;
   /** The model registry (MODELS_CONFIG); the shipped infra/models.yaml when absent. */
   models?: ModelRegistry;
   /** Default: in-memory maps, so the limits hold per process (tests). main.ts passes NATS KV. */

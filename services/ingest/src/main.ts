@@ -35,6 +35,7 @@ const app = buildApp({
   jobs: rt.jobs,
   blobs: rt.blobs,
   logger: rt.logger,
+  opsBus: rt.fullBus,
   limitStores,
   models,
 });

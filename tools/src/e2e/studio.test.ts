@@ -19,6 +19,7 @@ const run = promisify(execFile);
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: {
   querySelector<T = any>(selector: string): T | null;
+  activeElement: { id: string } | null;
   createElement(tag: 'video'): { canPlayType(mime: string): string };
   body: unknown;
 };
@@ -51,6 +52,7 @@ describe('the studio in a browser', () => {
   let page: Page;
   let shots: string;
   let callJobId: string | undefined;
+  let failedJobId: string | undefined;
   const requests: Request[] = [];
   const responses: Response[] = [];
 
@@ -307,8 +309,115 @@ describe('the studio in a browser', () => {
     expect(await alert.textContent()).toMatch(/Failed at “Split”.*not an audio file/s);
     await expect.poll(() => page.locator('.badge').first().textContent()).toBe('Failed');
     expect(await page.locator('[data-step="split"] .step__error').textContent()).toMatch(/not an audio file/);
+    failedJobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     await shot('job-failed');
   }, 240_000);
+
+  it('retries a failed job from its failed step (operator key): it runs the split again and fails the same way', async () => {
+    expect(failedJobId).toBeDefined();
+    const retry = page.getByRole('button', { name: 'Retry from the failed step' });
+    await retry.waitFor();
+    const answered = page.waitForResponse((r) => r.url().endsWith(`/v1/jobs/${failedJobId}/retry`));
+    await retry.click();
+    expect((await answered).status()).toBe(200);
+    // The page follows the reopened job live; the split sees the same text file and fails again.
+    await expect
+      .poll(async () => (await e2e.client.getJob(failedJobId!)).state.retries, { timeout: 30_000 })
+      .toBe(1);
+    await page.locator('#job-error').waitFor({ timeout: 120_000 });
+    await expect
+      .poll(() => page.locator('.badge').first().textContent(), { timeout: 120_000 })
+      .toBe('Failed');
+    expect(await page.locator('#job-error').textContent()).toMatch(/not an audio file/);
+  }, 180_000);
+
+  it('lists the dead letter with its reason on the Operators page and replays it to the service that failed', async () => {
+    expect(failedJobId).toBeDefined();
+    await navTo('Operators');
+    await page.getByRole('heading', { name: 'Operators' }).waitFor();
+    const letterOfJob = page.locator('.letter').filter({
+      has: page.locator('.letter__job', { hasText: failedJobId! }),
+    });
+    // The retry above failed again: its new dead letter is listed (refresh until the split gave up).
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          return letterOfJob.count();
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(1);
+    expect(await letterOfJob.locator('.letter__reason').textContent()).toMatch(/not an audio file/);
+    expect(await letterOfJob.locator('.letter__where').textContent()).toMatch(/audio-splitter · Split/);
+    const seq = Number(await letterOfJob.getAttribute('data-seq'));
+    await shot('operators');
+
+    await letterOfJob.getByRole('button', { name: `Replay #${seq}` }).click();
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'Dead letter' }).textContent())
+      .toContain(`Dead letter ${seq} was sent to audio-splitter again`);
+    expect(await page.locator(`.letter[data-seq="${seq}"]`).count()).toBe(0);
+    // The service really handled it: it failed the same way and dead-lettered it anew, at a later number.
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          const again = letterOfJob.first();
+          return (await letterOfJob.count()) === 1 ? Number(await again.getAttribute('data-seq')) : 0;
+        },
+        { timeout: 60_000 },
+      )
+      .toBeGreaterThan(seq);
+    await shot('operators-replayed');
+  }, 180_000);
+
+  it('starts a local generation from the form built from the model’s params, with an API error next to its field, and shows the picture', async () => {
+    await navTo('Generations');
+    await page.getByRole('heading', { name: 'Generations' }).waitFor();
+    // The registry with prices.
+    const localImage = page.locator('.model[data-model="local-image"]');
+    await localImage.waitFor();
+    expect(await localImage.locator('.model__price').textContent()).toBe('Free');
+    expect(await page.locator('.model[data-model="flux-schnell"] .model__price').textContent()).toMatch(
+      /^\$[\d.]+ per /,
+    );
+    await page.getByRole('radio', { name: /local-image/ }).check();
+    await page.waitForURL(/model=local-image/);
+    const prompt = page.getByLabel(/^Prompt/);
+    await prompt.fill('a lighthouse at dusk');
+    // A size the model refuses: the API names params.width, shown under the width field.
+    await page.getByLabel(/^Width/).fill('100000');
+    await page.getByLabel(/^Height/).fill('256');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const widthError = page.locator('#param-width-error');
+    await expect.poll(() => widthError.textContent(), { timeout: 15_000 }).toMatch(/4096/);
+    expect(await page.getByLabel(/^Width/).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('param-width');
+    await shot('generations-error');
+
+    await page.getByLabel(/^Width/).fill('320');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 30_000 });
+    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await expect
+      .poll(() => page.locator('.badge').first().textContent(), { timeout: 120_000 })
+      .toBe('Completed');
+    const image = page.locator('#job-image');
+    await image.waitFor({ timeout: 30_000 });
+    await page.waitForFunction(
+      () => (document.querySelector<{ naturalWidth: number }>('#job-image')?.naturalWidth ?? 0) > 0,
+    );
+    expect(await image.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBe(320);
+    expect(await image.getAttribute('alt')).toContain('a lighthouse at dusk');
+    const job = await e2e.client.getJob(jobId);
+    expect(job).toMatchObject({
+      kind: 'generation',
+      status: 'completed',
+      outputs: { image: { width: 320, height: 256 } },
+    });
+    await shot('generation-completed');
+  }, 180_000);
 
   it('lays out a story’s photos as thumbnails that reorder by drag and drop and by buttons', async () => {
     await navTo('New story');
@@ -363,10 +472,14 @@ describe('the studio in a browser', () => {
         ['/jobs', 'jobs-phone'],
         ['/new/story', 'new-story-phone'],
         ['/new/call', 'new-call-phone'],
+        ['/generations?model=local-video', 'generations-phone'],
+        ['/operators', 'operators-phone'],
       ] as const) {
         await p.goto(url(path));
         await p.locator('h1').waitFor();
         if (path === '/jobs') await p.locator('table.jobs').waitFor();
+        if (path.startsWith('/generations')) await p.locator('#param-prompt').waitFor();
+        if (path === '/operators') await p.locator('.letters, .empty').first().waitFor();
         expect(await scrollsSideways(p), path).toBe(false);
         await shot(name, p);
       }

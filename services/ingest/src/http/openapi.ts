@@ -141,6 +141,7 @@ export function registerOpenApi(app: FastifyInstance, { publicBaseUrl }: { publi
         { name: 'merges', description: 'N clips → one MP4 (stream copy when they match)' },
         { name: 'jobs', description: 'Follow jobs and fetch their videos' },
         { name: 'keys', description: 'API keys and their usage (operators)' },
+        { name: 'operations', description: 'Dead letters, replays and retries (operators)' },
         { name: 'webhooks', description: 'Calls from other services (signed)' },
       ],
       components: {

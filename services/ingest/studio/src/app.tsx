@@ -15,7 +15,7 @@ export function App() {
 }
 
 function Shell() {
-  const { client, signOut } = useAuth();
+  const { client, role, signOut } = useAuth();
   const { path } = useLocation();
   const bare = path.startsWith('/watch/');
   // After a page change (not the first load), move the focus to the page, as a full load would.
@@ -42,7 +42,7 @@ function Shell() {
         {client && !bare ? (
           <nav aria-label="Main">
             <ul>
-              {ROUTES.filter((r) => r.nav).map((r) => (
+              {ROUTES.filter((r) => r.nav && (!r.role || r.role === role)).map((r) => (
                 <li key={r.path}>
                   <a href={r.path} aria-current={isCurrent(path, r.path) ? 'page' : undefined}>
                     {r.nav}

@@ -7,6 +7,8 @@ import { clearKey, loadKey, saveKey } from './session.ts';
 export interface Auth {
   /** The client for the signed-in key; undefined when signed out. */
   client: ApiClient | undefined;
+  /** The key's role once known (`GET /v1/keys` answers operators only); operator pages show for `operator`. */
+  role: 'operator' | 'user' | undefined;
   /** The job kinds (steps, weights, phases) once loaded, by kind. */
   kinds: Record<string, KindSpec>;
   /** Why the user was signed out (shown on the sign-in page). */
@@ -21,6 +23,7 @@ export function AuthProvider({ children }: { children: ComponentChildren }) {
   const [key, setKey] = useState<string | undefined>(loadKey);
   const [notice, setNotice] = useState<string>();
   const [kinds, setKinds] = useState<Record<string, KindSpec>>({});
+  const [role, setRole] = useState<'operator' | 'user'>();
 
   const signOut = useCallback((why?: string) => {
     clearKey();
@@ -52,14 +55,20 @@ export function AuthProvider({ children }: { children: ComponentChildren }) {
       // Without the kinds the studio still works: progress comes from the job documents.
       () => undefined,
     );
+    setRole(undefined);
+    client.role().then(
+      (r) => live && setRole(r),
+      // Unknown (the server could not be reached): operator pages stay hidden; the API decides anyway.
+      () => undefined,
+    );
     return () => {
       live = false;
     };
   }, [client]);
 
   const value = useMemo(
-    () => ({ client, kinds, notice, signIn, signOut }),
-    [client, kinds, notice, signIn, signOut],
+    () => ({ client, role, kinds, notice, signIn, signOut }),
+    [client, role, kinds, notice, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

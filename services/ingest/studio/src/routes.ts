@@ -1,8 +1,10 @@
 import type { AnyComponent } from 'preact';
+import { Generations } from './pages/Generations.tsx';
 import { JobPage } from './pages/Job.tsx';
 import { Jobs } from './pages/Jobs.tsx';
 import { NewCall } from './pages/NewCall.tsx';
 import { NewStory } from './pages/NewStory.tsx';
+import { Operators } from './pages/Operators.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { Watch } from './pages/Watch.tsx';
 
@@ -14,12 +16,14 @@ export interface StudioRoute {
   needsKey: boolean;
   /** Shown in the top navigation with this text. */
   nav?: string;
+  /** In the navigation only for keys with this role (the page itself says when the API refuses). */
+  role?: 'operator';
 }
 
 /**
- * Every page of the studio. A feature adds its pages here (generations and reels: `/generations`,
- * `/reels/:id`; scene projects: `/projects`, `/projects/:id`), and ingest serves the app for any
- * path outside /v1, so no server change is needed.
+ * Every page of the studio. A feature adds its pages here (reels: `/reels/:id`; scene projects:
+ * `/projects`, `/projects/:id`), and ingest serves the app for any path outside /v1, so no server
+ * change is needed.
  */
 export const ROUTES: StudioRoute[] = [
   { path: '/sign-in', component: SignIn, needsKey: false },
@@ -27,5 +31,7 @@ export const ROUTES: StudioRoute[] = [
   { path: '/jobs/:id', component: JobPage, needsKey: true },
   { path: '/new/call', component: NewCall, needsKey: true, nav: 'New call' },
   { path: '/new/story', component: NewStory, needsKey: true, nav: 'New story' },
+  { path: '/generations', component: Generations, needsKey: true, nav: 'Generations' },
+  { path: '/operators', component: Operators, needsKey: true, nav: 'Operators', role: 'operator' },
   { path: '/watch/:id', component: Watch, needsKey: false },
 ];

@@ -91,6 +91,9 @@ export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The part of the kit `Bus` the dead-letter tools use (a `Bus` is one). */
+export type DeadLetterBus = Pick<Bus, 'js' | 'jsm' | 'names' | 'logger'>;
+
 /** One message in the dead-letter stream, with why it is there. */
 export interface DeadLetter {
   /** Sequence in the dead-letter stream: what `getDeadLetter` / `replayDeadLetter` take. */
@@ -151,12 +154,15 @@ function toDeadLetter(m: StoredMsg): DeadLetter {
   };
 }
 
-/** Dead letters, oldest first (up to `limit`, default 100), starting at `fromSeq`. */
+/**
+ * Dead letters, oldest first (up to `limit`, default 100), starting at `fromSeq`; with `jobId`, only
+ * that job's (the whole stream is read until `limit` of them are found).
+ */
 export async function listDeadLetters(
-  bus: Bus,
-  opts: { limit?: number; fromSeq?: number } = {},
+  bus: DeadLetterBus,
+  opts: { limit?: number; fromSeq?: number; jobId?: string } = {},
 ): Promise<DeadLetter[]> {
-  const { limit = 100, fromSeq = 0 } = opts;
+  const { limit = 100, fromSeq = 0, jobId } = opts;
   const stream = bus.names.deadLetterStream;
   const info = await bus.jsm.streams.info(stream);
   const out: DeadLetter[] = [];
@@ -167,12 +173,14 @@ export async function listDeadLetters(
     seq++
   ) {
     const m = await getStored(bus, seq);
-    if (m) out.push(toDeadLetter(m));
+    if (!m) continue;
+    const dl = toDeadLetter(m);
+    if (jobId === undefined || dl.jobId === jobId) out.push(dl);
   }
   return out;
 }
 
-async function getStored(bus: Bus, seq: number): Promise<StoredMsg | undefined> {
+async function getStored(bus: DeadLetterBus, seq: number): Promise<StoredMsg | undefined> {
   try {
     return (await bus.jsm.streams.getMessage(bus.names.deadLetterStream, { seq })) ?? undefined;
   } catch (err) {
@@ -186,26 +194,58 @@ async function getStored(bus: Bus, seq: number): Promise<StoredMsg | undefined> 
 }
 
 /** One dead letter with its reason, or undefined when there is none at `seq`. */
-export async function getDeadLetter(bus: Bus, seq: number): Promise<DeadLetter | undefined> {
+export async function getDeadLetter(bus: DeadLetterBus, seq: number): Promise<DeadLetter | undefined> {
   const m = await getStored(bus, seq);
   return m ? toDeadLetter(m) : undefined;
 }
 
+/** What `replayDeadLetter` did: where the message went again, and whether the dead letter was removed. */
+export interface ReplayResult {
+  /** The events stream and the replay's sequence in it. */
+  stream: string;
+  seq: number;
+  /** The replay's `Nats-Msg-Id`: `<original id>:replay:<dead-letter seq>`. */
+  msgId: string;
+  /** The dead letter that was replayed (as it was before). */
+  deadLetter: DeadLetter;
+  /** True when `remove` was asked and the dead letter is gone from the stream. */
+  removed: boolean;
+}
+
+/** Why a dead letter cannot be replayed: there is none at that sequence, or it does not say where from. */
+export class DeadLetterReplayError extends PermanentError {
+  override name = 'DeadLetterReplayError';
+  readonly reason: 'not_found' | 'no_subject';
+  constructor(reason: 'not_found' | 'no_subject', message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
 /**
  * Publishes the original bytes of dead letter `seq` to its original subject again, with a new
- * `Nats-Msg-Id` (`<id>:replay:<seq>`) so JetStream does not drop it as a duplicate. Only the
- * service that gave up on it handles the replay; the others ack and skip it.
- * The dead letter stays in the stream (delete it with `deleteDeadLetter` once the replay worked).
+ * `Nats-Msg-Id` (`<id>:replay:<seq>`) so JetStream does not drop it as a duplicate (and drops a
+ * second replay of the same dead letter within its duplicate window). Only the service that gave up
+ * on it handles the replay; the others ack and skip it. With `remove`, the dead letter is deleted
+ * once the replay is stored (what the CLI and `POST /v1/dead-letters/:seq/replay` do); without, it
+ * stays (delete it with `deleteDeadLetter`). Throws a `DeadLetterReplayError` when there is nothing
+ * to replay.
  */
 export async function replayDeadLetter(
-  bus: Bus,
+  bus: DeadLetterBus,
   seq: number,
-): Promise<{ stream: string; seq: number; msgId: string }> {
+  opts: { remove?: boolean } = {},
+): Promise<ReplayResult> {
   const m = await getStored(bus, seq);
-  if (!m) throw new PermanentError(`no dead letter at sequence ${seq} in ${bus.names.deadLetterStream}`);
+  if (!m)
+    throw new DeadLetterReplayError(
+      'not_found',
+      `no dead letter at sequence ${seq} in ${bus.names.deadLetterStream}`,
+    );
   const dl = toDeadLetter(m);
   if (!dl.originalSubject)
-    throw new PermanentError(
+    throw new DeadLetterReplayError(
+      'no_subject',
       `dead letter ${seq} has no ${HEADERS.dlqSubject} header: cannot tell where to replay it`,
     );
   const h = natsHeaders();
@@ -222,13 +262,20 @@ export async function replayDeadLetter(
   const msgId = `${dl.originalId ?? `dlq-${seq}`}:replay:${seq}`;
   const pa = await bus.js.publish(dl.originalSubject, m.data, { msgID: msgId, headers: h });
   bus.logger.info(
-    { deadLetterSeq: seq, subject: dl.originalSubject, msgId, seq: pa.seq },
+    { deadLetterSeq: seq, subject: dl.originalSubject, msgId, seq: pa.seq, jobId: dl.jobId },
     'dead letter replayed',
   );
-  return { stream: pa.stream, seq: pa.seq, msgId };
+  const removed = opts.remove ? await deleteDeadLetter(bus, seq) : false;
+  return { stream: pa.stream, seq: pa.seq, msgId, deadLetter: dl, removed };
 }
 
-/** Removes dead letter `seq` (e.g. after a successful replay). */
-export async function deleteDeadLetter(bus: Bus, seq: number): Promise<boolean> {
-  return bus.jsm.streams.deleteMessage(bus.names.deadLetterStream, seq);
+/** Removes dead letter `seq` (e.g. after a successful replay); false when it was already gone. */
+export async function deleteDeadLetter(bus: DeadLetterBus, seq: number): Promise<boolean> {
+  try {
+    return await bus.jsm.streams.deleteMessage(bus.names.deadLetterStream, seq);
+  } catch (err) {
+    // a concurrent replay of the same dead letter removed it first
+    if (isJsApiError(err, JS_API_CODE.NoMessageFound, JS_API_CODE.MessageDeleteFailed)) return false;
+    throw err;
+  }
 }

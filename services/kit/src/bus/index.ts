@@ -9,8 +9,12 @@ export {
   getDeadLetter,
   replayDeadLetter,
   deleteDeadLetter,
+  DeadLetterReplayError,
   type DeadLetter,
+  type DeadLetterBus,
+  type ReplayResult,
 } from './dead-letters.ts';
+export { retryJob, reopenFailedJob, type RetryJobResult } from './retry-job.ts';
 export {
   streamConfigs,
   consumerConfig,

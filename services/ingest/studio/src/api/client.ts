@@ -1,5 +1,17 @@
 import { ApiError, apiErrorFrom } from './errors.ts';
-import type { JobAccepted, JobKind, JobStatus, JobView, KindSpec, SignedLink } from './types.ts';
+import type {
+  DeadLetter,
+  DeadLetterReplayed,
+  GenerationAccepted,
+  JobAccepted,
+  JobKind,
+  JobRetried,
+  JobStatus,
+  JobView,
+  KindSpec,
+  ModelInfo,
+  SignedLink,
+} from './types.ts';
 
 /**
  * The studio's client for the public /v1 API: every call sends the API key as
@@ -65,6 +77,46 @@ export class ApiClient {
 
   kinds(): Promise<{ kinds: KindSpec[] }> {
     return this.request('/v1/kinds');
+  }
+
+  /**
+   * The key's role: `GET /v1/keys` answers operator keys only, so 200 → operator, 403 → user. (The
+   * studio shows operator pages from it; the API checks every operator call again.)
+   */
+  async role(): Promise<'operator' | 'user'> {
+    try {
+      await this.request('/v1/keys');
+      return 'operator';
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 403) return 'user';
+      throw err;
+    }
+  }
+
+  listModels(signal?: AbortSignal): Promise<{ models: ModelInfo[] }> {
+    return this.request('/v1/models', signal ? { signal } : {});
+  }
+
+  createGeneration(body: { model: string; params: Record<string, unknown> }): Promise<GenerationAccepted> {
+    return this.request('/v1/generations', { method: 'POST', json: body });
+  }
+
+  /** Dead letters, oldest first, from sequence `from` (the `next` of the previous page). */
+  listDeadLetters(
+    opts: { from?: number; limit?: number } = {},
+    signal?: AbortSignal,
+  ): Promise<{ deadLetters: DeadLetter[]; next?: number }> {
+    const q = new URLSearchParams({ limit: String(opts.limit ?? 50) });
+    if (opts.from) q.set('from', String(opts.from));
+    return this.request(`/v1/dead-letters?${q}`, signal ? { signal } : {});
+  }
+
+  replayDeadLetter(seq: number): Promise<DeadLetterReplayed> {
+    return this.request(`/v1/dead-letters/${seq}/replay`, { method: 'POST', json: {} });
+  }
+
+  retryJob(id: string): Promise<JobRetried> {
+    return this.request(`/v1/jobs/${encodeURIComponent(id)}/retry`, { method: 'POST', json: {} });
   }
 
   /** A fresh signed video link (`ttlSec` seconds). */

@@ -52,3 +52,82 @@ export interface JobAccepted {
   statusUrl: string;
   eventsUrl: string;
 }
+
+/** The part of JSON Schema a model's params use (GET /v1/models → `params`). */
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+}
+
+export interface ModelPricing {
+  unit: 'run' | 'output_second' | 'compute_second' | '1k_characters';
+  /** US dollars per unit. */
+  price: number;
+  hardware?: string;
+}
+
+/** `GET /v1/models`: one model of the registry. */
+export interface ModelInfo {
+  id: string;
+  type: 'image' | 'video' | 'audio' | 'speech' | 'avatar';
+  provider: string;
+  ref: string;
+  description?: string;
+  params: JsonSchema;
+  pricing: ModelPricing;
+  estimatedTimeSec: number;
+}
+
+/** `202` of `POST /v1/generations`. */
+export interface GenerationAccepted extends JobAccepted {
+  model: string;
+  estimatedCostUsd: number;
+  estimatedTimeSec: number;
+}
+
+/** `GET /v1/dead-letters`: a message a service gave up on. */
+export interface DeadLetter {
+  seq: number;
+  at: string;
+  reason: string;
+  service: string;
+  step: string;
+  type?: string;
+  jobId?: string;
+  deliveries?: number;
+  originalSubject: string;
+  originalId?: string;
+  event?: unknown;
+  invalid?: string;
+  raw?: string;
+}
+
+/** `POST /v1/dead-letters/:seq/replay`. */
+export interface DeadLetterReplayed {
+  seq: number;
+  jobId?: string;
+  type?: string;
+  service: string;
+  replay: { stream: string; seq: number; msgId: string };
+}
+
+/** `POST /v1/jobs/:id/retry`. */
+export interface JobRetried {
+  jobId: string;
+  status: JobStatus;
+  step?: string;
+  replayed: DeadLetterReplayed[];
+}

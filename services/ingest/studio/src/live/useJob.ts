@@ -6,17 +6,22 @@ import { useAuth } from '../auth.tsx';
 import { foldEvent, isTerminal, mergeDocument } from './fold.ts';
 
 const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed']);
+/** Pauses before each read of a finished job's document (see readFinal). */
+const FINAL_READ_PAUSES_MS = [0, 250, 500, 1000, 2000, 4000];
 
 /**
  * One job, live: `GET /v1/jobs/:id/events` sends the stored document, then the job's events, which
  * are folded into it as they come (no polling). When a terminal event arrives, the document is read
- * once more for what only the API adds (the signed video link, the trace link). The stream ends
+ * once more for what only the API adds (the signed video link, the trace link) — again, with
+ * growing pauses, while the store does not show the end yet. The stream ends
  * with the job; a dropped connection is retried and starts again from the stored document.
  */
 export function useJob(id: string): {
   job: JobView | undefined;
   live: StreamState;
   fatal: ApiError | undefined;
+  /** Follows the job again from its stored document (after a retry reopened it). */
+  follow: () => void;
 } {
   const { client, kinds, signOut } = useAuth();
   const [job, setJob] = useState<JobView>();
@@ -25,22 +30,38 @@ export function useJob(id: string): {
   const current = useRef<JobView | undefined>(undefined);
   const kindsRef = useRef(kinds);
   kindsRef.current = kinds;
+  const [round, setRound] = useState(0);
+  const shownId = useRef<string | undefined>(undefined);
 
   useEffect(() => {
     if (!client) return;
     const ac = new AbortController();
     current.current = undefined;
-    setJob(undefined);
+    // A new job starts blank; following the same one again keeps it on screen until the document comes.
+    if (shownId.current !== id) setJob(undefined);
+    shownId.current = id;
     setFatal(undefined);
     const update = (next: JobView) => {
       current.current = next;
       setJob(next);
     };
-    const readFinal = () =>
-      client.getJob(id, ac.signal).then(
-        (doc) => update(mergeDocument(current.current, doc)),
-        () => undefined, // the folded state stands; a reload shows the stored one
-      );
+    // The job's end is read from the store for what only the API adds (signed links). A service that
+    // publishes `job.completed` itself (a generation) can be faster than the notifier storing it, so
+    // an answer that does not show the end yet is read again, a few times with growing pauses.
+    const readFinal = async () => {
+      for (const pauseMs of FINAL_READ_PAUSES_MS) {
+        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+        if (ac.signal.aborted) return;
+        let doc: JobView;
+        try {
+          doc = await client.getJob(id, ac.signal);
+        } catch {
+          return; // the folded state stands; a reload shows the stored one
+        }
+        update(mergeDocument(current.current, doc));
+        if (isTerminal(doc.status)) return;
+      }
+    };
     void openEventStream({
       path: `/v1/jobs/${encodeURIComponent(id)}/events`,
       key: client.key,
@@ -70,7 +91,7 @@ export function useJob(id: string): {
       },
     });
     return () => ac.abort();
-  }, [client, id]);
+  }, [client, id, round]);
 
-  return { job, live, fatal };
+  return { job, live, fatal, follow: () => setRound((n) => n + 1) };
 }

@@ -11,8 +11,8 @@ import { useJob } from '../live/useJob.ts';
 
 export function JobPage({ id }: { id: string }) {
   useTitle(`Job ${id}`);
-  const { kinds } = useAuth();
-  const { job, live, fatal } = useJob(id);
+  const { kinds, role } = useAuth();
+  const { job, live, fatal, follow } = useJob(id);
   const now = useNow(1000);
 
   if (fatal) {
@@ -79,6 +79,9 @@ export function JobPage({ id }: { id: string }) {
           <p>{job.error.reason}</p>
         </div>
       ) : null}
+      {job.status === 'failed' && role === 'operator' ? (
+        <RetryJob jobId={job.id} step={job.error?.step} onRetried={follow} />
+      ) : null}
       {job.fallback ? (
         <Notice kind="warning">
           {job.fallback === 'audio_only' ? 'Delivered as audio only' : 'Delivered as separate clips'}
@@ -97,6 +100,7 @@ export function JobPage({ id }: { id: string }) {
       ) : null}
 
       <VideoSection job={job} />
+      <GeneratedMedia job={job} />
 
       <section aria-labelledby="steps-h">
         <h2 id="steps-h">Steps</h2>
@@ -281,5 +285,101 @@ function ShareLink({ jobId }: { jobId: string }) {
       </p>
       {error ? <Notice kind="error">{error}</Notice> : null}
     </div>
+  );
+}
+
+/**
+ * For operator keys, on a failed job: `POST /v1/jobs/:id/retry` replays the job's dead letters to the
+ * services that gave up, and the page follows the reopened job live.
+ */
+function RetryJob({
+  jobId,
+  step,
+  onRetried,
+}: {
+  jobId: string;
+  step: string | undefined;
+  onRetried: () => void;
+}) {
+  const { client } = useAuth();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  async function onRetry() {
+    if (!client) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await client.retryJob(jobId);
+      onRetried();
+    } catch (err) {
+      setError(isApiError(err) ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div class="retry">
+      <div class="actions">
+        <button
+          type="button"
+          class="button"
+          disabled={busy}
+          onClick={() => void onRetry()}
+          aria-describedby="retry-hint"
+        >
+          {busy ? 'Retrying…' : 'Retry from the failed step'}
+        </button>
+      </div>
+      <p class="hint" id="retry-hint">
+        Runs {step ? `“${label(step)}”` : 'the failed step'} and what follows again; the steps before it are
+        not redone. Fix the cause first (a bad input fails the same way again).
+      </p>
+      {error ? (
+        <Notice kind="error">
+          <span id="retry-error">{error}</span>
+        </Notice>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * A generation's picture (its poster: a JPEG of the image, at most 640 wide, over the signed link);
+ * audio outputs are named but not played (no route serves `outputs.audio` yet). Videos play in the
+ * video section above.
+ */
+function GeneratedMedia({ job }: { job: JobView }) {
+  const image = job.outputs.image;
+  const audio = job.outputs.audio;
+  if (job.kind !== 'generation' || job.outputs.video || (!image && !audio)) return null;
+  const poster = job.outputs.poster;
+  return (
+    <section class="player" aria-labelledby="result-h">
+      <h2 id="result-h">Result</h2>
+      {image && job.links?.poster ? (
+        <figure class="result">
+          <img
+            id="job-image"
+            class="result__image"
+            src={job.links.poster}
+            width={poster?.width}
+            height={poster?.height}
+            alt={`The picture job ${job.id} generated${typeof job.input.params === 'object' && job.input.params && 'prompt' in job.input.params ? `: ${String((job.input.params as { prompt: unknown }).prompt)}` : ''}`}
+          />
+          <figcaption class="muted">
+            {image.width && image.height ? `${image.width}×${image.height}` : ''} · {bytes(image.sizeBytes)}
+            {poster?.width && image.width && poster.width < image.width
+              ? ` · shown at ${poster.width} px wide`
+              : ''}
+          </figcaption>
+        </figure>
+      ) : null}
+      {audio ? (
+        <p class="muted">
+          Audio, {clock(audio.durationSec)} · {bytes(audio.sizeBytes)} (stored as <code>{audio.key}</code>;
+          the studio cannot play it yet).
+        </p>
+      ) : null}
+    </section>
   );
 }
