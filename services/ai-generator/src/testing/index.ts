@@ -6,3 +6,9 @@ export {
   type FakePrediction,
   type ReplicateBehaviour,
 } from './fake-replicate-server.ts';
+export {
+  startFakeElevenLabsServer,
+  type FakeElevenLabsServer,
+  type FakeSpeechRequest,
+  type FakeSpeechError,
+} from './fake-elevenlabs-server.ts';
