@@ -107,6 +107,18 @@ export function providerWebhookUrl(opts: {
   return `${baseUrl.replace(/\/+$/, '')}/v1/webhooks/${provider}?job=${encodeURIComponent(jobId)}&token=${token}`;
 }
 
+/**
+ * Whether a handler's signal was aborted because its job was cancelled (the kit's `JobCancelledError`, also
+ * as a `cause`), rather than by a shutdown. Checked by name so it holds across copies of the kit.
+ */
+export function isCancellation(reason: unknown): boolean {
+  for (let cur = reason, i = 0; cur && i < 5; i++) {
+    if ((cur as { name?: unknown }).name === 'JobCancelledError') return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** The next wait between polls: ×1.5, at most `maxMs`. */
 export function nextPollDelay(opts: { previousMs: number; settings: PollSettings }): number {
   return Math.min(opts.settings.maxMs, Math.round(opts.previousMs * 1.5));
@@ -417,15 +429,21 @@ async function runRemote(opts: {
       const st = generationState(job);
       if (!job || st?.done || TERMINAL.has(job.status)) return { outcome: 'ok' };
       if (job.cancel || ctx.signal.aborted) {
-        if (job.cancel) {
+        const byUser = Boolean(job.cancel) || isCancellation(ctx.signal.reason);
+        if (byUser) {
+          // the user cancelled the job: stop paying for the run at the provider too
           await provider
             .cancel({ model, requestId })
             .catch((err: unknown) => log.warn({ err }, 'cancelling the run failed'));
+          log.info({ requestId }, 'job cancelled; provider run cancelled');
+          // the kit settles a message whose signal a cancellation aborted as cancelled (no job.failed)
+          if (ctx.signal.aborted) throw ctx.signal.reason;
           return {
             outcome: 'skip',
             reason: `job ${e.jobId} was cancelled; ${model.provider} run ${requestId} cancelled`,
           };
         }
+        // shutting down: the run goes on at the provider; a redelivery resumes it by its request id
         throw ctx.signal.reason ?? new Error('shutting down');
       }
       if (Date.now() >= deadline) {

@@ -1,0 +1,339 @@
+// generation.requested handled against local servers speaking Replicate's and fal's HTTP protocols, through
+// the real `replicate` and `@fal-ai/client` clients: submit retries on 429, 5xx and timeouts with backoff; a
+// provider's refusal failing the job with its own message; a cancelled job cancelling the run at the
+// provider; fal with a webhook URL, file hosting and its model error. The job store is an in-memory
+// compare-and-set double (the KV and MongoDB stores have their own contract suite).
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newJob, type Job } from '@reelbus/contracts';
+import { FsBlobStore, JobNotFoundError } from '@reelbus/kit';
+import { makeImage, makeSpeech, makeVideo, recordingContext, testEvent } from '@reelbus/kit/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadModelRegistry } from '../models/registry.ts';
+import { startFakeFalServer, type FakeFalServer } from '../testing/fake-fal-server.ts';
+import { startFakeReplicateServer, type FakeReplicateServer } from '../testing/fake-replicate-server.ts';
+import { createFalGenerationProvider } from './fal-provider.ts';
+import { handleGenerationRequested, type GenerationDeps } from './handle-generation.ts';
+import { createReplicateProvider } from './replicate-provider.ts';
+import { isProviderError } from './types.ts';
+
+const TOKEN = 'r8_fake_token';
+const FAL_KEY = 'fal-key:secret';
+const registry = loadModelRegistry();
+let dir: string;
+let image: string;
+let video: string;
+let speech: string;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'aigen-handle-generation-'));
+  image = await makeImage({ file: join(dir, 'fixture.png'), width: 320, height: 240 });
+  video = await makeVideo({ file: join(dir, 'fixture.mp4'), seconds: 1 });
+  speech = await makeSpeech({ text: 'Hello there, nice to meet you.', file: join(dir, 'fixture.wav') });
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Jobs in memory, each update a compare-and-set on a copy (as the stores do). */
+function memoryJobs(jobs: Job[]) {
+  const docs = new Map(jobs.map((j) => [j.id, structuredClone(j)]));
+  return {
+    docs,
+    async get(id: string) {
+      const j = docs.get(id);
+      return j && structuredClone(j);
+    },
+    async update(id: string, mutate: (j: Job) => Job | undefined) {
+      const cur = docs.get(id);
+      if (!cur) throw new JobNotFoundError(id);
+      const next = mutate(structuredClone(cur));
+      if (next) docs.set(id, structuredClone(next));
+      return structuredClone(next ?? cur);
+    },
+  };
+}
+
+let n = 0;
+async function setup(opts: {
+  model: string;
+  params: Record<string, unknown>;
+  replicate?: FakeReplicateServer;
+  fal?: FakeFalServer;
+  requestTimeoutMs?: number;
+  webhooks?: boolean;
+}) {
+  const jobId = `job_gen_${++n}`;
+  const jobs = memoryJobs([
+    newJob({ id: jobId, kind: 'generation', input: { model: opts.model, params: opts.params } }),
+  ]);
+  const blobs = new FsBlobStore({ root: join(dir, `blobs-${n}`) });
+  const deps: GenerationDeps = {
+    registry,
+    providers: {
+      ...(opts.replicate
+        ? {
+            replicate: createReplicateProvider({
+              token: TOKEN,
+              baseUrl: opts.replicate.url,
+              ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+            }),
+          }
+        : {}),
+      ...(opts.fal
+        ? { fal: createFalGenerationProvider({ credentials: FAL_KEY, baseUrl: opts.fal.url }) }
+        : {}),
+    },
+    blobs,
+    jobs,
+    webhooks: opts.webhooks ? { baseUrl: 'https://reelbus.example.com', secret: 'x'.repeat(32) } : undefined,
+    poll: { initialMs: 20, maxMs: 60, timeoutMs: 60_000, maxErrors: 5 },
+    retries: 3,
+    retryBaseMs: 10,
+    tmpDir: join(dir, 'tmp'),
+    instance: 'test',
+  };
+  const event = testEvent('generation.requested', jobId, { model: opts.model, params: opts.params });
+  return { jobId, jobs, blobs, deps, event };
+}
+
+async function replicateServer(opts: Partial<Parameters<typeof startFakeReplicateServer>[0]> = {}) {
+  const s = await startFakeReplicateServer({
+    token: TOKEN,
+    webhookSecret: `whsec_${Buffer.from('a-secret-for-tests-only').toString('base64')}`,
+    outputFile: image,
+    ...opts,
+  });
+  closers.push(() => s.close());
+  return s;
+}
+
+describe('submitting to a provider: retries and refusals (Replicate)', () => {
+  it('retries a create answered 503, then 500, with backoff, and completes with one prediction', async () => {
+    const server = await replicateServer({
+      createFailures: (i) =>
+        i <= 2 ? { status: i === 1 ? 503 : 500, detail: 'try again later' } : undefined,
+    });
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'a red fox' },
+      replicate: server,
+    });
+    const ctx = recordingContext();
+    const started = Date.now();
+    expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({ outcome: 'ok' });
+    expect(server.createAttempts).toEqual([503, 500, 201]);
+    expect(server.predictions).toHaveLength(1);
+    // backoff: 10 ms, then 20 ms before the third attempt
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+    expect(ctx.published.filter((p) => p.type === 'job.completed')).toHaveLength(1);
+    expect((await jobs.get(jobId))?.state.generation).toMatchObject({
+      requestId: server.predictions[0]!.id,
+      done: true,
+    });
+  });
+
+  it('retries a create that times out, and one answered 429', async () => {
+    const server = await replicateServer({
+      createFailures: (i) =>
+        i === 1
+          ? { status: 500, detail: 'slow', delayMs: 1500 }
+          : i === 2
+            ? { status: 429, detail: 'Request was throttled.', retryAfterSec: 0 }
+            : undefined,
+    });
+    const { event, deps } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'a slow start' },
+      replicate: server,
+      requestTimeoutMs: 300,
+    });
+    expect(await handleGenerationRequested({ e: event, ctx: recordingContext(), deps })).toEqual({
+      outcome: 'ok',
+    });
+    expect(server.createAttempts).toEqual([500, 429, 201]);
+  });
+
+  it('gives up after the configured retries with a retryable error (the message goes back for redelivery)', async () => {
+    const server = await replicateServer({
+      createFailures: () => ({ status: 502, detail: 'bad gateway' }),
+    });
+    const { event, deps } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'never' },
+      replicate: server,
+    });
+    const err = await handleGenerationRequested({ e: event, ctx: recordingContext(), deps }).catch(
+      (e: unknown) => e,
+    );
+    expect(isProviderError(err) && err.retryable).toBe(true);
+    expect((err as Error).message).toMatch(
+      /replicate create prediction for black-forest-labs\/flux-schnell: HTTP 502: bad gateway/,
+    );
+    expect(server.createAttempts).toEqual([502, 502, 502, 502]); // the first try and 3 retries
+  });
+
+  it("fails the job at once with the provider's own message when it refuses the input (422)", async () => {
+    const server = await replicateServer({
+      behaviour: () => ({
+        outcome: 'succeed',
+        rejectCreate: {
+          status: 422,
+          detail: 'input.aspect_ratio: aspect_ratio must be one of the following: "1:1"',
+        },
+      }),
+    });
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'refused', aspectRatio: '21:9' },
+      replicate: server,
+    });
+    const ctx = recordingContext();
+    expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({
+      outcome: 'fail',
+      step: 'generate',
+      reason:
+        'replicate create prediction for black-forest-labs/flux-schnell: HTTP 422: input.aspect_ratio: aspect_ratio must be one of the following: "1:1"',
+    });
+    expect(server.createAttempts).toEqual([422]);
+    expect(ctx.published.filter((p) => p.type === 'job.completed')).toHaveLength(0);
+    expect((await jobs.get(jobId))?.state.generation).toBeUndefined();
+  });
+});
+
+describe('a cancelled job cancels the run at the provider', () => {
+  it('when the job document says it was cancelled (the next poll sees it)', async () => {
+    const server = await replicateServer({ behaviour: () => ({ outcome: 'hang' }) });
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'stop me' },
+      replicate: server,
+    });
+    const run = handleGenerationRequested({ e: event, ctx: recordingContext(), deps });
+    await vi.waitFor(() => expect(server.predictions[0]?.reads).toBeGreaterThanOrEqual(1), {
+      timeout: 10_000,
+    });
+    await jobs.update(jobId, (j) => ({
+      ...j,
+      cancel: { requestedAt: new Date().toISOString(), by: 'tester' },
+    }));
+    expect(await run).toMatchObject({ outcome: 'skip', reason: expect.stringMatching(/was cancelled/) });
+    expect(server.predictions[0]).toMatchObject({ canceled: true, status: 'canceled' });
+  });
+
+  it("when the kit aborts the handler's signal with a JobCancelledError (at once, between polls)", async () => {
+    const server = await replicateServer({ behaviour: () => ({ outcome: 'hang' }) });
+    const { event, deps } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'stop me too' },
+      replicate: server,
+    });
+    deps.poll = { ...deps.poll, initialMs: 60_000, maxMs: 60_000 }; // no poll comes before the cancel
+    const controller = new AbortController();
+    const run = handleGenerationRequested({
+      e: event,
+      ctx: recordingContext({ signal: controller.signal }),
+      deps,
+    });
+    await vi.waitFor(() => expect(server.predictions).toHaveLength(1), { timeout: 10_000 });
+    const reason = Object.assign(new Error('job cancelled by tester'), { name: 'JobCancelledError' });
+    controller.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    expect(server.predictions[0]).toMatchObject({ canceled: true, reads: 0 });
+  });
+
+  it('leaves the run going when the signal aborts for a shutdown (a redelivery resumes it)', async () => {
+    const server = await replicateServer({ behaviour: () => ({ outcome: 'hang' }) });
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'survive a restart' },
+      replicate: server,
+    });
+    deps.poll = { ...deps.poll, initialMs: 60_000, maxMs: 60_000 };
+    const controller = new AbortController();
+    const run = handleGenerationRequested({
+      e: event,
+      ctx: recordingContext({ signal: controller.signal }),
+      deps,
+    });
+    await vi.waitFor(() => expect(server.predictions).toHaveLength(1), { timeout: 10_000 });
+    controller.abort(new Error('shutting down'));
+    await expect(run).rejects.toThrow('shutting down');
+    expect(server.predictions[0]!.canceled).toBe(false);
+    expect((await jobs.get(jobId))?.state.generation).toMatchObject({ requestId: server.predictions[0]!.id });
+  });
+});
+
+describe('fal generations (real @fal-ai/client, local fal queue)', () => {
+  async function falServer(opts: Partial<Parameters<typeof startFakeFalServer>[0]> = {}) {
+    const s = await startFakeFalServer({ key: FAL_KEY, videoFile: video, ...opts });
+    closers.push(() => s.close());
+    return s;
+  }
+
+  it('runs an avatar model: files from the store hosted on fal storage, submitted with the webhook URL, polled, stored', async () => {
+    const server = await falServer();
+    const { event, deps, blobs, jobId } = await setup({
+      model: 'fal-ai/infinitalk',
+      params: { audio: 'uploads/voice.wav', image: 'uploads/face.png' },
+      fal: server,
+      webhooks: true,
+    });
+    await copyFile(speech, join(dir, 'voice-copy.wav'));
+    await copyFile(image, join(dir, 'face-copy.png'));
+    await blobs.putFile('uploads/voice.wav', join(dir, 'voice-copy.wav'));
+    await blobs.putFile('uploads/face.png', join(dir, 'face-copy.png'));
+    const ctx = recordingContext();
+    expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({ outcome: 'ok' });
+
+    const [r] = server.requests;
+    expect(r!.model).toBe('fal-ai/infinitalk');
+    expect(r!.webhookUrl).toMatch(
+      new RegExp(`^https://reelbus.example.com/v1/webhooks/fal\\?job=${jobId}&token=`),
+    );
+    expect(r!.input).toMatchObject({
+      image_url: expect.stringMatching(new RegExp(`^${server.url}/files/`)),
+      audio_url: expect.stringMatching(new RegExp(`^${server.url}/files/`)),
+      prompt: expect.any(String),
+    });
+    expect([...server.uploads.values()].every((size) => size > 0)).toBe(true);
+    const done = ctx.published.find((p) => p.type === 'job.completed')!.data as {
+      outputs: Record<string, { key: string; durationSec: number }>;
+    };
+    expect(done.outputs.video).toMatchObject({ key: `jobs/${jobId}/generate/video.mp4` });
+    expect(done.outputs.video!.durationSec).toBeCloseTo(1, 1);
+    expect(done.outputs.poster).toMatchObject({ key: `jobs/${jobId}/generate/poster.jpg` });
+  });
+
+  it("fails with the model's own message (fal's error and its detail)", async () => {
+    const server = await falServer({ behaviour: () => 'error' });
+    const { event, deps } = await setup({
+      model: 'kling-1.6-i2v',
+      params: { prompt: 'a boat', image: 'https://example.com/broken.png' },
+      fal: server,
+    });
+    const outcome = await handleGenerationRequested({ e: event, ctx: recordingContext(), deps });
+    expect(outcome).toMatchObject({ outcome: 'fail', step: 'generate' });
+    expect((outcome as { reason: string }).reason).toMatch(
+      /^fal fal-ai\/kling-video\/v1.6\/standard\/image-to-video: fal result of .* HTTP 422 .*body\.image_url: Could not load the image from the URL \(fake\)/,
+    );
+  });
+
+  it('cancels the fal request when the job is cancelled', async () => {
+    const server = await falServer({ behaviour: () => 'hang' });
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'fal-flux-schnell',
+      params: { prompt: 'never mind' },
+      fal: server,
+    });
+    const run = handleGenerationRequested({ e: event, ctx: recordingContext(), deps });
+    await vi.waitFor(() => expect(server.requests[0]?.polls).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    await jobs.update(jobId, (j) => ({ ...j, cancel: { requestedAt: new Date().toISOString() } }));
+    expect(await run).toMatchObject({ outcome: 'skip' });
+    expect(server.requests[0]!.cancelled).toBe(true);
+    expect(server.calls).toContain(`PUT /fal-ai/flux/requests/${server.requests[0]!.id}/cancel`);
+  });
+});
