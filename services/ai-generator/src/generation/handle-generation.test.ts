@@ -11,7 +11,9 @@ import { FsBlobStore, JobNotFoundError } from '@reelbus/kit';
 import { makeImage, makeSpeech, makeVideo, recordingContext, testEvent } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelRegistry } from '../models/registry.ts';
+import { startFakeElevenLabsServer } from '../testing/fake-elevenlabs-server.ts';
 import { startFakeFalServer, type FakeFalServer } from '../testing/fake-fal-server.ts';
+import { createElevenLabsProvider } from './elevenlabs-provider.ts';
 import { startFakeReplicateServer, type FakeReplicateServer } from '../testing/fake-replicate-server.ts';
 import { createFalGenerationProvider } from './fal-provider.ts';
 import { handleGenerationRequested, type GenerationDeps } from './handle-generation.ts';
@@ -335,5 +337,43 @@ describe('fal generations (real @fal-ai/client, local fal queue)', () => {
     expect(await run).toMatchObject({ outcome: 'skip' });
     expect(server.requests[0]!.cancelled).toBe(true);
     expect(server.calls).toContain(`PUT /fal-ai/flux/requests/${server.requests[0]!.id}/cancel`);
+  });
+});
+
+describe('ElevenLabs generations (real SDK, local ElevenLabs protocol)', () => {
+  it('stores the speech and its alignment.json, and records the billed characters as the cost', async () => {
+    const server = await startFakeElevenLabsServer({ apiKey: 'xi-key', costPerChar: 1 });
+    closers.push(() => server.close());
+    const text = 'The keeper lit the lamp. The ships went by.';
+    const { event, deps, blobs, jobs, jobId } = await setup({
+      model: 'elevenlabs-multilingual-v2',
+      params: { text },
+    });
+    deps.providers = { elevenlabs: createElevenLabsProvider({ apiKey: 'xi-key', baseUrl: server.url }) };
+    const ctx = recordingContext();
+    expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({ outcome: 'ok' });
+    const done = ctx.published.find((p) => p.type === 'job.completed')!.data as {
+      outputs: Record<string, { key: string; durationSec: number; contentType?: string }>;
+    };
+    expect(done.outputs.audio).toMatchObject({
+      key: `jobs/${jobId}/generate/audio.mp3`,
+      contentType: 'audio/mpeg',
+    });
+    expect(done.outputs.audio!.durationSec).toBeCloseTo(text.length * server.secPerChar, 1);
+    expect(done.outputs.alignment).toMatchObject({
+      key: `jobs/${jobId}/generate/alignment.json`,
+      contentType: 'application/json',
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of await blobs.get(done.outputs.alignment!.key)) chunks.push(c as Buffer);
+    const stored = JSON.parse(Buffer.concat(chunks).toString()) as {
+      alignment: { characters: string[] };
+    };
+    expect(stored.alignment.characters.join('')).toBe(text);
+    // $0.30 per 1000 characters (infra/models.yaml), billed as ElevenLabs' character-cost said
+    expect((await jobs.get(jobId))?.cost).toMatchObject({
+      backend: 'elevenlabs',
+      actualUsd: Math.round(((0.3 * text.length) / 1000) * 1e6) / 1e6,
+    });
   });
 });
