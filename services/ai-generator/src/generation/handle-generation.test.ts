@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newJob, type Job } from '@reelbus/contracts';
-import { FsBlobStore, JobNotFoundError } from '@reelbus/kit';
+import { FsBlobStore, JobCancelledError, JobNotFoundError } from '@reelbus/kit';
 import { makeImage, makeSpeech, makeVideo, recordingContext, testEvent } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelRegistry } from '../models/registry.ts';
@@ -240,8 +240,8 @@ describe('a cancelled job cancels the run at the provider', () => {
       ctx: recordingContext({ signal: controller.signal }),
       deps,
     });
-    await vi.waitFor(() => expect(server.predictions).toHaveLength(1), { timeout: 10_000 });
-    const reason = Object.assign(new Error('job cancelled by tester'), { name: 'JobCancelledError' });
+    await vi.waitFor(() => expect(server.predictions).toHaveLength(1), { timeout: 30_000 });
+    const reason = new JobCancelledError({ jobId: event.jobId, by: 'tester', reason: 'wrong prompt' });
     controller.abort(reason);
     await expect(run).rejects.toBe(reason);
     expect(server.predictions[0]).toMatchObject({ canceled: true, reads: 0 });
@@ -261,7 +261,7 @@ describe('a cancelled job cancels the run at the provider', () => {
       ctx: recordingContext({ signal: controller.signal }),
       deps,
     });
-    await vi.waitFor(() => expect(server.predictions).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.predictions).toHaveLength(1), { timeout: 30_000 });
     controller.abort(new Error('shutting down'));
     await expect(run).rejects.toThrow('shutting down');
     expect(server.predictions[0]!.canceled).toBe(false);
@@ -332,7 +332,7 @@ describe('fal generations (real @fal-ai/client, local fal queue)', () => {
       fal: server,
     });
     const run = handleGenerationRequested({ e: event, ctx: recordingContext(), deps });
-    await vi.waitFor(() => expect(server.requests[0]?.polls).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.requests[0]?.polls).toBeGreaterThanOrEqual(1), { timeout: 30_000 });
     await jobs.update(jobId, (j) => ({ ...j, cancel: { requestedAt: new Date().toISOString() } }));
     expect(await run).toMatchObject({ outcome: 'skip' });
     expect(server.requests[0]!.cancelled).toBe(true);

@@ -12,6 +12,7 @@ import {
   TransientError,
   describeError,
   isBlobNotFound,
+  isJobCancelled,
   metrics,
   withTempDir,
   type BlobStore,
@@ -105,18 +106,6 @@ export function providerWebhookUrl(opts: {
   const { baseUrl, secret, provider, jobId } = opts;
   const token = signWebhookToken({ secret, provider, jobId });
   return `${baseUrl.replace(/\/+$/, '')}/v1/webhooks/${provider}?job=${encodeURIComponent(jobId)}&token=${token}`;
-}
-
-/**
- * Whether a handler's signal was aborted because its job was cancelled (the kit's `JobCancelledError`, also
- * as a `cause`), rather than by a shutdown. Checked by name so it holds across copies of the kit.
- */
-export function isCancellation(reason: unknown): boolean {
-  for (let cur = reason, i = 0; cur && i < 5; i++) {
-    if ((cur as { name?: unknown }).name === 'JobCancelledError') return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** The next wait between polls: ×1.5, at most `maxMs`. */
@@ -429,7 +418,7 @@ async function runRemote(opts: {
       const st = generationState(job);
       if (!job || st?.done || TERMINAL.has(job.status)) return { outcome: 'ok' };
       if (job.cancel || ctx.signal.aborted) {
-        const byUser = Boolean(job.cancel) || isCancellation(ctx.signal.reason);
+        const byUser = Boolean(job.cancel) || isJobCancelled(ctx.signal.reason);
         if (byUser) {
           // the user cancelled the job: stop paying for the run at the provider too
           await provider
