@@ -2,7 +2,8 @@
 // the real `replicate` and `@fal-ai/client` clients: submit retries on 429, 5xx and timeouts with backoff; a
 // provider's refusal failing the job with its own message; a cancelled job cancelling the run at the
 // provider; fal with a webhook URL, file hosting and its model error. The job store is an in-memory
-// compare-and-set double (the KV and MongoDB stores have their own contract suite).
+// compare-and-set double (the KV and MongoDB stores have their own contract suite). Replicate and fal
+// themselves run the same handler when REPLICATE_API_TOKEN / FAL_KEY are set (skipped otherwise).
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -376,4 +377,74 @@ describe('ElevenLabs generations (real SDK, local ElevenLabs protocol)', () => {
       actualUsd: Math.round(((0.3 * text.length) / 1000) * 1e6) / 1e6,
     });
   });
+});
+
+// The same handler against the real services, when their keys are set (skipped otherwise: no key here).
+// Polling only: a real provider cannot reach this machine's webhook URL.
+const live = (deps: GenerationDeps) => {
+  deps.poll = { initialMs: 1_000, maxMs: 5_000, timeoutMs: 300_000, maxErrors: 5 };
+  deps.retryBaseMs = 1_000;
+};
+
+describe.runIf(Boolean(process.env.REPLICATE_API_TOKEN))(
+  'Replicate itself (REPLICATE_API_TOKEN is set)',
+  () => {
+    it('runs flux-schnell by polling, stores the image with its size, records predict_time', async () => {
+      const { event, deps, jobs, jobId } = await setup({
+        model: 'flux-schnell',
+        params: { prompt: 'a lighthouse at dusk, watercolour', aspectRatio: '16:9', seed: 7 },
+      });
+      live(deps);
+      deps.providers = { replicate: createReplicateProvider({ token: process.env.REPLICATE_API_TOKEN! }) };
+      const ctx = recordingContext();
+      expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({ outcome: 'ok' });
+      const done = ctx.published.find((p) => p.type === 'job.completed')!.data as {
+        outputs: Record<string, { key: string; width?: number; height?: number }>;
+      };
+      expect(done.outputs.image).toMatchObject({ key: `jobs/${jobId}/generate/image.png` });
+      expect(done.outputs.image!.width! / done.outputs.image!.height!).toBeCloseTo(16 / 9, 1);
+      expect(done.outputs.poster).toBeDefined();
+      expect((await jobs.get(jobId))?.cost).toMatchObject({ backend: 'replicate', actualUsd: 0.003 });
+    }, 330_000);
+
+    it('cancels a prediction at Replicate', async () => {
+      const provider = createReplicateProvider({ token: process.env.REPLICATE_API_TOKEN! });
+      const model = registry.get('flux-schnell');
+      const signal = AbortSignal.timeout(60_000);
+      const { requestId } = await provider.submit({
+        model,
+        input: { prompt: 'never mind', num_outputs: 1 },
+        webhookUrl: undefined,
+        signal,
+      });
+      await provider.cancel({ model, requestId });
+      // a cancel that raced a finished prediction leaves it succeeded; either way it has ended
+      await vi.waitFor(
+        async () =>
+          expect(['canceled', 'succeeded']).toContain(
+            (await provider.status({ model, requestId, signal })).state,
+          ),
+        { timeout: 60_000, interval: 1_000 },
+      );
+    }, 90_000);
+  },
+);
+
+describe.runIf(Boolean(process.env.FAL_KEY))('fal.ai itself (FAL_KEY is set)', () => {
+  it('runs fal-ai/flux/schnell by polling the queue and stores the image with its size', async () => {
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'fal-flux-schnell',
+      params: { prompt: 'a lighthouse at dusk, watercolour', imageSize: 'square', steps: 2, seed: 7 },
+    });
+    live(deps);
+    deps.providers = { fal: createFalGenerationProvider({ credentials: process.env.FAL_KEY }) };
+    const ctx = recordingContext();
+    expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({ outcome: 'ok' });
+    const done = ctx.published.find((p) => p.type === 'job.completed')!.data as {
+      outputs: Record<string, { key: string; width?: number; height?: number }>;
+    };
+    expect(done.outputs.image?.key).toMatch(new RegExp(`^jobs/${jobId}/generate/image\\.`));
+    expect(done.outputs.image).toMatchObject({ width: 512, height: 512 });
+    expect((await jobs.get(jobId))?.cost).toMatchObject({ backend: 'fal', actualUsd: 0.003 });
+  }, 330_000);
 });
