@@ -164,7 +164,14 @@ async function runStackForeground(): Promise<void> {
 }
 
 async function runDemo(kind: string): Promise<void> {
-  if (kind === 'reel') return runReelDemo({ root: ROOT, dataDir: DATA_DIR, followJob, printOutcome });
+  if (kind === 'reel')
+    return runReelDemo({
+      root: ROOT,
+      dataDir: DATA_DIR,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      followJob,
+      printOutcome,
+    });
   if (kind !== 'call' && kind !== 'story')
     throw new Error(`demo takes "call", "story" or "reel", not "${kind}"`);
   const samples = join(DATA_DIR, 'samples');

@@ -116,10 +116,12 @@ export async function runReel(opts: {
 export async function runReelDemo(opts: {
   root: string;
   dataDir: string;
+  /** How long each service may take to become healthy (the CLI allows 3 min: a loaded machine). */
+  readyTimeoutMs?: number;
   followJob: FollowJob;
   printOutcome: PrintOutcome;
 }): Promise<void> {
-  const { root, dataDir, followJob, printOutcome } = opts;
+  const { root, dataDir, readyTimeoutMs, followJob, printOutcome } = opts;
   let stack: Stack | undefined;
   const logs: string[] = [];
   try {
@@ -130,6 +132,7 @@ export async function runReelDemo(opts: {
       ingestPort: await freePort(),
       services: ['notifier', 'ai-generator', 'encoder', 'ingest'],
       log: (l) => logs.push(l),
+      ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
     });
     console.log(`stack healthy (${stack.processes.length} services); creating a 3-section reel…`);
     const client = new ReelbusClient({ baseUrl: stack.ingestUrl, apiKey: stack.secrets.apiKey });
