@@ -553,3 +553,39 @@ describe('GET /v1/reels/:id/events', () => {
     expect(res.json().error.message).toBe('reel "reel_nope" does not exist');
   });
 });
+
+describe('the reel routes in the OpenAPI document', () => {
+  it('lists every reel route with its body, its 409s and the event stream', async () => {
+    start();
+    const doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
+    const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .filter(([p]) => p.startsWith('/v1/reels'))
+      .flatMap(([p, byMethod]) => Object.keys(byMethod).map((m) => `${m.toUpperCase()} ${p}`))
+      .sort();
+    expect(ops).toEqual(
+      [
+        'POST /v1/reels',
+        'GET /v1/reels',
+        'GET /v1/reels/{id}',
+        'PATCH /v1/reels/{id}',
+        'GET /v1/reels/{id}/events',
+        'POST /v1/reels/{id}/compile',
+        'POST /v1/reels/{id}/sections/{sid}/regenerate',
+        'POST /v1/reels/{id}/sections/{sid}/takes/{tid}/approve',
+        'POST /v1/reels/{id}/sections/{sid}/takes/{tid}/reject',
+      ].sort(),
+    );
+    const create = doc.paths['/v1/reels'].post;
+    expect(create.requestBody.content['application/json'].schema.required).toEqual(['title', 'sections']);
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '4XX', '503']));
+    // the 409s are error bodies (4XX) whose meaning each route's description spells out
+    const compile = doc.paths['/v1/reels/{id}/compile'].post;
+    expect(Object.keys(compile.responses)).toEqual(expect.arrayContaining(['202', '4XX']));
+    expect(compile.description).toMatch(/409 `not_approved` with one issue per section/);
+    const approve = doc.paths['/v1/reels/{id}/sections/{sid}/takes/{tid}/approve'].post;
+    expect(approve.description).toMatch(/one gets 409/);
+    expect(Object.keys(doc.paths['/v1/reels/{id}/events'].get.responses['200'].content)).toEqual([
+      'text/event-stream',
+    ]);
+  });
+});
