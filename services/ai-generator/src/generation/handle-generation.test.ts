@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newJob, type Job } from '@reelbus/contracts';
-import { FsBlobStore, JobCancelledError, JobNotFoundError } from '@reelbus/kit';
+import { FsBlobStore, JobCancelledError, JobNotFoundError, metrics } from '@reelbus/kit';
 import { makeImage, makeSpeech, makeVideo, recordingContext, testEvent } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelRegistry } from '../models/registry.ts';
@@ -17,7 +17,12 @@ import { startFakeFalServer, type FakeFalServer } from '../testing/fake-fal-serv
 import { createElevenLabsProvider } from './elevenlabs-provider.ts';
 import { startFakeReplicateServer, type FakeReplicateServer } from '../testing/fake-replicate-server.ts';
 import { createFalGenerationProvider } from './fal-provider.ts';
-import { handleGenerationRequested, type GenerationDeps } from './handle-generation.ts';
+import {
+  GENERATION_METRIC,
+  handleGenerationCallback,
+  handleGenerationRequested,
+  type GenerationDeps,
+} from './handle-generation.ts';
 import { createReplicateProvider } from './replicate-provider.ts';
 import { isProviderError } from './types.ts';
 
@@ -114,6 +119,22 @@ async function replicateServer(opts: Partial<Parameters<typeof startFakeReplicat
   return s;
 }
 
+/** The generation metrics of flux-schnell on Replicate (the process-wide registry: compare before/after). */
+function flux() {
+  const l = { model: 'flux-schnell', provider: 'replicate' };
+  return {
+    started: metrics.value(GENERATION_METRIC.started, l),
+    completed: metrics.value(GENERATION_METRIC.completed, l),
+    failed: metrics.value(GENERATION_METRIC.failed, l),
+    timed: metrics.value(GENERATION_METRIC.seconds, l),
+    costUsd: metrics.value(GENERATION_METRIC.cost, l),
+  };
+}
+const delta = (a: ReturnType<typeof flux>, b: ReturnType<typeof flux>) =>
+  Object.fromEntries(
+    Object.entries(b).map(([k, v]) => [k, Math.round((v - a[k as keyof typeof a]) * 1e6) / 1e6]),
+  );
+
 describe('submitting to a provider: retries and refusals (Replicate)', () => {
   it('retries a create answered 503, then 500, with backoff, and completes with one prediction', async () => {
     const server = await replicateServer({
@@ -126,9 +147,12 @@ describe('submitting to a provider: retries and refusals (Replicate)', () => {
       replicate: server,
     });
     const ctx = recordingContext();
+    const before = flux();
     const started = Date.now();
     expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({ outcome: 'ok' });
     expect(server.createAttempts).toEqual([503, 500, 201]);
+    // per model and provider: one started, one completed, its time, its cost ($0.003 a run)
+    expect(delta(before, flux())).toEqual({ started: 1, completed: 1, failed: 0, timed: 1, costUsd: 0.003 });
     expect(server.predictions).toHaveLength(1);
     // backoff: 10 ms, then 20 ms before the third attempt
     expect(Date.now() - started).toBeGreaterThanOrEqual(30);
@@ -195,6 +219,7 @@ describe('submitting to a provider: retries and refusals (Replicate)', () => {
       replicate: server,
     });
     const ctx = recordingContext();
+    const before = flux();
     expect(await handleGenerationRequested({ e: event, ctx, deps })).toEqual({
       outcome: 'fail',
       step: 'generate',
@@ -202,8 +227,67 @@ describe('submitting to a provider: retries and refusals (Replicate)', () => {
         'replicate create prediction for black-forest-labs/flux-schnell: HTTP 422: input.aspect_ratio: aspect_ratio must be one of the following: "1:1"',
     });
     expect(server.createAttempts).toEqual([422]);
+    expect(delta(before, flux())).toEqual({ started: 1, completed: 0, failed: 1, timed: 0, costUsd: 0 });
     expect(ctx.published.filter((p) => p.type === 'job.completed')).toHaveLength(0);
     expect((await jobs.get(jobId))?.state.generation).toBeUndefined();
+  });
+});
+
+describe('a verified webhook (generation.callback) finishes the run', () => {
+  it('completes the job once from the webhook while polls still say processing, and times the webhook', async () => {
+    const server = await replicateServer({
+      behaviour: () => ({ outcome: 'succeed', endsAtPoll: 1, pollsSeeEnd: false }),
+    });
+    const { event, deps, jobs, jobId } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'by webhook' },
+      replicate: server,
+      webhooks: true,
+    });
+    const ctx = recordingContext();
+    const run = handleGenerationRequested({ e: event, ctx, deps });
+    await vi.waitFor(
+      async () =>
+        expect((await jobs.get(jobId))?.state.generation).toMatchObject({ requestId: expect.any(String) }),
+      { timeout: 30_000 },
+    );
+    const p = server.predictions[0]!;
+    expect(p.body.webhook).toMatch(new RegExp(`/v1/webhooks/replicate\\?job=${jobId}&token=`));
+    expect(p.body.webhook_events_filter).toEqual(['completed']);
+    const latencyBefore = metrics.value(GENERATION_METRIC.webhookLatency, { provider: 'replicate' });
+    const completedAt = new Date(Date.now() - 1500).toISOString();
+    const callback = (requestId: string) =>
+      testEvent('generation.callback', jobId, {
+        provider: 'replicate',
+        requestId,
+        status: 'succeeded',
+        output: [`${server.url.replace(/\/v1$/, '')}/delivery/${p.id}/output.png`],
+        computeSec: 2.5,
+        completedAt,
+        receivedAt: new Date().toISOString(),
+        webhookId: `msg_${requestId}`,
+      });
+    // a webhook for another run of this job is ignored
+    expect(await handleGenerationCallback({ e: callback('someone-else'), ctx, deps })).toMatchObject({
+      outcome: 'skip',
+    });
+    expect(await handleGenerationCallback({ e: callback(p.id), ctx, deps })).toEqual({ outcome: 'ok' });
+    // the polling loop sees the job done and ends without a second completion
+    expect(await run).toEqual({ outcome: 'ok' });
+    expect(p.status).not.toBe('canceled');
+    expect(ctx.published.filter((m) => m.type === 'job.completed')).toHaveLength(1);
+    const done = ctx.published.find((m) => m.type === 'job.completed')!.data as {
+      outputs: Record<string, { key: string }>;
+    };
+    expect(done.outputs.image).toMatchObject({ key: `jobs/${jobId}/generate/image.png` });
+    // a redelivered webhook finds the run done
+    expect(await handleGenerationCallback({ e: callback(p.id), ctx, deps })).toMatchObject({
+      outcome: 'skip',
+    });
+    expect(ctx.published.filter((m) => m.type === 'job.completed')).toHaveLength(1);
+    // latency observed for the webhook that finished the run (ignored and redelivered ones are not timed)
+    const observed = metrics.value(GENERATION_METRIC.webhookLatency, { provider: 'replicate' });
+    expect(observed - latencyBefore).toBe(1);
   });
 });
 
