@@ -124,6 +124,15 @@ describe('reelProjectionOf (pure)', () => {
       AT,
     )!;
     expect(f.apply(reelDoc())!.compile).toMatchObject({ status: 'failed', error: 'clip 2 has no video' });
+    const c = reelProjectionOf(
+      { ...compile, status: 'cancelled', cancel: { requestedAt: AT, reason: 'wrong order' } },
+      AT,
+    )!;
+    expect(c.change).toBe('compile.failed');
+    expect(c.apply(reelDoc())!.compile).toMatchObject({
+      status: 'failed',
+      error: 'the compile was cancelled (wrong order)',
+    });
   });
 });
 

@@ -32,7 +32,7 @@ export function reelProjectionOf(job: Job, at: string): ReelProjection | undefin
   const video = job.outputs.video;
   const failure =
     job.status === 'cancelled'
-      ? `the generation was cancelled${job.cancel?.reason ? ` (${job.cancel.reason})` : ''}`
+      ? `the ${origin.sectionId && origin.takeId ? 'generation' : 'compile'} was cancelled${job.cancel?.reason ? ` (${job.cancel.reason})` : ''}`
       : (job.error?.reason ?? 'the job failed without a reason');
   if (origin.sectionId && origin.takeId) {
     const { sectionId, takeId } = origin;
