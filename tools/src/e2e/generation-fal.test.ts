@@ -42,6 +42,7 @@ beforeAll(async () => {
   });
   e2e = await startE2E({
     services: ['notifier', 'ai-generator', 'ingest'],
+    readyTimeoutMs: 150_000, // a loaded machine (as in merge.test.ts)
     serviceEnv: {
       ingest: { FAL_WEBHOOK_PUBLIC_KEYS: publicX, FAL_WEBHOOK_JWKS_FETCH: 'false' },
       'ai-generator': {
@@ -64,7 +65,7 @@ beforeAll(async () => {
     namespace: e2e.stack.namespace,
     name: 'e2e-observer',
   });
-}, 120_000);
+}, 240_000);
 afterAll(async () => {
   await bus?.close();
   await e2e?.close();

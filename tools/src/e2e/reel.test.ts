@@ -19,8 +19,11 @@ const exec = promisify(execFile);
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ services: ['notifier', 'ai-generator', 'encoder', 'ingest'] });
-}, 120_000);
+  e2e = await startE2E({
+    services: ['notifier', 'ai-generator', 'encoder', 'ingest'],
+    readyTimeoutMs: 150_000, // a loaded machine (as in merge.test.ts)
+  });
+}, 240_000);
 afterAll(async () => {
   await e2e?.close();
 });
