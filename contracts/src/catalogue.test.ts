@@ -127,6 +127,19 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     invalid: { clips: [{ key: 'a.mp4' }, { url: 'ftp://example.com/b.mp4' }] },
     field: 'data.clips.1',
   },
+  'reel.updated': {
+    valid: {
+      reelId: 'reel_1',
+      revision: 4,
+      change: 'take.approved',
+      sectionId: 's2',
+      takeId: 't1',
+      takeStatus: 'approved',
+      by: 'alice',
+    },
+    invalid: { reelId: 'reel_1', revision: 4, change: 'take.loved' },
+    field: 'data.change',
+  },
   'video.encoded': {
     valid: {
       key: 'jobs/j/final.mp4',

@@ -15,6 +15,7 @@ import { JobStalledV1 } from './events/job-stalled.ts';
 import { MergeRequestedV1 } from './events/merge-requested.ts';
 import { JobWarningV1 } from './events/job-warning.ts';
 import { RecordingReceivedV1 } from './events/recording-received.ts';
+import { ReelUpdatedV1 } from './events/reel-updated.ts';
 import { StoryReceivedV1 } from './events/story-received.ts';
 import { TimelineReadyV1 } from './events/timeline-ready.ts';
 import { VideoEncodedV1 } from './events/video-encoded.ts';
@@ -33,6 +34,7 @@ export const catalogue = [
   VideoEncodedV1,
   GenerationRequestedV1,
   GenerationCallbackV1,
+  ReelUpdatedV1,
   JobProgressV1,
   JobWarningV1,
   JobCompletedV1,

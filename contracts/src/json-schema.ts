@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { catalogue } from './catalogue.ts';
 import { Job } from './job.ts';
+import { Reel } from './reel.ts';
 import { Timeline, TimelineRequest } from './timeline.ts';
 
 /** `<file name>` → JSON Schema text, for every event version plus the Timeline and job document. */
@@ -37,5 +38,11 @@ export function renderJsonSchemas(): Map<string, string> {
     'A Timeline as POST /v1/renders accepts it: start/duration may be "auto", sources may be { key }, { url } or { upload }.',
   );
   render('job.v1.json', 'Job document v1', Job, 'The job read model served by GET /v1/jobs/:id.');
+  render(
+    'reel.v1.json',
+    'Reel document v1',
+    Reel,
+    'A reel as stored (sections, their takes, reviews, the latest compile); GET /v1/reels/:id serves it with its id, revision and links.',
+  );
   return out;
 }

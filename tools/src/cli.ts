@@ -11,6 +11,7 @@ import { makeSampleCall, makeSampleStory } from './sample.ts';
 import { submitStory } from './story.ts';
 import { formatModels, parseParamArgs } from './generate.ts';
 import { submitMerge } from './merge.ts';
+import { runReel, runReelDemo } from './reel-command.ts';
 import { startStack, type Stack } from './stack.ts';
 import { progressBar } from './progress-line.ts';
 import { ensureStudioBuilt } from './studio-build.ts';
@@ -29,7 +30,8 @@ Usage: npm run reelbus -- <command> [options]      (or: node --import tsx tools/
 
 Local stack (embedded profile: nats-server, every service, files under .reelbus/)
   stack                      start everything and stay in the foreground (Ctrl-C stops)
-  demo [call|story]          start the stack, render the bundled sample call (or story), print the video's path, stop
+  demo [call|story|reel]     start the stack, render the bundled sample call (or story), print the video's path, stop;
+                             reel: generate 3 offline takes, approve them, compile, print the MP4's path
   seed-music                 generate the sample music library into the stack's blobs (setup does it once; else the
                              first story does)
                              (the stack restarts a crashed service or nats-server with back-off; see the README)
@@ -47,6 +49,18 @@ Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KE
   merge <clip> <clip>… [--callback <url>] [--no-follow]
                              join 2-500 clips (local files are uploaded; blob keys and https URLs are passed on)
                              into one MP4, by stream copy when they match; prints the output's path
+  reel create <spec.json> [--no-follow]
+                             create a reel ({ title, sections: [{ title?, model, params }], callbackUrl? }),
+                             one take per section; waits for the takes and shows them
+  reel show <id>             sections, takes (status, length, file), approvals, the compile
+  reel approve <id> <section> [take]
+                             approve a take (section: s2, 2 or its title; take: default the newest ready one)
+  reel reject <id> <section> <take> [--reason <text>]
+  reel regenerate <id> <section> [key=value…]
+                             a new take of the section, its params changed by the key=value pairs
+  reel order <id> <section>…  re-order the sections (every section, in the new order)
+  reel compile <id> [--no-follow]
+                             join the approved takes in section order; prints the MP4's path
   follow <jobId>             show a job's progress until it ends
   status <jobId>             print a job document and its Jaeger trace link (JAEGER_URL, default http://localhost:16686)
   list [--status <s>] [--limit <n>]
@@ -150,7 +164,16 @@ async function runStackForeground(): Promise<void> {
 }
 
 async function runDemo(kind: string): Promise<void> {
-  if (kind !== 'call' && kind !== 'story') throw new Error(`demo takes "call" or "story", not "${kind}"`);
+  if (kind === 'reel')
+    return runReelDemo({
+      root: ROOT,
+      dataDir: DATA_DIR,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      followJob,
+      printOutcome,
+    });
+  if (kind !== 'call' && kind !== 'story')
+    throw new Error(`demo takes "call", "story" or "reel", not "${kind}"`);
   const samples = join(DATA_DIR, 'samples');
   const call = kind === 'call' ? makeSampleCall({ file: join(samples, 'call.wav') }).file : undefined;
   const story = kind === 'story' ? await makeSampleStory({ dir: join(samples, 'story') }) : undefined;
@@ -228,6 +251,7 @@ async function main(argv: string[]): Promise<void> {
       background: { type: 'string' },
       backend: { type: 'string' },
       type: { type: 'string' },
+      reason: { type: 'string' },
     },
   });
   const client = () => new ReelbusClient(clientOptionsFromEnv(process.env, DATA_DIR));
@@ -321,6 +345,16 @@ async function main(argv: string[]): Promise<void> {
       await followJob(c, jobId);
       return printOutcome(await c.getJob(jobId), join(DATA_DIR, 'blobs'));
     }
+    case 'reel':
+      return runReel({
+        args: positionals,
+        client: client(),
+        blobDir: join(DATA_DIR, 'blobs'),
+        follow: !values['no-follow'],
+        reason: values.reason,
+        followJob,
+        printOutcome,
+      });
     case 'follow': {
       const id = positionals[0];
       if (!id) throw new Error('usage: follow <jobId>');

@@ -105,6 +105,76 @@ export class ReelbusClient {
     });
   }
 
+  /** Creates a reel (`POST /v1/reels`): one generation per section. */
+  createReel<T = { id: string; revision: number }>(spec: unknown): Promise<T> {
+    return this.request('/v1/reels', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
+  }
+
+  getReel<T = { id: string; revision: number }>(id: string): Promise<T> {
+    return this.request(`/v1/reels/${encodeURIComponent(id)}`);
+  }
+
+  /** Approves or rejects a take (`POST /v1/reels/:id/sections/:sid/takes/:tid/approve|reject`). */
+  reviewTake<T = { id: string; revision: number }>(opts: {
+    reelId: string;
+    sectionId: string;
+    takeId: string;
+    verdict: 'approve' | 'reject';
+    reason?: string | undefined;
+    ifMatch?: number;
+  }): Promise<T> {
+    const { reelId, sectionId, takeId, verdict, reason, ifMatch } = opts;
+    return this.request(
+      `/v1/reels/${encodeURIComponent(reelId)}/sections/${encodeURIComponent(sectionId)}/takes/${encodeURIComponent(takeId)}/${verdict}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(ifMatch ? { 'if-match': `"${ifMatch}"` } : {}) },
+        body: JSON.stringify(reason ? { reason } : {}),
+      },
+    );
+  }
+
+  /** A new take of a section (`POST /v1/reels/:id/sections/:sid/regenerate`). */
+  regenerate(opts: {
+    reelId: string;
+    sectionId: string;
+    params?: Record<string, unknown>;
+  }): Promise<{ takeId: string; jobId: string; revision: number }> {
+    return this.request(
+      `/v1/reels/${encodeURIComponent(opts.reelId)}/sections/${encodeURIComponent(opts.sectionId)}/regenerate`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(opts.params ? { params: opts.params } : {}),
+      },
+    );
+  }
+
+  /** Re-orders sections or renames the reel (`PATCH /v1/reels/:id`). */
+  patchReel<T = { id: string; revision: number }>(
+    id: string,
+    body: { sectionOrder?: string[]; title?: string },
+  ): Promise<T> {
+    return this.request(`/v1/reels/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** Compiles the approved takes (`POST /v1/reels/:id/compile`). */
+  compileReel(id: string): Promise<{ jobId: string; revision: number; videoCount: number }> {
+    return this.request(`/v1/reels/${encodeURIComponent(id)}/compile`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+  }
+
   getJob(id: string): Promise<Job & { links?: { video?: string } }> {
     return this.request(`/v1/jobs/${encodeURIComponent(id)}`);
   }

@@ -409,17 +409,26 @@ describe('access', () => {
         'GET /v1/dead-letters',
         'POST /v1/dead-letters/:seq/replay',
         'POST /v1/jobs/:id/retry',
+        'POST /v1/reels',
+        'GET /v1/reels',
+        'GET /v1/reels/:id',
+        'PATCH /v1/reels/:id',
+        'GET /v1/reels/:id/events',
+        'POST /v1/reels/:id/compile',
+        'POST /v1/reels/:id/sections/:sid/regenerate',
+        'POST /v1/reels/:id/sections/:sid/takes/:tid/approve',
+        'POST /v1/reels/:id/sections/:sid/takes/:tid/reject',
       ].sort(),
     );
     const { id } = await jobWithVideo(Buffer.from('mp4'));
     for (const r of routes) {
-      const url = r.url.replace(':id', id);
+      const url = r.url.replace(':id', id).replace(':sid', 's1').replace(':tid', 't1');
       for (const headers of [
         {},
         { authorization: 'Bearer wrong-key' },
         { authorization: `Basic ${API_KEY}` },
       ]) {
-        const res = await app.inject({ method: r.method as 'GET' | 'POST', url, headers });
+        const res = await app.inject({ method: r.method as 'GET' | 'POST' | 'PATCH', url, headers });
         expect(res.statusCode, `${r.method} ${url} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
         expect(res.json().error.code).toBe('unauthorized');

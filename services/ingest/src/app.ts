@@ -29,6 +29,7 @@ import { mergeRoutes } from './routes/merges.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
+import { reelRoutes } from './routes/reels.ts';
 import { storyRoutes } from './routes/stories.ts';
 import { twilioRoutes } from './routes/twilio.ts';
 import { studioRoutes } from './studio.ts';
@@ -222,7 +223,9 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(mergeRoutes, { ctx });
   app.register(hlsRoutes, { ctx });
   app.register(jobRoutes, { ctx });
-  app.register(generationRoutes, { ctx, models: deps.models ?? loadModelRegistry(config.modelsConfig) });
+  const models = deps.models ?? loadModelRegistry(config.modelsConfig);
+  app.register(generationRoutes, { ctx, models });
+  app.register(reelRoutes, { ctx, models });
   app.register(providerWebhookRoutes, { ctx });
   app.register(keyRoutes, { ctx });
   app.register(operatorRoutes, { ctx });

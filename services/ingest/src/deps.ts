@@ -1,5 +1,14 @@
-import type { EventOf, EventType } from '@reelbus/contracts';
-import type { BlobInfo, BlobStore, DeadLetterBus, JobStore, Logger, Metrics, Publisher } from '@reelbus/kit';
+import type { EventOf, EventType, Reel } from '@reelbus/contracts';
+import type {
+  BlobInfo,
+  BlobStore,
+  DeadLetterBus,
+  DocumentStore,
+  JobStore,
+  Logger,
+  Metrics,
+  Publisher,
+} from '@reelbus/kit';
 import type { ModelRegistry } from '@reelbus/ai-generator/models';
 import type { IngestConfig } from './config.ts';
 import type { CasMap } from './limits/cas-map.ts';
@@ -39,6 +48,8 @@ export interface IngestDeps {
   opsBus?: DeadLetterBus;
   /** The model registry (MODELS_CONFIG); the shipped infra/models.yaml when absent. */
   models?: ModelRegistry;
+  /** Reels (collection `reels` of the kit's DocumentStore); the reel routes answer 503 without it. */
+  reels?: DocumentStore<Reel, Reel>;
   /** Default: in-memory maps, so the limits hold per process (tests). main.ts passes NATS KV. */
   limitStores?: LimitStores;
   /** Default: the process's kit metrics (served on /metrics). */

@@ -1,3 +1,4 @@
+import { Reel } from '@reelbus/contracts';
 import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
 import { retryStartup, startService } from '@reelbus/kit';
 import { legacyKeyName } from './api-keys.ts';
@@ -29,6 +30,8 @@ const limitStores = await retryStartup(
     openLimitStores({ nc: rt.fullBus.nc, namespace: rt.base.namespace, replicas: rt.base.streamReplicas }),
   { logger: rt.logger },
 );
+// Reels are revisioned documents on the job store's backend (KV bucket or MongoDB collection `reels`).
+const reels = await rt.openDocuments({ collection: 'reels', schema: Reel });
 const app = buildApp({
   config,
   bus: rt.bus,
@@ -38,6 +41,7 @@ const app = buildApp({
   opsBus: rt.fullBus,
   limitStores,
   models,
+  reels,
 });
 rt.onShutdown(() => {
   listening = false;

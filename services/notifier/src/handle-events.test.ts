@@ -187,6 +187,7 @@ describe('notifier on a real bus and job store', () => {
       error: null,
       fallback: null,
       fallbackReason: null,
+      origin: null,
     });
     expect(payload.outputs.video?.width).toBe(1280);
     expect(payload.warnings).toContain('callee: placeholder card used');

@@ -1,6 +1,7 @@
-import { newJob, type EventType, type Job, type JobStatus } from '@reelbus/contracts';
+import { newJob, type EventType, type Job, type JobStatus, type Reel } from '@reelbus/contracts';
 import {
   isJobNotFound,
+  type DocumentStore,
   type HandlerContext,
   type HandlerMap,
   type HandlerOutcome,
@@ -8,6 +9,7 @@ import {
 } from '@reelbus/kit';
 import { finishedBy, recordFinishedJob } from './job-metrics.ts';
 import { applyEvent, kindOfEvent, notifierState, type AnyEvent } from './projection.ts';
+import { projectReel } from './reels.ts';
 import { deliverWebhook, type WebhookEvent, type WebhookSettings } from './webhook.ts';
 
 /** The step the notifier's own work is reported under (in `job.failed` when a handler gives up). */
@@ -43,6 +45,8 @@ export function notifierConcurrency(configured: number): number {
 export interface NotifierDeps {
   jobs: Pick<JobStore, 'create' | 'update'>;
   webhook: WebhookSettings;
+  /** Reels: a take's or a compile's job ending is projected into its reel (see reels.ts). */
+  reels?: Pick<DocumentStore<Reel, Reel>, 'update'> | undefined;
   clock?: () => Date;
 }
 
@@ -105,9 +109,20 @@ export function jobFromEvent({ event, now }: { event: AnyEvent; now: Date }): Jo
  * goes out (usually from the terminal event's handler; from a late `recording.received` when that
  * one brought the `callbackUrl` after the job had already failed).
  */
-export function notifierHandlers({ jobs, webhook, clock = () => new Date() }: NotifierDeps): HandlerMap {
+export function notifierHandlers({
+  jobs,
+  webhook,
+  reels,
+  clock = () => new Date(),
+}: NotifierDeps): HandlerMap {
   const handle = async (event: AnyEvent, ctx: HandlerContext): Promise<HandlerOutcome> => {
     const job = await projectEvent({ jobs, event, clock, traceId: ctx.traceId });
+    if (
+      reels &&
+      job.origin?.type === 'reel' &&
+      (event.type === 'job.completed' || event.type === 'job.failed')
+    )
+      await projectReel({ reels, job, ctx, at: clock().toISOString() });
     const completion = event.type === 'video.encoded' ? await completeJob({ job, ctx }) : undefined;
     const hook = pendingWebhook(job);
     if (!hook) return completion ?? { outcome: 'ok' };

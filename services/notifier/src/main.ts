@@ -1,3 +1,4 @@
+import { Reel } from '@reelbus/contracts';
 import { startService } from '@reelbus/kit';
 import { NotifierEnv, toNotifierConfig } from './config.ts';
 import { notifierConcurrency, notifierHandlers } from './handle-events.ts';
@@ -14,13 +15,15 @@ const rt = await startService({
 });
 const config = toNotifierConfig(rt.config);
 declareJobMetrics({ dailyCostBudgetUsd: config.dailyCostBudgetUsd });
+// reels are projections of their takes' and compiles' jobs (src/reels.ts)
+const reels = await rt.openDocuments({ collection: 'reels', schema: Reel });
 await rt.bus.consume({
   service: rt.name,
   concurrency: notifierConcurrency(rt.base.concurrency),
   // The read model needs every event of a cancelled job too (what ran before the cancel, the cancel).
   cancellable: false,
   // Attempts × timeout plus backoff can exceed the default AckWait: heartbeats (`working()`) cover it.
-  handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook }),
+  handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook, reels }),
 });
 if (config.watchdog) {
   const watchdog = startWatchdog({

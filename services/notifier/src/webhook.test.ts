@@ -177,6 +177,7 @@ describe('webhook delivery', () => {
       error: null,
       fallback: null,
       fallbackReason: null,
+      origin: null,
       occurredAt: '2026-01-01T00:00:45.000Z',
     });
     const job = (await jobs.get('job_w1'))!;

@@ -26,6 +26,8 @@ export interface WebhookPayload {
   error: Job['error'] | null;
   fallback: Job['fallback'] | null;
   fallbackReason: string | null;
+  /** The document the job belongs to: a reel (`{ type: 'reel', id, sectionId?, takeId? }` for a take, `revision` for a compile), a project. */
+  origin: Job['origin'] | null;
   occurredAt: string;
 }
 
@@ -111,6 +113,7 @@ export function webhookPayload({
     error: job.error ?? null,
     fallback: job.fallback ?? null,
     fallbackReason: job.fallbackReason ?? null,
+    origin: job.origin ?? null,
     occurredAt,
   };
 }

@@ -63,14 +63,16 @@ export function createFalGenerationProvider(opts: FalGenerationOptions): RemoteP
       if (status.status === 'IN_QUEUE') return { state: 'running', percent: 5, message: 'queued' };
       if (status.status === 'IN_PROGRESS') return { state: 'running', percent: 30, message: 'generating' };
       const failed = (status as { error?: unknown }).error;
-      if (failed) return { state: 'failed', error: String(failed) };
       try {
         const result = await client.queue.result(model.ref, { requestId, abortSignal: signal });
+        if (failed) return { state: 'failed', error: String(failed) };
         return { state: 'succeeded', output: result.data };
       } catch (err) {
         const e = toProviderError(`result of ${model.ref} request ${requestId}`, err);
-        // a 4xx result is the model's own failure (e.g. 422 invalid input), not a passing problem
+        // a 4xx result is the model's own failure (e.g. 422 invalid input), not a passing problem; its
+        // `detail` says more than the status's one-line `error`
         if (!e.retryable) return { state: 'failed', error: e.message };
+        if (failed) return { state: 'failed', error: String(failed) };
         throw e;
       }
     },

@@ -12,6 +12,7 @@ import {
   TransientError,
   describeError,
   isBlobNotFound,
+  isJobCancelled,
   metrics,
   withTempDir,
   type BlobStore,
@@ -417,15 +418,21 @@ async function runRemote(opts: {
       const st = generationState(job);
       if (!job || st?.done || TERMINAL.has(job.status)) return { outcome: 'ok' };
       if (job.cancel || ctx.signal.aborted) {
-        if (job.cancel) {
+        const byUser = Boolean(job.cancel) || isJobCancelled(ctx.signal.reason);
+        if (byUser) {
+          // the user cancelled the job: stop paying for the run at the provider too
           await provider
             .cancel({ model, requestId })
             .catch((err: unknown) => log.warn({ err }, 'cancelling the run failed'));
+          log.info({ requestId }, 'job cancelled; provider run cancelled');
+          // the kit settles a message whose signal a cancellation aborted as cancelled (no job.failed)
+          if (ctx.signal.aborted) throw ctx.signal.reason;
           return {
             outcome: 'skip',
             reason: `job ${e.jobId} was cancelled; ${model.provider} run ${requestId} cancelled`,
           };
         }
+        // shutting down: the run goes on at the provider; a redelivery resumes it by its request id
         throw ctx.signal.reason ?? new Error('shutting down');
       }
       if (Date.now() >= deadline) {

@@ -40,6 +40,8 @@ export interface FakeReplicateServer {
   /** The API root to give the client (`…/v1`). */
   url: string;
   predictions: FakePrediction[];
+  /** The status of every create request, in order (201 for the ones that made a prediction). */
+  createAttempts: number[];
   /** Resolves once the webhook of `id` was answered (at once if it already was). */
   webhookAnswered(id: string): Promise<number>;
   close(): Promise<void>;
@@ -62,6 +64,14 @@ export async function startFakeReplicateServer(opts: {
   outputContentType?: string;
   /** Behaviour per prediction, from its input (e.g. keyed on the prompt). */
   behaviour?: (input: Record<string, unknown>) => ReplicateBehaviour;
+  /**
+   * Refuse the n-th create request (1-based, counting refused ones) with this HTTP status and detail, after
+   * `delayMs` (longer than the client's timeout: a create that times out).
+   */
+  createFailures?: (
+    n: number,
+    input: Record<string, unknown>,
+  ) => { status: number; detail: string; delayMs?: number; retryAfterSec?: number } | undefined;
 }): Promise<FakeReplicateServer> {
   const {
     token,
@@ -69,7 +79,10 @@ export async function startFakeReplicateServer(opts: {
     outputFile,
     outputContentType = 'image/png',
     behaviour = () => ({ outcome: 'succeed' }),
+    createFailures,
   } = opts;
+  let creates = 0;
+  const createAttempts: number[] = [];
   const predictions: FakePrediction[] = [];
   const answered = new Map<string, number>();
   const waiting = new Map<string, ((s: number) => void)[]>();
@@ -153,7 +166,19 @@ export async function startFakeReplicateServer(opts: {
         (path === '/v1/predictions' || /^\/v1\/models\/[^/]+\/[^/]+\/predictions$/.test(path));
       if (create) {
         const body = JSON.parse((await readBody(req)).toString() || '{}') as FakePrediction['body'];
+        const failure = createFailures?.(++creates, body.input ?? {});
+        if (failure) {
+          createAttempts.push(failure.status);
+          if (failure.delayMs) await new Promise((r) => setTimeout(r, failure.delayMs));
+          if (res.destroyed) return;
+          res.writeHead(failure.status, {
+            'content-type': 'application/json',
+            ...(failure.retryAfterSec !== undefined ? { 'retry-after': String(failure.retryAfterSec) } : {}),
+          });
+          return res.end(JSON.stringify({ title: 'Error', detail: failure.detail, status: failure.status }));
+        }
         const b: ReplicateBehaviour = behaviour(body.input ?? {});
+        if (b.rejectCreate) createAttempts.push(b.rejectCreate.status);
         if (b.rejectCreate)
           return json(res, b.rejectCreate.status, {
             title: 'Invalid input',
@@ -171,6 +196,7 @@ export async function startFakeReplicateServer(opts: {
           webhookResponses: [],
         };
         predictions.push(p);
+        createAttempts.push(201);
         return json(res, 201, view(p, true));
       }
       const m = /^\/v1\/predictions\/([^/]+)(\/cancel)?$/.exec(path);
@@ -204,6 +230,7 @@ export async function startFakeReplicateServer(opts: {
   return {
     url: `${base}/v1`,
     predictions,
+    createAttempts,
     webhookAnswered: (id) => {
       const s = answered.get(id);
       if (s !== undefined) return Promise.resolve(s);
