@@ -259,7 +259,7 @@ export function readRender({
 }
 
 export const renderRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
-  const { config, jobs, blobs } = ctx;
+  const { config, blobs } = ctx;
   const allowPrivateUrls = config.allowPrivateUrls ?? false;
   await app.register(multipart, {
     limits: {
