@@ -78,6 +78,7 @@ const chunked: ChunkedRenderDeps = {
   settings: { thresholdSec: c.CHUNK_THRESHOLD_SEC, chunkSeconds: c.CHUNK_SECONDS },
   stallTimeoutMs: rt.base.stallTimeoutMs,
   ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+  hls,
   onStoryFailure: ({ jobId, timeline, ctx, reason }) =>
     deliverAudioOnly({ jobId, timeline, ctx, fallback, reason }),
 };
