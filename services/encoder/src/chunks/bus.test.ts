@@ -34,6 +34,7 @@ let jobs: KvJobStore;
 let blobs: FsBlobStore;
 let namespace: string;
 const children: ChildProcess[] = [];
+const byReplica = new Map<number, ChildProcess>();
 
 function startEncoder(replica: number): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(services, 'encoder', 'src', 'main.ts')], {
@@ -50,15 +51,18 @@ function startEncoder(replica: number): Promise<void> {
       CHUNK_THRESHOLD_SEC: '2',
       CHUNK_SECONDS: '1',
       CHUNK_CONCURRENCY: '1',
+      // a chunk whose replica dies is redelivered after this (the consume loop's heartbeat keeps live work)
+      CONSUMER_ACK_WAIT_MS: '4000',
       REELBUS_REPLICA: String(replica),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
+  byReplica.set(replica, child);
   let out = '';
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
-      const rec = JSON.parse(line) as Record<string, unknown>;
+      const rec = { ...(JSON.parse(line) as Record<string, unknown>), replica };
       logs.push(rec);
       for (const w of [...logWatchers]) w(rec);
     } catch {
@@ -347,6 +351,54 @@ describe('chunked rendering on the bus', () => {
       );
       expect(seen.filter((e) => e.type === 'render.chunk.rendered')).toEqual([]);
       expect(await blobs.stat(chunkKeys.chunk(jobId, 0))).toBeUndefined();
+    } finally {
+      watch.stop();
+    }
+  }, 300_000);
+  // Last: it leaves one replica.
+  it('redelivers the chunk of a replica SIGKILLed mid-render to the other replica; the job completes once', async () => {
+    const jobId = 'chunked-3';
+    await jobs.create(newJob({ id: jobId, kind: 'render' }));
+    const plan = planChunks({ timeline, chunkSeconds: 1 });
+    const subject = bus.names.eventSubject('video.encoded');
+    const storedEncoded = async () =>
+      (await bus.jsm.streams.info(bus.names.eventsStream, { subjects_filter: subject })).state.subjects?.[
+        subject
+      ] ?? 0;
+    const before = await storedEncoded();
+    const watch = collect(jobId, (e) => e.type === 'video.encoded' || e.type === 'job.failed');
+    try {
+      await bus.publish(
+        'timeline.ready',
+        jobId,
+        { kind: 'render', timeline },
+        { id: `timeline.ready:${jobId}` },
+      );
+      // The first chunk a replica takes: kill that replica while it renders it (unacked).
+      const started = await waitForLog(
+        (r) => r.jobId === jobId && typeof r.msg === 'string' && r.msg.startsWith('rendering chunk'),
+      );
+      const victim = byReplica.get(started.replica as number)!;
+      const exited = new Promise((r) => victim.once('exit', r));
+      victim.kill('SIGKILL');
+      await exited;
+      const again = waitForLog(
+        (r) => r.jobId === jobId && r.msg === started.msg && r.replica !== started.replica,
+      );
+
+      const seen = await watch.done;
+      const encoded = seen.find((e) => e.type === 'video.encoded') as EventOf<'video.encoded'> | undefined;
+      expect(encoded, JSON.stringify(seen.find((e) => e.type === 'job.failed')?.data)).toBeDefined();
+      // the killed replica's chunk was rendered by the other one
+      await again;
+      const rendered = seen
+        .filter((e) => e.type === 'render.chunk.rendered')
+        .map((e) => (e as unknown as EventOf<'render.chunk.rendered'>).data.index);
+      expect(new Set(rendered)).toEqual(new Set(plan.chunks.map((c) => c.index)));
+      // joined once, with every frame
+      expect((await storedEncoded()) - before).toBe(1);
+      expect(await countVideoFrames(blobs.localPath(encoded!.data.key)!)).toBe(165);
+      expect(isFaststart(blobs.localPath(encoded!.data.key)!)).toBe(true);
     } finally {
       watch.stop();
     }
