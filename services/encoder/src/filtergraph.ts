@@ -11,13 +11,6 @@ import {
   type Rect,
   type TimelineInput,
 } from '@reelbus/contracts';
-import {
-  aacAudioArgs,
-  escapeFilterValue,
-  FASTSTART_ARGS,
-  h264VideoArgs,
-  type X264Preset,
-} from '@reelbus/kit';
 import { chunkTimeline } from './chunks/plan.ts';
 import { WAVEFORM_SAMPLE_RATE, waveformGeometry, waveformSource } from './waveform.ts';
 
@@ -71,7 +64,7 @@ export interface BuildRenderArgsOptions {
   /** Probe facts per blob key (which videos have sound, how long sources are). */
   sources?: (key: string) => SourceInfo | undefined;
   /** Overrides `output.video.preset` (service setting ENCODER_PRESET). */
-  preset?: X264Preset;
+  preset?: string;
   /** Font file for text clips. */
   fontFile?: string;
   /** Lossless H.264 (`-qp 0`, no profile: x264 writes High 4:4:4 Predictive): for exactness tests. */
@@ -145,22 +138,39 @@ export function buildRenderArgs({
 
   const v = t.output.video;
   const a = t.output.audio;
-  // The kit's one delivery preset (H.264 High yuv420p, AAC-LC 48 kHz stereo, faststart), from the
-  // Timeline's output settings. No -frames:v: it would close the audio too (ffmpeg ends every stream
-  // of an output at a frame limit); the graph itself ends the picture after exactly N frames.
+  const rate = lossless
+    ? ['-qp', '0']
+    : v.bitrateKbps
+      ? ['-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${v.bitrateKbps * 2}k`]
+      : ['-crf', String(v.crf)];
   const videoOut = [
     '-map',
     '[v]',
-    ...h264VideoArgs({
-      fps,
-      profile: v.profile,
-      preset: preset ?? v.preset,
-      crf: v.crf,
-      ...(v.bitrateKbps !== undefined ? { bitrateKbps: v.bitrateKbps } : {}),
-      lossless,
-    }),
+    '-c:v',
+    'libx264',
+    ...(lossless ? [] : ['-profile:v', v.profile]),
+    '-pix_fmt',
+    'yuv420p',
+    '-preset',
+    x264Preset({ preset: preset ?? v.preset, profile: lossless ? 'high444' : v.profile }),
+    ...rate,
+    // No -frames:v: it would close the audio too (ffmpeg ends every stream of an output at a frame
+    // limit); the graph itself ends the picture after exactly N frames.
+    '-r',
+    String(fps),
   ];
-  const audioOut = ['-map', '[a]', ...aacAudioArgs({ bitrateKbps: a.bitrateKbps })];
+  const audioOut = [
+    '-map',
+    '[a]',
+    '-c:a',
+    'aac',
+    '-b:a',
+    `${a.bitrateKbps}k`,
+    '-ar',
+    String(a.sampleRate),
+    '-ac',
+    String(a.channels),
+  ];
   const args = [
     ...ctx.inputArgs,
     '-filter_complex',
@@ -168,7 +178,7 @@ export function buildRenderArgs({
     ...(streams !== 'audio' ? videoOut : []),
     ...(streams !== 'video' ? audioOut : []),
     // Chunks and the separate audio are intermediate files, joined by stream copy with +faststart.
-    ...(streams === 'av' ? FASTSTART_ARGS : []),
+    ...(streams === 'av' ? ['-movflags', '+faststart'] : []),
     output,
   ];
   return { args, durationSec: N / fps, frames: N };
@@ -192,6 +202,14 @@ interface GraphContext {
 function addInput(ctx: GraphContext, args: string[]): number {
   ctx.inputArgs.push(...args);
   return ctx.nextInput++;
+}
+
+/**
+ * x264's ultrafast turns off CABAC and 8x8 transforms, so its stream is Constrained Baseline whatever
+ * `-profile:v` says; superfast is the fastest preset that keeps the High/Main profile promised.
+ */
+function x264Preset({ preset, profile }: { preset: string; profile: string }): string {
+  return preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset;
 }
 
 /** One clip placed on the frame grid. */
@@ -741,6 +759,15 @@ function sidechain(duck: NonNullable<AudioTrack['duck']>): string {
   const thresholdDb = -20 - duck.amountDb / 0.95;
   const threshold = Math.max(0.000977, Math.min(1, 10 ** (thresholdDb / 20)));
   return `sidechaincompress=threshold=${num(threshold, 6)}:ratio=20:attack=${num(duck.attackMs)}:release=${num(duck.releaseMs)}:makeup=1`;
+}
+
+/**
+ * Escapes a value for a filter option inside -filter_complex: first for the option parser
+ * (`\ ' :`), then for the graph parser (`\ ' [ ] , ;`).
+ */
+export function escapeFilterValue(value: string): string {
+  const level1 = value.replace(/[\\':]/g, (c) => `\\${c}`);
+  return level1.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
 }
 
 function hex(color: string): string {
