@@ -287,10 +287,14 @@ describe('renders, end to end', () => {
     expect(messages.filter((m) => m.event === 'render.audio.rendered')).toHaveLength(1);
     expect(messages.filter((m) => m.event === 'video.encoded')).toHaveLength(1);
 
-    // the job document projects the same detail, ending at `complete` once the notifier has that event
+    // the job document projects the same detail (the notifier stores the events after the stream saw
+    // them): completed, at phase `complete`
     const deadline = Date.now() + 30_000;
     let job: Job = await e2e.client.getJob(jobId);
-    while (job.progressDetail?.phase !== 'complete' && Date.now() < deadline) {
+    while (
+      (job.status !== 'completed' || job.progressDetail?.phase !== 'complete') &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 200)); // polling the document, with a deadline
       job = await e2e.client.getJob(jobId);
     }
