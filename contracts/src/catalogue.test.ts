@@ -185,6 +185,67 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     invalid: { reason: '', by: 'studio-key' },
     field: 'data.reason',
   },
+  'render.requested': {
+    valid: {
+      timeline: {
+        version: 1,
+        tracks: [
+          {
+            clips: [
+              { type: 'video', source: { url: 'https://example.com/a.mp4' } },
+              { type: 'image', source: { key: 'jobs/j/input/photo.jpg' }, duration: 3 },
+            ],
+          },
+        ],
+      },
+      callbackUrl: 'https://example.com/hook',
+    },
+    // ingest stores uploads before publishing: an { upload } source on the bus is a mistake
+    invalid: { timeline: { version: 1, tracks: [{ clips: [{ type: 'video', source: { upload: 'a' } }] }] } },
+    field: 'data.timeline.tracks.0.clips.0.source',
+  },
+  'render.chunk.requested': {
+    valid: { plan: 'jobs/j/chunks/plan.json', index: 2, count: 4, startFrame: 1800, frameCount: 900 },
+    invalid: { plan: 'jobs/j/chunks/plan.json', index: -1, count: 4, startFrame: 0, frameCount: 900 },
+    field: 'data.index',
+  },
+  'render.audio.requested': {
+    valid: { plan: 'jobs/j/chunks/plan.json' },
+    invalid: { plan: '/etc/passwd' },
+    field: 'data.plan',
+  },
+  'render.chunk.rendered': {
+    valid: {
+      plan: 'jobs/j/chunks/plan.json',
+      index: 0,
+      count: 4,
+      key: 'jobs/j/chunks/chunk-0000.mp4',
+      frames: 900,
+      sizeBytes: 1000,
+      encodeSeconds: 12.5,
+    },
+    invalid: {
+      plan: 'jobs/j/chunks/plan.json',
+      index: 0,
+      count: 4,
+      key: 'jobs/j/chunks/chunk-0000.mp4',
+      frames: 0,
+      sizeBytes: 1000,
+      encodeSeconds: 12.5,
+    },
+    field: 'data.frames',
+  },
+  'render.audio.rendered': {
+    valid: {
+      plan: 'jobs/j/chunks/plan.json',
+      key: 'jobs/j/chunks/audio.m4a',
+      durationSec: 120,
+      sizeBytes: 1000,
+      encodeSeconds: 1,
+    },
+    invalid: { plan: 'jobs/j/chunks/plan.json', key: 'jobs/j/chunks/audio.m4a', durationSec: -1 },
+    field: 'data.durationSec',
+  },
 };
 
 describe('event catalogue', () => {

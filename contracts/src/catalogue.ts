@@ -16,6 +16,11 @@ import { MergeRequestedV1 } from './events/merge-requested.ts';
 import { JobWarningV1 } from './events/job-warning.ts';
 import { RecordingReceivedV1 } from './events/recording-received.ts';
 import { ReelUpdatedV1 } from './events/reel-updated.ts';
+import { RenderAudioRenderedV1 } from './events/render-audio-rendered.ts';
+import { RenderAudioRequestedV1 } from './events/render-audio-requested.ts';
+import { RenderChunkRenderedV1 } from './events/render-chunk-rendered.ts';
+import { RenderChunkRequestedV1 } from './events/render-chunk-requested.ts';
+import { RenderRequestedV1 } from './events/render-requested.ts';
 import { StoryReceivedV1 } from './events/story-received.ts';
 import { TimelineReadyV1 } from './events/timeline-ready.ts';
 import { VideoEncodedV1 } from './events/video-encoded.ts';
@@ -29,8 +34,13 @@ export const catalogue = [
   ImagesConvertedV1,
   ClipRequestedV1,
   ClipGeneratedV1,
+  RenderRequestedV1,
   TimelineReadyV1,
   MergeRequestedV1,
+  RenderChunkRequestedV1,
+  RenderAudioRequestedV1,
+  RenderChunkRenderedV1,
+  RenderAudioRenderedV1,
   VideoEncodedV1,
   GenerationRequestedV1,
   GenerationCallbackV1,

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|throughput]`: runs the benchmarks, prints
+// `npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|render|throughput]`: runs the benchmarks, prints
 // one table (medians, p95, ratio against the baseline measured in the same run) and writes every figure
 // with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
 import { execFileSync } from 'node:child_process';
@@ -11,12 +11,13 @@ import { benchBus } from './bus.ts';
 import { benchEncode } from './encode.ts';
 import { benchMerge } from './merge.ts';
 import { benchPipeline } from './pipeline.ts';
+import { benchRender } from './render.ts';
 import { benchThroughput } from './throughput.ts';
 import { formatTable, type Row } from './stats.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-const BENCHES = ['bus', 'pipeline', 'encode', 'merge', 'throughput'] as const;
+const BENCHES = ['bus', 'pipeline', 'encode', 'merge', 'render', 'throughput'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
@@ -37,7 +38,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       }
     } else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|throughput|memory[,…]]',
+        'usage: npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|render|throughput|memory[,…]]',
       );
       process.exit(0);
     } else {
@@ -95,7 +96,9 @@ async function main(): Promise<void> {
               ? await benchEncode({ quick, log, root: ROOT })
               : name === 'merge'
                 ? await benchMerge({ quick, log })
-                : await benchThroughput({ quick, log, root: ROOT });
+                : name === 'render'
+                  ? await benchRender({ quick, log, root: ROOT })
+                  : await benchThroughput({ quick, log, root: ROOT });
       rows.push(...res.rows);
       details[name] = res.raw;
     } catch (err) {

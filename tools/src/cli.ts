@@ -9,6 +9,7 @@ import type { Job } from '@reelbus/contracts';
 import { ReelbusClient, clientOptionsFromEnv } from './client.ts';
 import { makeSampleCall, makeSampleStory } from './sample.ts';
 import { submitStory } from './story.ts';
+import { submitRender } from './render.ts';
 import { formatModels, parseParamArgs } from './generate.ts';
 import { submitMerge } from './merge.ts';
 import { runReel, runReelDemo } from './reel-command.ts';
@@ -43,6 +44,10 @@ Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KE
         [--logo <f>] [--background <#rrggbb>] [--backend ffmpeg|mediaconvert] [--callback <url>] [--no-follow]
                              submit a spoken story (files are uploaded; blob keys and https URLs are passed on)
   models [--type <t>]        list the models (image, video, audio, speech, avatar) with prices and params
+  render <timeline.json> [--file <field>=<path>]… [--backend ffmpeg|mediaconvert] [--callback <url>] [--no-follow]
+                             render a Timeline (contracts/schemas/timeline-request.v1.json); sources may name local
+                             files as { "file": "<path>" } (relative to the Timeline) or { "upload": "<field>" }:
+                             they are uploaded with it; follows the render (chunks, time left), prints the MP4's path
   generate <model> key=value… [--callback <url>] [--no-follow]
                              run a model (e.g. generate local-image prompt="a red fox" width=640), follow it,
                              print the output's path
@@ -112,7 +117,7 @@ function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: strin
       ),
     );
   }
-  if (job.kind === 'generation') {
+  if (job.kind === 'generation' || job.kind === 'render') {
     for (const [name, out] of Object.entries(job.outputs)) {
       if (!out || name === 'video') continue;
       const size = out.width ? `${out.width}x${out.height}` : '';
@@ -252,6 +257,7 @@ async function main(argv: string[]): Promise<void> {
       backend: { type: 'string' },
       type: { type: 'string' },
       reason: { type: 'string' },
+      file: { type: 'string', multiple: true },
     },
   });
   const client = () => new ReelbusClient(clientOptionsFromEnv(process.env, DATA_DIR));
@@ -291,6 +297,32 @@ async function main(argv: string[]): Promise<void> {
       const c = new ReelbusClient(options);
       await followJob(c, jobId);
       return printOutcome(await c.getJob(jobId), join(DATA_DIR, 'blobs'));
+    }
+    case 'render': {
+      const file = positionals[0];
+      if (!file) throw new Error('usage: render <timeline.json> [--file <field>=<path>]… [--callback <url>]');
+      const files: Record<string, string> = {};
+      for (const f of values.file ?? []) {
+        const eq = f.indexOf('=');
+        if (eq <= 0) throw new Error(`--file ${f}: expected <field>=<path>`);
+        // Relative to where the command runs (paths inside the Timeline are relative to its file).
+        files[f.slice(0, eq)] = resolve(f.slice(eq + 1));
+      }
+      const options = clientOptionsFromEnv(process.env, DATA_DIR);
+      const accepted = await submitRender({
+        client: options,
+        file,
+        files,
+        callbackUrl: values.callback,
+        backend: values.backend,
+      });
+      console.log(
+        `job ${accepted.jobId}${accepted.uploads ? ` (${accepted.uploads} file${accepted.uploads > 1 ? 's' : ''} uploaded)` : ''}`,
+      );
+      if (values['no-follow']) return;
+      const c = new ReelbusClient(options);
+      await followJob(c, accepted.jobId);
+      return printOutcome(await c.getJob(accepted.jobId), join(DATA_DIR, 'blobs'));
     }
     case 'submit': {
       const file = positionals[0];

@@ -32,6 +32,22 @@ describe('progressBar', () => {
     expect(line).toContain('encode 12%: xxx');
   });
 
+  it("shows a chunked render's phase, chunks done and time left", () => {
+    const line = progressBar(
+      job({
+        progress: 55,
+        steps: {
+          encode: { status: 'running', percent: 47, message: '3 of 10 chunks rendered' },
+        } as Job['steps'],
+        progressDetail: { phase: 'rendering', chunks: { done: 3, total: 10 }, etaSec: 125 },
+      }),
+      140,
+    );
+    expect(line).toBe(
+      '[#################.............]  55%  encode 47% (rendering, chunks 3/10, ~2 min 05 s left): 3 of 10 chunks rendered',
+    );
+  });
+
   it('shows the status when no step runs', () => {
     expect(progressBar(job({ progress: 100, status: 'completed' })).trimEnd()).toBe(
       '[##############################] 100%  completed',

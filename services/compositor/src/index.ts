@@ -10,3 +10,4 @@ export { requestCallClips, type ComposeDeps } from './handle-audio-split.ts';
 export { collectCallClip } from './handle-clip-generated.ts';
 export { CompositorEnv, type CompositorConfig } from './config.ts';
 export * from './story/index.ts';
+export * from './render/index.ts';

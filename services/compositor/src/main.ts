@@ -2,11 +2,12 @@ import { startService } from '@reelbus/kit';
 import { CompositorEnv } from './config.ts';
 import { requestCallClips } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
+import { RenderEnv, resolveRenderRequest, type RenderResolveDeps } from './render/index.ts';
 import { StoryEnv, collectStoryAudio, collectStoryImages, storyAssetSeeder } from './story/index.ts';
 
 const rt = await startService({
   name: 'compositor',
-  configSchema: CompositorEnv.extend(StoryEnv.shape),
+  configSchema: CompositorEnv.extend(StoryEnv.shape).extend(RenderEnv.shape),
   needs: { blobs: true, jobs: true },
 });
 // Stories: the default logo and sample music are made when the first story needs them (a few
@@ -26,6 +27,15 @@ const storyDeps = {
     seedMusic: rt.config.COMPOSITOR_SEED_MUSIC,
   }),
 };
+const renderDeps: RenderResolveDeps = {
+  blobs: rt.blobs,
+  tmpDir: rt.base.tmpDir,
+  fetch: {
+    allowPrivate: rt.config.RENDER_ALLOW_PRIVATE_URLS,
+    timeoutMs: rt.config.RENDER_FETCH_TIMEOUT_MS,
+    maxBytes: rt.config.RENDER_SOURCE_MAX_BYTES,
+  },
+};
 const deps = {
   jobs: rt.jobs,
   defaultSize: { width: rt.config.CALL_VIDEO_WIDTH, height: rt.config.CALL_VIDEO_HEIGHT },
@@ -33,7 +43,7 @@ const deps = {
 
 await rt.bus.consume({
   service: rt.name,
-  concurrency: Math.max(rt.base.concurrency, 4), // one per consumed type, so a waiting story never holds up calls
+  concurrency: Math.max(rt.base.concurrency, 5), // one per consumed type, so a waiting story never holds up calls
   handlers: {
     'audio.split': { step: 'compose', handle: (event, ctx) => requestCallClips({ event, ctx, deps }) },
     'clip.generated': { step: 'compose', handle: (event, ctx) => collectCallClip({ event, ctx, deps }) },
@@ -44,6 +54,10 @@ await rt.bus.consume({
     'images.converted': {
       step: 'compose',
       handle: (event, ctx) => collectStoryImages({ event, ctx, deps: storyDeps }),
+    },
+    'render.requested': {
+      step: 'compose',
+      handle: (event, ctx) => resolveRenderRequest({ event, ctx, deps: renderDeps }),
     },
   },
 });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { env } from '@reelbus/kit';
+import { DEFAULT_CHUNK_THRESHOLD_SEC } from './chunks/decide.ts';
+import { DEFAULT_CHUNK_SECONDS } from './chunks/plan.ts';
 import { DEFAULT_MEDIACONVERT_RATES, type MediaConvertRates } from './mediaconvert/build-job.ts';
 
 /** The encoder's own settings (the kit runtime reads the shared ones). */
@@ -11,6 +13,12 @@ export const EncoderEnv = z
     ENCODER_PRESET: env
       .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
       .optional(),
+    /** Timelines longer than this (seconds) render in chunks on any free replica (ffmpeg backend). */
+    CHUNK_THRESHOLD_SEC: env.number({ min: 0, max: 86_400 }).default(DEFAULT_CHUNK_THRESHOLD_SEC),
+    /** Seconds of video per chunk (equal frame counts; boundaries move out of transitions). */
+    CHUNK_SECONDS: env.number({ min: 0.5, max: 3_600 }).default(DEFAULT_CHUNK_SECONDS),
+    /** Chunks (and chunked audio) this process renders at once, besides WORK_CONCURRENCY whole renders. */
+    CHUNK_CONCURRENCY: env.int({ min: 1, max: 64 }).default(1),
     /** Your account's MediaConvert endpoint; the SDK's regional default when absent. */
     MEDIACONVERT_ENDPOINT: env.url().optional(),
     /** IAM role MediaConvert assumes (S3 read/write on the bucket). Setting it enables the backend. */

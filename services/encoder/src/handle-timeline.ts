@@ -1,4 +1,11 @@
-import type { EventDataInput, EventOf, MediaOutput } from '@reelbus/contracts';
+import {
+  applyOutputPreset,
+  timelineFrames,
+  type EventDataInput,
+  type EventOf,
+  type MediaOutput,
+  type Timeline,
+} from '@reelbus/contracts';
 import {
   describeError,
   isPermanent,
@@ -7,6 +14,8 @@ import {
   type HandlerOutcome,
 } from '@reelbus/kit';
 import { renderAudioFallback } from './audio-fallback.ts';
+import { planChunkedRender, posterOutput, type ChunkedRenderDeps } from './chunks/chunked.ts';
+import { decideChunking } from './chunks/decide.ts';
 import type { EncoderBackend } from './render.ts';
 
 export interface TimelineRenderDeps {
@@ -16,13 +25,18 @@ export interface TimelineRenderDeps {
   /** Where a story's audio-only fallback is written; no fallback when absent. */
   fallback?: { blobs: BlobStore; tmpDir: string };
   /** Writes the HLS ladder of the final MP4 (`jobs/<jobId>/hls/`) when the Timeline asks for it. */
-  hls?: (req: {
-    jobId: string;
-    key: string;
-    signal: AbortSignal;
-    onProgress: (pct: number) => void;
-  }) => Promise<MediaOutput>;
+  hls?: HlsWriter;
+  /** Chunked rendering of long Timelines (ffmpeg backend); every Timeline renders in one pass when absent. */
+  chunked?: ChunkedRenderDeps;
 }
+
+/** Writes the HLS ladder of a final MP4 already in the blob store. */
+export type HlsWriter = (req: {
+  jobId: string;
+  key: string;
+  signal: AbortSignal;
+  onProgress: (pct: number) => void;
+}) => Promise<MediaOutput>;
 
 /** Whether the Timeline asks for HLS beside the MP4 (`output.formats` includes "hls"); tolerant of Timelines parsed by older contracts. */
 export function wantsHls(timeline: unknown): boolean {
@@ -57,7 +71,17 @@ export async function renderTimelineEvent({
       reason: `timeline.ready data.backend: unknown encoder backend "${name}" (this encoder has ${[...backends.keys()].join(', ')}${name === 'mediaconvert' ? '; set MEDIACONVERT_ROLE_ARN and AWS_REGION, with BLOB_STORE=s3, to enable it' : ''})`,
     };
   }
-  await ctx.progress('encode', 'started', 0, `rendering with ${backend.name}`);
+  if (deps.chunked) {
+    const decision = decideChunking({
+      timeline: event.data.timeline,
+      backend: backend.name,
+      settings: deps.chunked.settings,
+    });
+    if (decision.chunked) return planChunkedRender({ event, ctx, deps: deps.chunked, decision });
+    ctx.logger.debug({ reason: decision.reason }, 'rendering in one pass');
+  }
+  await ctx.progress('encode', 'started', 0, `rendering with ${backend.name}`, { phase: 'preparing' });
+  const frameTotal = timelineFrames(applyOutputPreset(event.data.timeline));
   let encoded: EventDataInput<'video.encoded'>;
   try {
     const result = await backend.render({
@@ -66,11 +90,17 @@ export async function renderTimelineEvent({
       timeline: event.data.timeline,
       signal: ctx.signal,
       logger: ctx.logger,
-      onProgress: (pct) => {
+      onProgress: (pct, detail) => {
         ctx.working();
         // Fire and forget: progress is best effort and rate-limited by the context.
         ctx
-          .progress('encode', 'running', Math.round(pct))
+          .progress('encode', 'running', Math.round(pct), undefined, {
+            phase: 'rendering',
+            ...(detail?.frames !== undefined && frameTotal
+              ? { frames: { done: Math.min(detail.frames, frameTotal), total: frameTotal } }
+              : {}),
+            ...(detail?.etaSec !== undefined ? { etaSec: detail.etaSec } : {}),
+          })
           .catch((err: unknown) => ctx.logger.warn({ err }, 'could not publish encode progress'));
       },
     });
@@ -91,11 +121,18 @@ export async function renderTimelineEvent({
       encodeSeconds: result.encodeSeconds,
       ...(result.cpuSeconds !== undefined ? { cpuSeconds: result.cpuSeconds } : {}),
       ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
+      ...(result.poster ? { outputs: { poster: posterOutput(result.poster) } } : {}),
     };
   } catch (err) {
     const permanent = isPermanent(err);
     if (fallback && event.data.kind === 'story' && (permanent || ctx.lastAttempt)) {
-      return deliverAudioOnly({ event, ctx, fallback, backend: backend.name, err });
+      return deliverAudioOnly({
+        jobId: event.jobId,
+        timeline: event.data.timeline,
+        ctx,
+        fallback,
+        reason: `encode (${backend.name}) failed: ${describeError(err)}`,
+      });
     }
     if (permanent) return { outcome: 'fail', step: 'encode', reason: describeError(err) };
     throw err;
@@ -109,10 +146,10 @@ export async function renderTimelineEvent({
       signal: ctx.signal,
       onProgress: () => ctx.working(),
     });
-    encoded = { ...encoded, outputs: { hls } };
+    encoded = { ...encoded, outputs: { ...encoded.outputs, hls } };
   }
   await ctx.publish('video.encoded', event.jobId, encoded, { id: `video.encoded:${event.jobId}` });
-  await ctx.progress('encode', 'completed', 100);
+  await ctx.progress('encode', 'completed', 100, undefined, { phase: 'complete' });
   return { outcome: 'ok' };
 }
 
@@ -121,25 +158,25 @@ export async function renderTimelineEvent({
  * and complete the job with `fallback: 'audio_only'` (id `job.completed:<jobId>`), so the message is
  * acked instead of dead-lettered. When even that fails, the job fails with both reasons.
  */
-async function deliverAudioOnly({
-  event,
+export async function deliverAudioOnly({
+  jobId,
+  timeline,
   ctx,
   fallback,
-  backend,
-  err,
+  reason,
 }: {
-  event: EventOf<'timeline.ready'>;
+  jobId: string;
+  timeline: Timeline;
   ctx: HandlerContext;
   fallback: NonNullable<TimelineRenderDeps['fallback']>;
-  backend: string;
-  err: unknown;
+  /** Why the video could not be made (`encode (ffmpeg) failed: …`, `chunk 3 of 10 (…): …`). */
+  reason: string;
 }): Promise<HandlerOutcome> {
-  const reason = `encode (${backend}) failed: ${describeError(err)}`;
   let audio;
   try {
     audio = await renderAudioFallback({
-      jobId: event.jobId,
-      timeline: event.data.timeline,
+      jobId,
+      timeline,
       blobs: fallback.blobs,
       tmpDir: fallback.tmpDir,
       signal: ctx.signal,
@@ -157,9 +194,9 @@ async function deliverAudioOnly({
   await ctx.warn('encode', warning);
   await ctx.publish(
     'job.completed',
-    event.jobId,
+    jobId,
     { outputs: { audio }, warnings: [warning], fallback: 'audio_only', fallbackReason: reason },
-    { id: `job.completed:${event.jobId}` },
+    { id: `job.completed:${jobId}` },
   );
   await ctx.progress('encode', 'skipped', undefined, 'video failed; delivered audio only');
   return { outcome: 'ok' };

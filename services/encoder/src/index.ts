@@ -1,6 +1,5 @@
 export {
   buildRenderArgs,
-  escapeFilterValue,
   fitFilters,
   kenBurns,
   UnsupportedTimelineError,

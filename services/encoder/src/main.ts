@@ -1,6 +1,17 @@
 import { EXIT_CONFIG, startService } from '@reelbus/kit';
+import {
+  collectRenderedPart,
+  renderAudioEvent,
+  renderChunkEvent,
+  type ChunkedRenderDeps,
+} from './chunks/chunked.ts';
 import { EncoderEnv, mediaConvertEnabled, mediaConvertRates } from './config.ts';
-import { renderTimelineEvent, type TimelineRenderDeps } from './handle-timeline.ts';
+import {
+  deliverAudioOnly,
+  renderTimelineEvent,
+  type HlsWriter,
+  type TimelineRenderDeps,
+} from './handle-timeline.ts';
 import { packageHlsOfBlob } from './hls/index.ts';
 import { declareMediaConvertMetrics } from './mediaconvert/metrics.ts';
 import { handleMergeRequested, type MergeDeps } from './merge/index.ts';
@@ -9,7 +20,8 @@ import { FfmpegBackend, type EncoderBackend } from './render.ts';
 const rt = await startService({
   name: 'encoder',
   configSchema: EncoderEnv,
-  needs: { blobs: true, jobs: false },
+  // The job store: the chunked render's fan-in claims its join there by compare-and-set.
+  needs: { blobs: true, jobs: true },
 });
 const c = rt.config;
 
@@ -48,20 +60,34 @@ if (mediaConvertEnabled(c)) {
   backends.set(mediaconvert.name, mediaconvert);
 }
 
+const fallback = { blobs: rt.blobs, tmpDir: rt.base.tmpDir };
+const hls: HlsWriter = ({ jobId, key, signal, onProgress }) =>
+  packageHlsOfBlob({
+    blobs: rt.blobs,
+    jobId,
+    key,
+    tmpDir: rt.base.tmpDir,
+    signal,
+    onProgress,
+    ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+  });
+const chunked: ChunkedRenderDeps = {
+  blobs: rt.blobs,
+  jobs: rt.jobs,
+  tmpDir: rt.base.tmpDir,
+  settings: { thresholdSec: c.CHUNK_THRESHOLD_SEC, chunkSeconds: c.CHUNK_SECONDS },
+  stallTimeoutMs: rt.base.stallTimeoutMs,
+  ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
+  hls,
+  onStoryFailure: ({ jobId, timeline, ctx, reason }) =>
+    deliverAudioOnly({ jobId, timeline, ctx, fallback, reason }),
+};
 const deps: TimelineRenderDeps = {
   backends,
   defaultBackend: c.ENCODER_BACKEND,
-  fallback: { blobs: rt.blobs, tmpDir: rt.base.tmpDir },
-  hls: ({ jobId, key, signal, onProgress }) =>
-    packageHlsOfBlob({
-      blobs: rt.blobs,
-      jobId,
-      key,
-      tmpDir: rt.base.tmpDir,
-      signal,
-      onProgress,
-      ...(c.ENCODER_PRESET ? { preset: c.ENCODER_PRESET } : {}),
-    }),
+  fallback,
+  hls,
+  chunked,
 };
 
 const mergeDeps: MergeDeps = {
@@ -76,6 +102,9 @@ const mergeDeps: MergeDeps = {
   },
 };
 
+// Three pools of work slots, so that short work never queues behind long renders:
+// whole renders (WORK_CONCURRENCY), chunks and the chunked audio (CHUNK_CONCURRENCY, any replica
+// takes any chunk), and the fan-in that records parts and joins them by stream copy.
 await rt.bus.consume({
   service: rt.name,
   concurrency: rt.base.concurrency,
@@ -84,6 +113,34 @@ await rt.bus.consume({
     'merge.requested': {
       step: 'merge',
       handle: (event, ctx) => handleMergeRequested({ event, ctx, deps: mergeDeps }),
+    },
+  },
+});
+await rt.bus.consume({
+  service: rt.name,
+  concurrency: c.CHUNK_CONCURRENCY,
+  handlers: {
+    'render.chunk.requested': {
+      step: 'encode',
+      handle: (event, ctx) => renderChunkEvent({ event, ctx, deps: chunked }),
+    },
+    'render.audio.requested': {
+      step: 'encode',
+      handle: (event, ctx) => renderAudioEvent({ event, ctx, deps: chunked }),
+    },
+  },
+});
+await rt.bus.consume({
+  service: rt.name,
+  concurrency: 2,
+  handlers: {
+    'render.chunk.rendered': {
+      step: 'encode',
+      handle: (event, ctx) => collectRenderedPart({ event, ctx, deps: chunked }),
+    },
+    'render.audio.rendered': {
+      step: 'encode',
+      handle: (event, ctx) => collectRenderedPart({ event, ctx, deps: chunked }),
     },
   },
 });

@@ -5,7 +5,7 @@ import { applyOutputPreset, type Timeline } from '@reelbus/contracts';
 import { PermanentError, describeError, isPermanent } from '@reelbus/kit';
 import { isBlobNotFound, type BlobStore } from '@reelbus/kit';
 import { probe, runFfmpeg, withTempDir, type MediaInfo } from '@reelbus/kit';
-import type { Logger } from '@reelbus/kit';
+import type { Logger, X264Preset } from '@reelbus/kit';
 import { measureChildrenCpu } from './child-cpu.ts';
 import { buildRenderArgs, UnsupportedTimelineError } from './filtergraph.ts';
 import { buildPosterArgs, posterKey, posterTime } from './poster.ts';
@@ -16,8 +16,8 @@ export interface RenderRequest {
   /** Aborting stops the encode (shutdown past its grace period). */
   signal?: AbortSignal;
   logger?: Logger;
-  /** Encode progress, 0-100. */
-  onProgress?: (percent: number) => void;
+  /** Encode progress, 0-100, with the frames written so far and the seconds left when ffmpeg says. */
+  onProgress?: (percent: number, detail?: { frames?: number; etaSec?: number }) => void;
   /** Something the user should know (a feature dropped under `allowDegradation`). */
   onWarning?: (message: string) => Promise<void> | void;
 }
@@ -52,13 +52,13 @@ export interface FfmpegBackendOptions {
   /** Parent of the per-render temp dirs (downloads from S3, the output before upload). */
   tmpDir: string;
   /** Overrides the Timeline's x264 preset. */
-  preset?: string;
+  preset?: X264Preset;
   stallTimeoutMs?: number;
   fontFile?: string;
 }
 
 /** A blob the Timeline reads, and the first field that names it (for error messages). */
-interface InputRef {
+export interface InputRef {
   key: string;
   field: string;
   /** What the field needs from the file. */
@@ -80,7 +80,7 @@ export class FfmpegBackend implements EncoderBackend {
     return withTempDir(
       `reelbus-encode-${jobId}`,
       async (dir) => {
-        const local = await resolveInputs({ blobs, refs: inputRefs(timeline), dir });
+        const local = await localInputs({ blobs, refs: inputRefs(timeline), dir });
         let built;
         try {
           built = buildRenderArgs({
@@ -109,7 +109,21 @@ export class FfmpegBackend implements EncoderBackend {
             step: 'encode',
             args: built.args,
             durationSec: built.durationSec,
-            ...(onProgress ? { onProgress: (p) => p.percent !== undefined && onProgress(p.percent) } : {}),
+            ...(onProgress
+              ? {
+                  onProgress: (p) => {
+                    if (p.percent === undefined) return;
+                    const etaSec =
+                      p.speed && p.speed > 0
+                        ? Math.max(0, Math.round((built.durationSec - p.timeSec) / p.speed))
+                        : undefined;
+                    onProgress(p.percent, {
+                      ...(p.frames !== undefined ? { frames: p.frames } : {}),
+                      ...(etaSec !== undefined ? { etaSec } : {}),
+                    });
+                  },
+                }
+              : {}),
             ...(signal ? { signal } : {}),
             ...(stallTimeoutMs ? { stallTimeoutMs } : {}),
             ...(logger ? { logger } : {}),
@@ -186,21 +200,42 @@ export function inputRefs(timeline: Timeline): InputRef[] {
   return [...refs.values()];
 }
 
+/** A local file of an input, and what probing it found (absent when not probed). */
+export interface LocalInput {
+  path: string;
+  info?: MediaInfo;
+}
+
 /**
  * A local path for every input: the blob's own file on the fs store (no copy), else a download into
- * `dir`. Each file is probed, so a missing or unreadable input is a permanent error naming its field,
- * not an ffmpeg failure that would be retried.
+ * `dir`. Each file is probed (unless `probe: false`: a chunk whose plan holds the probe facts), so a
+ * missing or unreadable input is a permanent error naming its field, not an ffmpeg failure that
+ * would be retried.
  */
-async function resolveInputs({
+export async function localInputs(opts: {
+  blobs: BlobStore;
+  refs: InputRef[];
+  dir: string;
+  probe?: true;
+}): Promise<Map<string, { path: string; info: MediaInfo }>>;
+export async function localInputs(opts: {
+  blobs: BlobStore;
+  refs: InputRef[];
+  dir: string;
+  probe: boolean;
+}): Promise<Map<string, LocalInput>>;
+export async function localInputs({
   blobs,
   refs,
   dir,
+  probe: probeFiles = true,
 }: {
   blobs: BlobStore;
   refs: InputRef[];
   dir: string;
-}): Promise<Map<string, { path: string; info: MediaInfo }>> {
-  const local = new Map<string, { path: string; info: MediaInfo }>();
+  probe?: boolean;
+}): Promise<Map<string, LocalInput>> {
+  const local = new Map<string, LocalInput>();
   let n = 0;
   for (const ref of refs) {
     const notFound = (cause?: unknown) =>
@@ -220,6 +255,10 @@ async function resolveInputs({
         if (isBlobNotFound(err)) throw notFound(err);
         throw err; // network: transient
       }
+    }
+    if (!probeFiles) {
+      local.set(ref.key, { path });
+      continue;
     }
     let info: MediaInfo;
     try {

@@ -402,6 +402,7 @@ describe('access', () => {
         'POST /v1/generations',
         'POST /v1/jobs/:id/links',
         'POST /v1/recordings',
+        'POST /v1/renders',
         'POST /v1/stories',
         'POST /v1/merges',
         'GET /v1/jobs/:id/hls/*',

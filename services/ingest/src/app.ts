@@ -30,6 +30,7 @@ import { operatorRoutes } from './routes/operator.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { reelRoutes } from './routes/reels.ts';
+import { renderRoutes } from './routes/renders.ts';
 import { storyRoutes } from './routes/stories.ts';
 import { twilioRoutes } from './routes/twilio.ts';
 import { studioRoutes } from './studio.ts';
@@ -222,6 +223,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(storyRoutes, { ctx });
   app.register(mergeRoutes, { ctx });
   app.register(hlsRoutes, { ctx });
+  app.register(renderRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   const models = deps.models ?? loadModelRegistry(config.modelsConfig);
   app.register(generationRoutes, { ctx, models });

@@ -594,10 +594,61 @@ describe('progress detail', () => {
     expect(job.progressDetail?.etaSec).toBe(12);
   });
 
+  it("moves a chunked render's step with the frames its chunks reported (95 % for rendering; the join is the rest)", () => {
+    const job = run(render(), [
+      progress('encode', 'started', 9),
+      detail('encode', 10, { frames: { done: 0, total: 1000 }, chunks: { done: 0, total: 4 } }),
+      detail('encode', 11, { chunk: { index: 0, frames: 250 } }),
+      detail('encode', 12, { chunk: { index: 2, frames: 150 } }),
+    ]);
+    expect(job.progressDetail?.frames).toEqual({ done: 400, total: 1000 });
+    expect(job.steps.encode?.percent).toBe(38);
+    // a chunk report never takes the percent back
+    const later = run(job, [
+      detail('encode', 13, { percent: 60 }),
+      detail('encode', 14, { chunk: { index: 1, frames: 10 } }),
+    ]);
+    expect(later.steps.encode?.percent).toBe(60);
+  });
+
   it('applying the same detail twice changes nothing the second time', () => {
     const e = detail('encode', 11, { chunk: { index: 0, frames: 200 } });
     const once = run(render(), [e]);
     expect(applyEvent(once, e, new Date())).toBeUndefined();
+  });
+});
+
+describe('named outputs', () => {
+  it('keeps the poster (and any named output) video.encoded brings beside the video', () => {
+    const job = run(newJob({ id: JOB, kind: 'render' }, new Date(t(0))), [
+      ev('video.encoded', 5, {
+        key: `jobs/${JOB}/final.mp4`,
+        durationSec: 150,
+        sizeBytes: 9_000_000,
+        width: 1920,
+        height: 1080,
+        videoCodec: 'h264',
+        audioCodec: 'aac',
+        backend: 'ffmpeg',
+        encodeSeconds: 80,
+        outputs: {
+          poster: {
+            key: `jobs/${JOB}/poster.jpg`,
+            durationSec: 0,
+            sizeBytes: 90_000,
+            contentType: 'image/jpeg',
+          },
+        },
+      }),
+    ]);
+    expect(job.steps.encode?.status).toBe('completed');
+    expect(job.outputs.poster).toEqual({
+      key: `jobs/${JOB}/poster.jpg`,
+      durationSec: 0,
+      sizeBytes: 90_000,
+      contentType: 'image/jpeg',
+    });
+    expect(job.outputs.video?.key).toBe(`jobs/${JOB}/final.mp4`);
   });
 });
 

@@ -237,6 +237,7 @@ function project(job: Job, event: AnyEvent, at: string): void {
         step.message = d.message;
       if (step && d.attempt !== undefined) step.attempts = Math.max(step.attempts ?? 0, d.attempt);
       applyDetail(job, d, at);
+      applyChunkPercent(job, d);
       markRunning(job);
       return;
     }
@@ -445,6 +446,18 @@ function applyDetail(job: Job, d: EventOf<'job.progress'>['data'], at: string): 
   }
   next.updatedAt = newest ? at : (prev.updatedAt ?? at);
   job.progressDetail = next;
+}
+
+/**
+ * A chunked render's step follows the frames its chunks reported (summed in `progressDetail.frames`):
+ * chunk workers each know only their own chunk, so none of them can say the step's percent. Rendering
+ * is 95 % of it (the join is a stream copy); the percent never decreases.
+ */
+function applyChunkPercent(job: Job, d: EventOf<'job.progress'>['data']): void {
+  const step = job.steps[d.step];
+  const frames = job.progressDetail?.frames;
+  if (!d.chunk || !step || step.status !== 'running' || !frames || frames.total <= 0) return;
+  step.percent = Math.max(step.percent ?? 0, Math.min(95, Math.floor((95 * frames.done) / frames.total)));
 }
 
 function maxCount(

@@ -74,6 +74,42 @@ describe('createHandlerContext', () => {
     ]);
   });
 
+  it("carries the render detail (phase, chunks, frames, a chunk's frames, eta) and lets a new phase through the rate limit", async () => {
+    const { ctx, sent, tick } = context();
+    await ctx.progress('encode', 'running', 5, 'planned', {
+      phase: 'preparing',
+      chunks: { done: 0, total: 4 },
+      frames: { done: 0, total: 3600 },
+    });
+    tick(100);
+    await ctx.progress('encode', 'running', 6, undefined, { phase: 'rendering' }); // a new phase: sent
+    tick(100);
+    await ctx.progress('encode', 'running', 7, undefined, { chunk: { index: 1, frames: 30 } }); // same phase, too soon
+    tick(1000);
+    await ctx.progress('encode', 'running', 8, undefined, { chunk: { index: 1, frames: 300 }, etaSec: 42 });
+    expect(sent.map((s) => s.data)).toEqual([
+      {
+        step: 'encode',
+        status: 'running',
+        percent: 5,
+        message: 'planned',
+        attempt: 2,
+        phase: 'preparing',
+        chunks: { done: 0, total: 4 },
+        frames: { done: 0, total: 3600 },
+      },
+      { step: 'encode', status: 'running', percent: 6, attempt: 2, phase: 'rendering' },
+      {
+        step: 'encode',
+        status: 'running',
+        percent: 8,
+        attempt: 2,
+        chunk: { index: 1, frames: 300 },
+        etaSec: 42,
+      },
+    ]);
+  });
+
   it('clamps the percent and cuts long messages to what the contract allows', async () => {
     const { ctx, sent } = context();
     await ctx.progress('encode', 'running', 140, 'x'.repeat(3000));

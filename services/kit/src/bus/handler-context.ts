@@ -42,7 +42,7 @@ export function createHandlerContext(opts: HandlerContextOptions): HandlerContex
     now = Date.now,
     progressIntervalMs = PROGRESS_INTERVAL_MS,
   } = opts;
-  const lastProgress = new Map<string, { status: string; at: number }>();
+  const lastProgress = new Map<string, { status: string; at: number; phase: string | undefined }>();
   return {
     logger,
     deliveryCount,
@@ -51,11 +51,12 @@ export function createHandlerContext(opts: HandlerContextOptions): HandlerContex
     traceId,
     working,
     publish: (type, jid, data, popts) => publisher.publish(type, jid, data, popts),
-    async progress(step, status, percent, message) {
+    async progress(step, status, percent, message, detail) {
       const prev = lastProgress.get(step);
       const at = now();
-      if (prev && prev.status === status && at - prev.at < progressIntervalMs) return;
-      lastProgress.set(step, { status, at });
+      const phase = detail?.phase ?? prev?.phase;
+      if (prev && prev.status === status && prev.phase === phase && at - prev.at < progressIntervalMs) return;
+      lastProgress.set(step, { status, at, phase });
       try {
         await publisher.publish('job.progress', jobId, {
           step,
@@ -63,6 +64,7 @@ export function createHandlerContext(opts: HandlerContextOptions): HandlerContex
           ...(percent === undefined ? {} : { percent: Math.max(0, Math.min(100, percent)) }),
           ...(message === undefined ? {} : { message: message.slice(0, MESSAGE_MAX) }),
           attempt: deliveryCount,
+          ...detail,
         });
       } catch (err) {
         // Progress is a courtesy: losing one must not fail the work.

@@ -45,18 +45,29 @@ export interface HandlerContext extends Publisher {
    * message as cancelled (acked, no `job.failed`), whatever the handler then throws.
    */
   signal: AbortSignal;
-  /** Publishes `job.progress` for `step` (rate-limited to one per second unless `status` changes). */
+  /**
+   * Publishes `job.progress` for `step` (rate-limited to one per second unless `status` or
+   * `detail.phase` changes). `detail` carries what a long render shows users (phase, chunks done,
+   * frames, a chunk's own frames, seconds left): the job document's `progressDetail`.
+   */
   progress(
     step: string,
     status: 'started' | 'running' | 'completed' | 'skipped',
     percent?: number,
     message?: string,
+    detail?: ProgressDetailInput,
   ): Promise<void>;
   /** Publishes `job.warning`. */
   warn(step: string, message: string): Promise<void>;
   /** The W3C trace id of this message's trace. */
   traceId: string | undefined;
 }
+
+/** The detail fields of `job.progress` (phase, chunks, frames, chunk, etaSec). */
+export type ProgressDetailInput = Pick<
+  EventDataInput<'job.progress'>,
+  'phase' | 'chunks' | 'frames' | 'chunk' | 'etaSec'
+>;
 
 export type Handler<T extends EventType> = (
   event: EventOf<T>,

@@ -9,6 +9,7 @@ import { isPermanent, isTransient, PermanentError, TransientError } from '../err
 import { makeStereoCall, makeVideo } from '../testing/fixtures.ts';
 import {
   buildFfmpegArgs,
+  parseBenchmarkLine,
   FfmpegError,
   FfmpegStalledError,
   parseProgressBlock,
@@ -95,6 +96,28 @@ describe('runFfmpeg', () => {
     expect([...percents].sort((a, b) => a - b)).toEqual(percents);
   });
 
+  it('reports the CPU seconds ffmpeg used, from its own -benchmark line', async () => {
+    // an x264 encode burns measurable CPU
+    const res = await runFfmpeg({
+      step: 'test',
+      args: [
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=640x360:d=2',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'medium',
+        join(dir, 'cpu.mp4'),
+      ],
+    });
+    expect(res.cpuSeconds).toBeGreaterThan(0.05);
+    expect(parseBenchmarkLine('bench: utime=12.345s stime=0.655s rtime=6.100s')).toBe(13);
+    expect(parseBenchmarkLine('bench: maxrss=49928kB')).toBeUndefined();
+    expect(parseBenchmarkLine('frame=  10 fps=0.0')).toBeUndefined();
+  });
+
   it('fails with FfmpegError carrying the step, exit code, stderr text and command line', async () => {
     const missing = join(dir, 'does-not-exist.wav');
     const err = await runFfmpeg({ step: 'split', args: ['-i', missing, '-f', 'null', '-'] }).catch(
@@ -151,6 +174,7 @@ describe('runFfmpeg', () => {
       '-hide_banner',
       '-nostdin',
       '-y',
+      '-benchmark',
       '-progress',
       'pipe:1',
       '-nostats',

@@ -4,6 +4,7 @@ export {
   runFfmpeg,
   buildProgressArgs,
   buildFfmpegArgs,
+  parseBenchmarkLine,
   formatCommand,
   parseProgressBlock,
   DEFAULT_STALL_TIMEOUT_MS,

@@ -67,6 +67,21 @@ describe('delivery preset flags', () => {
     ]);
   });
 
+  it('is lossless for exactness tests: -qp 0 and no profile (x264 then writes High 4:4:4 Predictive)', () => {
+    expect(h264VideoArgs({ fps: 30, lossless: true, bitrateKbps: 4000 })).toEqual([
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-preset',
+      'veryfast',
+      '-qp',
+      '0',
+      '-r',
+      '30',
+    ]);
+  });
+
   it('writes AAC-LC 48 kHz stereo at 128 kb/s by default', () => {
     expect(aacAudioArgs()).toEqual([
       '-c:a',

@@ -28,6 +28,11 @@ export interface H264Options {
   crf?: number;
   /** A target bitrate instead of CRF (max rate the same, buffer twice it), for players or backends that need one. */
   bitrateKbps?: number;
+  /**
+   * Lossless (`-qp 0`, no `-profile:v`: x264 writes High 4:4:4 Predictive), for tests that compare
+   * decoded frames exactly (a chunked render against a single pass). Never a delivery.
+   */
+  lossless?: boolean;
 }
 
 /** The audio half of the preset. */
@@ -55,9 +60,16 @@ export function x264Preset(opts: { preset: X264Preset; profile: H264Profile }): 
   return preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset;
 }
 
-/** `-c:v libx264 -profile:v … -pix_fmt yuv420p -preset … (-crf … | -b:v … -maxrate … -bufsize …) -r …`. */
+/** `-c:v libx264 -profile:v … -pix_fmt yuv420p -preset … (-crf … | -b:v … -maxrate … -bufsize … | -qp 0) -r …`. */
 export function h264VideoArgs(opts: H264Options): string[] {
-  const { fps, profile = 'high', preset = DEFAULT_X264_PRESET, crf = DEFAULT_CRF, bitrateKbps } = opts;
+  const {
+    fps,
+    profile = 'high',
+    preset = DEFAULT_X264_PRESET,
+    crf = DEFAULT_CRF,
+    bitrateKbps,
+    lossless = false,
+  } = opts;
   if (!(Number.isFinite(fps) && fps > 0)) throw new RangeError(`fps must be a positive number (got ${fps})`);
   if (!X264_PRESETS.includes(preset))
     throw new RangeError(`preset must be one of ${X264_PRESETS.join(', ')} (got ${preset})`);
@@ -65,15 +77,15 @@ export function h264VideoArgs(opts: H264Options): string[] {
     throw new RangeError(`crf must be a whole number from 0 to 51 (got ${crf})`);
   if (bitrateKbps !== undefined && !(Number.isInteger(bitrateKbps) && bitrateKbps > 0))
     throw new RangeError(`bitrateKbps must be a positive whole number (got ${bitrateKbps})`);
-  const rate =
-    bitrateKbps !== undefined
+  const rate = lossless
+    ? ['-qp', '0']
+    : bitrateKbps !== undefined
       ? ['-b:v', `${bitrateKbps}k`, '-maxrate', `${bitrateKbps}k`, '-bufsize', `${bitrateKbps * 2}k`]
       : ['-crf', String(crf)];
   return [
     '-c:v',
     'libx264',
-    '-profile:v',
-    profile,
+    ...(lossless ? [] : ['-profile:v', profile]),
     '-pix_fmt',
     'yuv420p',
     '-preset',

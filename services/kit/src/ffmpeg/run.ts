@@ -42,7 +42,18 @@ export function buildProgressArgs(): string[] {
 /** The whole argument list `runFfmpeg` passes to ffmpeg for `args`. */
 export function buildFfmpegArgs(opts: { args: string[] }): string[] {
   const { args } = opts;
-  return ['-hide_banner', '-nostdin', '-y', ...buildProgressArgs(), ...args];
+  // -benchmark: ffmpeg prints its own user and system CPU time at the end (FfmpegRunResult.cpuSeconds).
+  return ['-hide_banner', '-nostdin', '-y', '-benchmark', ...buildProgressArgs(), ...args];
+}
+
+/**
+ * CPU seconds from ffmpeg's `-benchmark` line (`bench: utime=12.345s stime=0.678s rtime=6.1s`): the
+ * whole process, every thread; undefined for any other line.
+ */
+export function parseBenchmarkLine(line: string): number | undefined {
+  const m = /^bench: utime=([\d.]+)s stime=([\d.]+)s/.exec(line.trim());
+  if (!m) return undefined;
+  return Math.round((Number(m[1]) + Number(m[2])) * 1000) / 1000;
 }
 
 /** A shell-quoted command line, for errors and logs (copy-paste to rerun). */
@@ -221,8 +232,10 @@ async function runFfmpegProcess(opts: RunFfmpegOptions): Promise<FfmpegRunResult
       logger?.warn({ err, step }, 'ffmpeg progress callback threw');
     }
   });
+  let cpuSeconds: number | undefined;
   forEachLine(child.stderr, (line) => {
     if (!line.trim()) return;
+    cpuSeconds = parseBenchmarkLine(line) ?? cpuSeconds;
     tail.push(line);
     if (tail.length > STDERR_TAIL_LINES) tail.shift();
     onStderrLine?.(line);
@@ -247,8 +260,8 @@ async function runFfmpegProcess(opts: RunFfmpegOptions): Promise<FfmpegRunResult
     if (code !== 0)
       throw new FfmpegError({ step, exitCode: code, signal: sig, stderrTail: stderrTail(), command });
     logger?.debug({ step, elapsedMs }, 'ffmpeg finished');
-    // cpuSeconds: Node exposes no rusage for children and /proc sampling races the exit; left undefined.
-    return { elapsedMs, stderrTail: stderrTail() };
+    // cpuSeconds from ffmpeg's own -benchmark report (Node exposes no rusage of one child).
+    return { elapsedMs, stderrTail: stderrTail(), ...(cpuSeconds !== undefined ? { cpuSeconds } : {}) };
   } finally {
     clearTimeout(stallTimer);
     clearTimeout(killTimer);

@@ -60,7 +60,7 @@ export interface RunFfmpegOptions {
 
 export interface FfmpegRunResult {
   elapsedMs: number;
-  /** User + system CPU seconds ffmpeg used (from the child's resource usage), when known. */
+  /** User + system CPU seconds ffmpeg used, every thread (its own `-benchmark` report), when it printed one. */
   cpuSeconds?: number;
   /** Last lines of stderr (for logs). */
   stderrTail: string;
