@@ -581,6 +581,17 @@ describe('progress detail', () => {
     expect(job.progressDetail?.phase).toBe('concatenating');
   });
 
+  it("shows the kind's last phase once the job completed, even before the worker's own last report", () => {
+    const job = run(render(), [
+      detail('encode', 20, { phase: 'uploading', etaSec: 3 }),
+      completed(30),
+      detail('encode', 31, { phase: 'uploading' }),
+    ]);
+    expect(job.progressDetail).toMatchObject({ phase: 'complete', etaSec: 0 });
+    const call = run(callJob(), [recording(), completed(30)]);
+    expect(call.progressDetail).toBeUndefined();
+  });
+
   it("sums the frames each chunk reported, keeping each chunk's highest report", () => {
     const job = run(render(), [
       detail('encode', 10, { frames: { done: 0, total: 900 }, chunks: { done: 0, total: 3 } }),

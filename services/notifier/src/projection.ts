@@ -1,4 +1,5 @@
 import {
+  jobKind,
   phaseRank,
   progressWeights,
   TERMINAL_JOB_STATUSES,
@@ -262,6 +263,11 @@ function project(job: Job, event: AnyEvent, at: string): void {
         addWarning(job, d.fallbackReason);
       }
       completeStep(job, 'notify', at);
+      // The outputs exist: a kind with phases shows its last one (`complete`) even when the worker's
+      // own last report is still on its way (or was never sent).
+      const lastPhase = jobKind(job.kind).phases.at(-1);
+      if (lastPhase !== undefined)
+        job.progressDetail = { ...job.progressDetail, phase: lastPhase, etaSec: 0 };
       updateState(job, (st) =>
         st.completedAt !== undefined &&
         (st.completedAt < at || (st.completedAt === at && (st.completedEventId ?? '') <= event.id))
