@@ -49,13 +49,23 @@ async function renderPan(motion: KenBurns, name: string): Promise<Buffer[]> {
     version: 1,
     duration: FRAMES / 30,
     output: { width: W, height: H, fps: 30 },
-    tracks: [{ clips: [{ type: 'image', source: { key: 'marker.png' }, start: 0, duration: 1, fit: 'cover', motion }] }],
+    tracks: [
+      {
+        clips: [
+          { type: 'image', source: { key: 'marker.png' }, start: 0, duration: 1, fit: 'cover', motion },
+        ],
+      },
+    ],
   };
   const { args } = buildRenderArgs({ timeline, inputs: () => still, output, lossless: true });
   await runFfmpeg({ step: 'encode', args });
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', output, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const raw = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', output, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const size = W * H;
   expect(raw.length).toBe(size * FRAMES);
   return Array.from({ length: FRAMES }, (_, i) => raw.subarray(i * size, (i + 1) * size));
