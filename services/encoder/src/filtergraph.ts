@@ -11,6 +11,7 @@ import {
   type Rect,
   type TimelineInput,
 } from '@reelbus/contracts';
+import { aacAudioArgs, FASTSTART_ARGS, h264VideoArgs, type X264Preset } from '@reelbus/kit';
 import { chunkTimeline } from './chunks/plan.ts';
 import { WAVEFORM_SAMPLE_RATE, waveformGeometry, waveformSource } from './waveform.ts';
 
@@ -63,11 +64,11 @@ export interface BuildRenderArgsOptions {
   window?: FrameWindow;
   /** Probe facts per blob key (which videos have sound, how long sources are). */
   sources?: (key: string) => SourceInfo | undefined;
-  /** Overrides `output.video.preset` (service setting ENCODER_PRESET). */
+  /** Overrides `output.video.preset` (service setting ENCODER_PRESET); the kit's preset checks the name. */
   preset?: string;
   /** Font file for text clips. */
   fontFile?: string;
-  /** Lossless H.264 (`-qp 0`, no profile: x264 writes High 4:4:4 Predictive): for exactness tests. */
+  /** Lossless H.264 (the kit preset's `lossless`): for exactness tests. */
   lossless?: boolean;
 }
 
@@ -138,38 +139,24 @@ export function buildRenderArgs({
 
   const v = t.output.video;
   const a = t.output.audio;
-  const rate = lossless
-    ? ['-qp', '0']
-    : v.bitrateKbps
-      ? ['-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${v.bitrateKbps * 2}k`]
-      : ['-crf', String(v.crf)];
+  // No -frames:v: it would close the audio too (ffmpeg ends every stream of an output at a frame
+  // limit); the graph itself ends the picture after exactly N frames.
   const videoOut = [
     '-map',
     '[v]',
-    '-c:v',
-    'libx264',
-    ...(lossless ? [] : ['-profile:v', v.profile]),
-    '-pix_fmt',
-    'yuv420p',
-    '-preset',
-    x264Preset({ preset: preset ?? v.preset, profile: lossless ? 'high444' : v.profile }),
-    ...rate,
-    // No -frames:v: it would close the audio too (ffmpeg ends every stream of an output at a frame
-    // limit); the graph itself ends the picture after exactly N frames.
-    '-r',
-    String(fps),
+    ...h264VideoArgs({
+      fps,
+      profile: v.profile,
+      preset: (preset ?? v.preset) as X264Preset,
+      crf: v.crf,
+      ...(v.bitrateKbps ? { bitrateKbps: v.bitrateKbps } : {}),
+      lossless,
+    }),
   ];
   const audioOut = [
     '-map',
     '[a]',
-    '-c:a',
-    'aac',
-    '-b:a',
-    `${a.bitrateKbps}k`,
-    '-ar',
-    String(a.sampleRate),
-    '-ac',
-    String(a.channels),
+    ...aacAudioArgs({ bitrateKbps: a.bitrateKbps, sampleRate: a.sampleRate, channels: a.channels }),
   ];
   const args = [
     ...ctx.inputArgs,
@@ -178,7 +165,7 @@ export function buildRenderArgs({
     ...(streams !== 'audio' ? videoOut : []),
     ...(streams !== 'video' ? audioOut : []),
     // Chunks and the separate audio are intermediate files, joined by stream copy with +faststart.
-    ...(streams === 'av' ? ['-movflags', '+faststart'] : []),
+    ...(streams === 'av' ? FASTSTART_ARGS : []),
     output,
   ];
   return { args, durationSec: N / fps, frames: N };
@@ -202,14 +189,6 @@ interface GraphContext {
 function addInput(ctx: GraphContext, args: string[]): number {
   ctx.inputArgs.push(...args);
   return ctx.nextInput++;
-}
-
-/**
- * x264's ultrafast turns off CABAC and 8x8 transforms, so its stream is Constrained Baseline whatever
- * `-profile:v` says; superfast is the fastest preset that keeps the High/Main profile promised.
- */
-function x264Preset({ preset, profile }: { preset: string; profile: string }): string {
-  return preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset;
 }
 
 /** One clip placed on the frame grid. */
