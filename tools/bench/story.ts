@@ -4,7 +4,7 @@
 // corner logo, music at -25 dB), alternating, in the same run; plus the encoder's own command alone
 // (real-time factor, cores busy) and the first story on a fresh stack (music library generated then).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runFfmpeg } from '@reelbus/kit';
 import { makeSpeech } from '@reelbus/kit/testing';
@@ -161,6 +161,31 @@ export function plainStoryArgs(opts: { inputs: StoryInputs; output: string }): s
   ];
 }
 
+/**
+ * CPU seconds of this process's reaped children (/proc/self/stat cutime + cstime, Linux): the delta
+ * around one ffmpeg run is that run's CPU, all its threads included (the stack's services are
+ * children too, but they do not exit during a run).
+ */
+function childrenCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+async function timedFfmpeg(args: string[], durationSec: number): Promise<{ sec: number; cpuSec?: number }> {
+  const before = childrenCpuSeconds();
+  const res = await runFfmpeg({ step: 'bench-story', args, durationSec });
+  const after = childrenCpuSeconds();
+  return {
+    sec: res.elapsedMs / 1000,
+    ...(before !== undefined && after !== undefined ? { cpuSec: after - before } : {}),
+  };
+}
+
 /** The story's Timeline as the compositor builds it; its blob keys are the inputs' file names (in one folder). */
 function storyTimelineFor(inputs: StoryInputs) {
   return buildStoryTimeline({
@@ -239,7 +264,7 @@ export async function benchStory(opts: {
     const total = INTRO + seconds + OUTRO;
     log(`story: ${seconds} s of speech (${total} s of video), 3 photos; starting the stack`);
     const bench = await startBenchStack({ root, services: [...CALL_SERVICES, 'image-converter'] });
-    const reel: Array<{ totalMs: number; steps: Record<string, number> }> = [];
+    const reel: Array<{ totalMs: number; steps: Record<string, number>; encodeCpuSec?: number }> = [];
     const plain: Array<{ totalMs: number; cpuSec?: number }> = [];
     const alone: Array<{ rtf: number; cores?: number; cpuSec?: number }> = [];
     try {
@@ -267,38 +292,32 @@ export async function benchStory(opts: {
         for (const arm of r % 2 === 0 ? arms : [...arms].reverse()) {
           if (arm === 'reelbus') {
             const res = await runStory({ bench, inputs });
-            reel.push(res);
-            log(`story: reelbus upload→job.completed ${(res.totalMs / 1000).toFixed(1)} s for ${total} s`);
-          } else if (arm === 'plain') {
-            const res = await runFfmpeg({
-              step: 'plain-story',
-              args: plainStoryArgs({ inputs, output: join(dir, 'plain.mp4') }),
-              durationSec: total,
-            });
-            plain.push({
-              totalMs: res.elapsedMs,
-              ...(res.cpuSeconds !== undefined ? { cpuSec: res.cpuSeconds } : {}),
-            });
+            // the encoder records its ffmpeg's CPU-seconds on the job (cost.cpuSeconds)
+            const job = await bench.client.getJob(res.jobId);
+            const encodeCpuSec = job.cost?.cpuSeconds;
+            reel.push({ ...res, ...(encodeCpuSec !== undefined ? { encodeCpuSec } : {}) });
             log(
-              `story: plain ffmpeg ${(res.elapsedMs / 1000).toFixed(1)} s (${res.cpuSeconds?.toFixed(0) ?? '?'} CPU-s)`,
+              `story: reelbus upload→job.completed ${(res.totalMs / 1000).toFixed(1)} s for ${total} s (encode ${encodeCpuSec?.toFixed(0) ?? '?'} CPU-s)`,
             );
+          } else if (arm === 'plain') {
+            const res = await timedFfmpeg(plainStoryArgs({ inputs, output: join(dir, 'plain.mp4') }), total);
+            plain.push({
+              totalMs: res.sec * 1000,
+              ...(res.cpuSec !== undefined ? { cpuSec: res.cpuSec } : {}),
+            });
+            log(`story: plain ffmpeg ${res.sec.toFixed(1)} s (${res.cpuSec?.toFixed(0) ?? '?'} CPU-s)`);
           } else {
             const built = buildRenderArgs({
               timeline: storyTimelineFor(inputs),
               inputs: (k) => join(dir, k),
               output: join(dir, 'alone.mp4'),
             });
-            const res = await runFfmpeg({ step: 'encode', args: built.args, durationSec: built.durationSec });
-            const sec = res.elapsedMs / 1000;
+            const { sec, cpuSec } = await timedFfmpeg(built.args, built.durationSec);
             alone.push({
               rtf: built.durationSec / sec,
-              ...(res.cpuSeconds !== undefined
-                ? { cpuSec: res.cpuSeconds, cores: res.cpuSeconds / sec }
-                : {}),
+              ...(cpuSec !== undefined ? { cpuSec, cores: cpuSec / sec } : {}),
             });
-            log(
-              `story: encoder command alone ${sec.toFixed(1)} s (${res.cpuSeconds?.toFixed(0) ?? '?'} CPU-s)`,
-            );
+            log(`story: encoder command alone ${sec.toFixed(1)} s (${cpuSec?.toFixed(0) ?? '?'} CPU-s)`);
           }
         }
       }
