@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|render|throughput]`: runs the benchmarks, prints
+// `npm run bench [-- --quick] [-- --only bus|pipeline|story|encode|merge|render|throughput]`: runs the benchmarks, prints
 // one table (medians, p95, ratio against the baseline measured in the same run) and writes every figure
 // with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
 import { execFileSync } from 'node:child_process';
@@ -12,12 +12,13 @@ import { benchEncode } from './encode.ts';
 import { benchMerge } from './merge.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchRender } from './render.ts';
+import { benchStory } from './story.ts';
 import { benchThroughput } from './throughput.ts';
 import { formatTable, type Row } from './stats.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-const BENCHES = ['bus', 'pipeline', 'encode', 'merge', 'render', 'throughput'] as const;
+const BENCHES = ['bus', 'pipeline', 'story', 'encode', 'merge', 'render', 'throughput'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
@@ -38,7 +39,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       }
     } else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench [-- --quick] [-- --only bus|pipeline|encode|merge|render|throughput|memory[,…]]',
+        'usage: npm run bench [-- --quick] [-- --only bus|pipeline|story|encode|merge|render|throughput|memory[,…]]',
       );
       process.exit(0);
     } else {
@@ -92,13 +93,15 @@ async function main(): Promise<void> {
           ? await benchBus({ quick, log })
           : name === 'pipeline'
             ? await benchPipeline({ quick, log, root: ROOT })
-            : name === 'encode'
-              ? await benchEncode({ quick, log, root: ROOT })
-              : name === 'merge'
-                ? await benchMerge({ quick, log })
-                : name === 'render'
-                  ? await benchRender({ quick, log, root: ROOT })
-                  : await benchThroughput({ quick, log, root: ROOT });
+            : name === 'story'
+              ? await benchStory({ quick, log, root: ROOT })
+              : name === 'encode'
+                ? await benchEncode({ quick, log, root: ROOT })
+                : name === 'merge'
+                  ? await benchMerge({ quick, log })
+                  : name === 'render'
+                    ? await benchRender({ quick, log, root: ROOT })
+                    : await benchThroughput({ quick, log, root: ROOT });
       rows.push(...res.rows);
       details[name] = res.raw;
     } catch (err) {

@@ -1,57 +1,54 @@
+import {
+  aacAudioArgs,
+  DEFAULT_AAC_KBPS,
+  h264VideoArgs,
+  type H264Profile,
+  type X264Preset,
+} from '@reelbus/kit';
+
 /*
- * The one place that says what a delivery H.264/AAC encode is (PeerTube's `presetVOD`): merges that
- * normalise a clip and HLS renditions spread these. (The Timeline renderer in filtergraph.ts builds
- * the same flags from the Timeline's output settings.)
+ * The encoder's side of the kit's one delivery preset (`@reelbus/kit` ffmpeg/preset.ts, PeerTube's
+ * `presetVOD`): merges that normalise a clip and HLS renditions spread these; the Timeline renderer
+ * (filtergraph.ts) calls the kit with the Timeline's output settings. No flag is written here.
  */
 
-export const DEFAULT_X264_PRESET = 'veryfast';
-export const DEFAULT_CRF = 23;
-export const DEFAULT_AUDIO_KBPS = 128;
+export { DEFAULT_CRF, DEFAULT_X264_PRESET } from '@reelbus/kit';
+export const DEFAULT_AUDIO_KBPS = DEFAULT_AAC_KBPS;
 
 /**
- * x264 flags for a web-ready H.264 stream. `ultrafast` is raised to `superfast` unless the profile is
- * baseline: ultrafast turns CABAC and 8x8 transforms off, so it cannot keep a High/Main promise.
+ * x264 flags for a web-ready H.264 stream at the input's frame rate. `ultrafast` is raised to
+ * `superfast` unless the profile is baseline (the kit's `x264Preset`). With `bitrateKbps` (HLS
+ * renditions, whose BANDWIDTH must hold): that average, peaks to 1.5×, a 2× buffer.
  */
 export function deliveryVideoArgs({
-  preset = DEFAULT_X264_PRESET,
-  crf = DEFAULT_CRF,
+  preset,
+  crf,
   profile = 'high',
   bitrateKbps,
 }: {
-  preset?: string;
+  /** An x264 preset name (the kit checks it). */
+  preset?: string | undefined;
   crf?: number;
-  profile?: 'high' | 'main' | 'baseline';
-  /** Average bitrate with a 2× buffer instead of CRF (HLS renditions, whose BANDWIDTH must hold). */
+  profile?: H264Profile;
   bitrateKbps?: number;
 } = {}): string[] {
-  const rate = bitrateKbps
-    ? [
-        '-b:v',
-        `${bitrateKbps}k`,
-        '-maxrate',
-        `${Math.round(bitrateKbps * 1.5)}k`,
-        '-bufsize',
-        `${bitrateKbps * 2}k`,
-      ]
-    : ['-crf', String(crf)];
-  return [
-    '-c:v',
-    'libx264',
-    '-preset',
-    preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset,
-    ...rate,
-    '-profile:v',
+  return h264VideoArgs({
     profile,
-    '-pix_fmt',
-    'yuv420p',
-  ];
+    ...(preset ? { preset: preset as X264Preset } : {}),
+    ...(crf !== undefined ? { crf } : {}),
+    ...(bitrateKbps ? { bitrateKbps, maxrateFactor: 1.5 } : {}),
+  });
 }
 
-/** AAC-LC flags. */
+/** AAC-LC flags (48 kHz stereo unless a merge keeps its clips' format). */
 export function deliveryAudioArgs({
-  sampleRate = 48000,
-  channels = 2,
-  bitrateKbps = DEFAULT_AUDIO_KBPS,
+  sampleRate,
+  channels,
+  bitrateKbps,
 }: { sampleRate?: number; channels?: number; bitrateKbps?: number } = {}): string[] {
-  return ['-c:a', 'aac', '-b:a', `${bitrateKbps}k`, '-ar', String(sampleRate), '-ac', String(channels)];
+  return aacAudioArgs({
+    ...(sampleRate !== undefined ? { sampleRate } : {}),
+    ...(channels !== undefined ? { channels } : {}),
+    ...(bitrateKbps !== undefined ? { bitrateKbps } : {}),
+  });
 }

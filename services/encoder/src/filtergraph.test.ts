@@ -56,6 +56,8 @@ const H264_AAC = (fps: number, preset = 'veryfast') => [
   '[a]',
   '-c:a',
   'aac',
+  '-profile:a',
+  'aac_low',
   '-b:a',
   '128k',
   '-ar',
@@ -188,23 +190,33 @@ describe('buildRenderArgs', () => {
         },
       ],
     });
-    // Ken Burns images are one decoded frame that zoompan expands; the logo is decoded and fitted once
+    // every still is decoded and fitted once, then repeated; Ken Burns resamples each repeat
     expect(inputOptions(input)).toEqual([
-      ['/media/a.jpg', []],
-      ['/media/b.jpg', []],
+      ['/media/a.jpg', ['-framerate', '25']],
+      ['/media/b.jpg', ['-framerate', '25']],
       ['/media/logo.png', ['-framerate', '25']],
     ]);
+    // zoom ≤ 1.25: fitted at the output size (opaque, 3 planes), the window's corners exact per frame
     const cover =
-      'scale=5120:2880:force_original_aspect_ratio=increase,crop=5120:2880,setsar=1,format=yuva420p';
+      'scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,setsar=1,format=yuv420p,loop=loop=-1:size=1,trim=end_frame=100';
+    const window = (z: string, x: string, y: string) => {
+      const [left, top, w, h] = [`(W-W/${z})*${x}`, `(H-H/${z})*${y}`, `W/${z}`, `H/${z}`];
+      return (
+        `perspective=x0='${left}':y0='${top}':x1='${left}+${w}':y1='${top}':x2='${left}':y2='${top}+${h}':` +
+        `x3='${left}+${w}':y3='${top}+${h}':interpolation=linear:sense=source:eval=frame,format=yuva420p`
+      );
+    };
     expect(chains).toEqual([
       'color=c=0x000000:s=1280x720:r=25,trim=end_frame=175,format=yuv420p[base]',
-      // oversampled ×4 before zoompan so crop steps are sub-pixel at the output size; the path and the
-      // fade-out run on the clip's own clock (pts = frame of the clip, 1/25 s)
-      `[0:v]${cover},zoompan=z='(1+0.25*on/99)':x='(iw-iw/zoom)*(0.5+-0.3*on/99)':y='(ih-ih/zoom)*(0.5+0.3*on/99)'` +
-        ':d=100:s=1280x720:fps=25,trim=end_frame=100,settb=1/25,setpts=N,fade=t=out:st=3:d=1:alpha=1[c0]',
+      // the path (frame `in` of the clip's 100) and the fade-out run on the clip's own clock (pts =
+      // frame of the clip, 1/25 s)
+      `[0:v]${cover},${window('(1+0.25*in/99)', '(0.5+-0.3*in/99)', '(0.5+0.3*in/99)')}` +
+        ',settb=1/25,setpts=N,fade=t=out:st=3:d=1:alpha=1[c0]',
       "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.02,3.98)'[v1]",
-      `[1:v]${cover},zoompan=z='(1.3+-0.3*on/99)':x='(iw-iw/zoom)*(0+0.5*on/99)':y='(ih-ih/zoom)*(0+0.5*on/99)'` +
-        ':d=100:s=1280x720:fps=25,trim=end_frame=100,settb=1/25,setpts=N,fade=t=in:st=0:d=1:alpha=1,setpts=PTS+75[c2]',
+      // zoom 1.3: fitted ×1.3 (1664×936) and each frame scaled down, so the close-up stays sharp
+      `[1:v]${cover.replace(/1280:720/g, '1664:936')},` +
+        `${window('(1.3+-0.3*in/99)', '(0+0.5*in/99)', '(0+0.5*in/99)').replace(',format', ',scale=1280:720,format')}` +
+        ',settb=1/25,setpts=N,fade=t=in:st=0:d=1:alpha=1,setpts=PTS+75[c2]',
       "[v1][c2]overlay=x=0:y=0:eof_action=pass:enable='between(t,2.98,6.98)'[v3]",
       `[2:v]${contain(200, 100)},loop=loop=-1:size=1,trim=end_frame=175,settb=1/25,setpts=N,colorchannelmixer=aa=0.8[c4]`,
       "[v3][c4]overlay=x=1060:y=20:eof_action=pass:enable='between(t,-0.02,6.98)'[v5]",
@@ -554,6 +566,9 @@ describe('buildRenderArgs', () => {
   };
 
   it('renders a window (a chunk) video-only, every clip continued on its own clock', () => {
+    const Z = '(1+0.5*(in+150)/239)';
+    const LEFT = `(W-W/${Z})*(0.5+-0.5*(in+150)/239)`;
+    const TOP = `(H-H/${Z})*(0.5+0.5*(in+150)/239)`;
     const { input, chains, out, frames } = build(chunked, {
       window: { startFrame: 150, frameCount: 60 },
       streams: 'video',
@@ -561,15 +576,17 @@ describe('buildRenderArgs', () => {
     expect(frames).toBe(60);
     // no audio inputs: the chunk is picture only; the video seeks 2 s before frame 120 of its clip
     expect(inputOptions(input)).toEqual([
-      ['/media/a.jpg', []],
+      ['/media/a.jpg', ['-framerate', '30']],
       ['/media/v.mp4', ['-ss', '3', '-itsoffset', '2']],
     ]);
     expect(chains).toEqual([
       'color=c=0x000000:s=320x180:r=30,trim=end_frame=60,format=yuv420p[base]',
       // the Ken Burns path and the fade-out at frame 150 of 240
-      "[0:v]scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,setsar=1,format=yuva420p,zoompan=z='(1+0.5*(on+150)/239)'" +
-        ":x='(iw-iw/zoom)*(0.5+-0.5*(on+150)/239)':y='(ih-ih/zoom)*(0.5+0.5*(on+150)/239)':d=60:s=320x180:fps=30," +
-        'trim=end_frame=60,settb=1/30,setpts=N+150,fade=t=out:st=7:d=1:alpha=1,setpts=PTS-150[c0]',
+      // (zoom 1.5: fitted ×1.5, 480×270, and each frame scaled down)
+      '[0:v]scale=480:270:force_original_aspect_ratio=increase,crop=480:270,setsar=1,format=yuv420p,loop=loop=-1:size=1,trim=end_frame=60,' +
+        `perspective=x0='${LEFT}':y0='${TOP}':x1='${LEFT}+W/${Z}':y1='${TOP}':x2='${LEFT}':y2='${TOP}+H/${Z}':` +
+        `x3='${LEFT}+W/${Z}':y3='${TOP}+H/${Z}':interpolation=linear:sense=source:eval=frame,scale=320:180,format=yuva420p,` +
+        'settb=1/30,setpts=N+150,fade=t=out:st=7:d=1:alpha=1,setpts=PTS-150[c0]',
       "[base][c0]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.016667,1.983333)'[v1]",
       // time stamps as in the whole render (-ss − -itsoffset = the trim), fps on that grid from 2 s, frames 120..179
       `[1:v]fps=30:start_time=2,tpad=stop=-1:stop_mode=clone,trim=start_pts=120:end_pts=180,${contain(160, 90)},` +
@@ -608,6 +625,8 @@ describe('buildRenderArgs', () => {
       '[a]',
       '-c:a',
       'aac',
+      '-profile:a',
+      'aac_low',
       '-b:a',
       '128k',
       '-ar',

@@ -11,6 +11,7 @@ import {
   type Rect,
   type TimelineInput,
 } from '@reelbus/contracts';
+import { aacAudioArgs, FASTSTART_ARGS, h264VideoArgs, type X264Preset } from '@reelbus/kit';
 import { chunkTimeline } from './chunks/plan.ts';
 import { WAVEFORM_SAMPLE_RATE, waveformGeometry, waveformSource } from './waveform.ts';
 
@@ -18,13 +19,13 @@ import { WAVEFORM_SAMPLE_RATE, waveformGeometry, waveformSource } from './wavefo
 export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 
 /**
- * Ken Burns renders from an image scaled to this multiple of its on-screen size: zoompan crops at
- * whole (even, for chroma) pixels of its input, so on a ×4 input a crop step is half an output pixel
- * and the pan/zoom reads as smooth instead of the 1-2 px stair-stepping zoompan shows at ×1.
+ * Ken Burns zooms of up to this much are drawn from the still fitted at the clip's own size (a
+ * bilinear upscale of at most 25 %); a deeper zoom fits the still larger (at most ×2) and scales each
+ * frame down, so a close-up does not go soft.
  */
-export const KEN_BURNS_OVERSAMPLE = 4;
-/** Largest side of the oversampled Ken Burns image (memory bound; ×4 of 1920 fits). */
-const KEN_BURNS_MAX_SIDE = 8192;
+export const KEN_BURNS_MAX_UPSCALE = 1.25;
+/** The largest oversample of a deep Ken Burns zoom (×2 of 1080p is 4 MP per frame to resample). */
+const KEN_BURNS_MAX_OVERSAMPLE = 2;
 /**
  * A chunk that starts this far into a video clip seeks its source to this much before the first frame
  * it needs (so the frame on screen at its first frame is decoded whatever the source's keyframes).
@@ -63,11 +64,11 @@ export interface BuildRenderArgsOptions {
   window?: FrameWindow;
   /** Probe facts per blob key (which videos have sound, how long sources are). */
   sources?: (key: string) => SourceInfo | undefined;
-  /** Overrides `output.video.preset` (service setting ENCODER_PRESET). */
+  /** Overrides `output.video.preset` (service setting ENCODER_PRESET); the kit's preset checks the name. */
   preset?: string;
   /** Font file for text clips. */
   fontFile?: string;
-  /** Lossless H.264 (`-qp 0`, no profile: x264 writes High 4:4:4 Predictive): for exactness tests. */
+  /** Lossless H.264 (the kit preset's `lossless`): for exactness tests. */
   lossless?: boolean;
 }
 
@@ -138,38 +139,24 @@ export function buildRenderArgs({
 
   const v = t.output.video;
   const a = t.output.audio;
-  const rate = lossless
-    ? ['-qp', '0']
-    : v.bitrateKbps
-      ? ['-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${v.bitrateKbps * 2}k`]
-      : ['-crf', String(v.crf)];
+  // No -frames:v: it would close the audio too (ffmpeg ends every stream of an output at a frame
+  // limit); the graph itself ends the picture after exactly N frames.
   const videoOut = [
     '-map',
     '[v]',
-    '-c:v',
-    'libx264',
-    ...(lossless ? [] : ['-profile:v', v.profile]),
-    '-pix_fmt',
-    'yuv420p',
-    '-preset',
-    x264Preset({ preset: preset ?? v.preset, profile: lossless ? 'high444' : v.profile }),
-    ...rate,
-    // No -frames:v: it would close the audio too (ffmpeg ends every stream of an output at a frame
-    // limit); the graph itself ends the picture after exactly N frames.
-    '-r',
-    String(fps),
+    ...h264VideoArgs({
+      fps,
+      profile: v.profile,
+      preset: (preset ?? v.preset) as X264Preset,
+      crf: v.crf,
+      ...(v.bitrateKbps ? { bitrateKbps: v.bitrateKbps } : {}),
+      lossless,
+    }),
   ];
   const audioOut = [
     '-map',
     '[a]',
-    '-c:a',
-    'aac',
-    '-b:a',
-    `${a.bitrateKbps}k`,
-    '-ar',
-    String(a.sampleRate),
-    '-ac',
-    String(a.channels),
+    ...aacAudioArgs({ bitrateKbps: a.bitrateKbps, sampleRate: a.sampleRate, channels: a.channels }),
   ];
   const args = [
     ...ctx.inputArgs,
@@ -178,7 +165,7 @@ export function buildRenderArgs({
     ...(streams !== 'audio' ? videoOut : []),
     ...(streams !== 'video' ? audioOut : []),
     // Chunks and the separate audio are intermediate files, joined by stream copy with +faststart.
-    ...(streams === 'av' ? ['-movflags', '+faststart'] : []),
+    ...(streams === 'av' ? FASTSTART_ARGS : []),
     output,
   ];
   return { args, durationSec: N / fps, frames: N };
@@ -202,14 +189,6 @@ interface GraphContext {
 function addInput(ctx: GraphContext, args: string[]): number {
   ctx.inputArgs.push(...args);
   return ctx.nextInput++;
-}
-
-/**
- * x264's ultrafast turns off CABAC and 8x8 transforms, so its stream is Constrained Baseline whatever
- * `-profile:v` says; superfast is the fastest preset that keeps the High/Main profile promised.
- */
-function x264Preset({ preset, profile }: { preset: string; profile: string }): string {
-  return preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset;
 }
 
 /** One clip placed on the frame grid. */
@@ -382,15 +361,12 @@ function clipStream(ctx: GraphContext, piece: Piece): string {
       source = `color=c=${hex(clip.color)}:s=${rect.width}x${rect.height}:r=${fps},trim=end_frame=${V},format=yuva420p,${clock}`;
       break;
     case 'image': {
-      if (clip.motion) {
-        // One decoded frame, oversampled once; zoompan makes every output frame from it.
-        const i = addInput(ctx, ['-i', ctx.inputs(clip.source.key)]);
-        source = `[${i}:v]${kenBurns({ motion: clip.motion, fit: clip.fit, rect, fps, frames: f.totalFrames, elapsed: E, draw: V })},${clock}`;
-      } else {
-        // Decoded and fitted once, then the same frame repeated (a still is not re-scaled per frame).
-        const i = addInput(ctx, ['-framerate', String(fps), '-i', ctx.inputs(clip.source.key)]);
-        source = `[${i}:v]${fitFilters(clip.fit, rect.width, rect.height)},loop=loop=-1:size=1,trim=end_frame=${V},${clock}`;
-      }
+      // Decoded and fitted once, then the same frame repeated (a still is not re-scaled per frame);
+      // Ken Burns resamples each repeat at its sub-pixel window.
+      const i = addInput(ctx, ['-framerate', String(fps), '-i', ctx.inputs(clip.source.key)]);
+      source = clip.motion
+        ? `[${i}:v]${kenBurns({ motion: clip.motion, fit: clip.fit, rect, frames: f.totalFrames, elapsed: E, draw: V })},${clock}`
+        : `[${i}:v]${fitFilters(clip.fit, rect.width, rect.height)},loop=loop=-1:size=1,trim=end_frame=${V},${clock}`;
       break;
     }
     case 'video':
@@ -486,7 +462,8 @@ function waveformStream(ctx: GraphContext, { item, from: E, count: V }: Piece): 
  * Scales a source into a w×h rect with transparent padding (contain), so the letterbox shows what
  * is underneath and opacity/fades act on the picture only.
  */
-export function fitFilters(fit: Clip['fit'], w: number, h: number): string {
+export function fitFilters(fit: Clip['fit'], w: number, h: number, alpha = true): string {
+  const format = alpha ? 'yuva420p' : 'yuv420p';
   switch (fit) {
     case 'contain':
       return (
@@ -494,24 +471,27 @@ export function fitFilters(fit: Clip['fit'], w: number, h: number): string {
         `format=yuva420p,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black@0`
       );
     case 'cover':
-      return `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1,format=yuva420p`;
+      return `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h},setsar=1,format=${format}`;
     case 'fill':
-      return `scale=${w}:${h},setsar=1,format=yuva420p`;
+      return `scale=${w}:${h},setsar=1,format=${format}`;
   }
 }
 
 /**
- * Ken Burns by zoompan on an oversampled frame. `x`/`y` place the visible window within the room the
- * zoom leaves (0 = left/top edge, 0.5 = centred, 1 = right/bottom edge), so any value is valid at
- * any zoom and the path never hits a clamp (which would stop the motion with a jolt). The path runs
- * over the clip's `frames` on its own clock: a render that starts `elapsed` frames in draws
- * frames elapsed…elapsed+draw of the same path.
+ * Ken Burns as an exact sub-pixel pan and zoom: the still is fitted once (at the clip's size, or
+ * larger for a deep zoom), repeated, and each repeat resampled (bilinear, `perspective` with
+ * `sense=source`) from the window of that frame, whose corners are real numbers. zoompan crops
+ * at whole even pixels of its input, so it moves in steps (it needed a ×4 oversample, 7680×4320 per
+ * 1080p frame, to hide them, and still stepped on slow moves); here a pan of d px per frame moves
+ * every frame by d. `x`/`y` place the window within the room the zoom leaves (0 = left/top edge,
+ * 0.5 = centred, 1 = right/bottom edge), so any value is valid at any zoom and the path never hits
+ * a clamp. The path runs over the clip's `frames` on its own clock (`in` + `elapsed`): a render
+ * that starts `elapsed` frames in draws frames elapsed…elapsed+draw of the same path, pixel for pixel.
  */
 export function kenBurns({
   motion,
   fit,
   rect,
-  fps,
   frames,
   elapsed = 0,
   draw = frames - elapsed,
@@ -519,7 +499,6 @@ export function kenBurns({
   motion: KenBurns;
   fit: Clip['fit'];
   rect: Rect;
-  fps: number;
   /** The clip's whole length in frames. */
   frames: number;
   /** Frames of the clip already shown. */
@@ -527,23 +506,41 @@ export function kenBurns({
   /** Frames to draw. */
   draw?: number;
 }): string {
-  const k = Math.max(
-    1,
-    Math.min(KEN_BURNS_OVERSAMPLE, Math.floor(KEN_BURNS_MAX_SIDE / Math.max(rect.width, rect.height))),
-  );
-  const bw = even(rect.width * k);
-  const bh = even(rect.height * k);
-  const on = elapsed > 0 ? `(on+${elapsed})` : 'on';
-  const p = frames > 1 ? `${on}/${frames - 1}` : '0';
-  const lerp = (a: number, b: number) => (a === b ? num(a) : `(${num(a)}+${num(b - a)}*${p})`);
-  const z = lerp(motion.from.zoom, motion.to.zoom);
-  const x = `(iw-iw/zoom)*${lerp(motion.from.x, motion.to.x)}`;
-  const y = `(ih-ih/zoom)*${lerp(motion.from.y, motion.to.y)}`;
+  const k = kenBurnsOversample(motion);
+  const bw = k > 1 ? even(rect.width * k) : rect.width;
+  const bh = k > 1 ? even(rect.height * k) : rect.height;
+  // contain leaves transparent bars that move with the picture; cover and fill are opaque (3 planes, not 4)
+  const alpha = fit === 'contain';
+  const p = frames > 1 ? `${elapsed > 0 ? `(in+${elapsed})` : 'in'}/${frames - 1}` : '0';
+  const lerp = (a: number, b: number) => (a === b ? num(a, 6) : `(${num(a, 6)}+${num(b - a, 6)}*${p})`);
+  const w = `W/${lerp(motion.from.zoom, motion.to.zoom)}`;
+  const h = `H/${lerp(motion.from.zoom, motion.to.zoom)}`;
+  const left = `(W-${w})*${lerp(motion.from.x, motion.to.x)}`;
+  const top = `(H-${h})*${lerp(motion.from.y, motion.to.y)}`;
+  const right = `${left}+${w}`;
+  const bottom = `${top}+${h}`;
+  const corners = [
+    ['x0', left],
+    ['y0', top],
+    ['x1', right],
+    ['y1', top],
+    ['x2', left],
+    ['y2', bottom],
+    ['x3', right],
+    ['y3', bottom],
+  ].map(([name, e]) => `${name}='${e}'`);
   return (
-    `${fitFilters(fit, bw, bh)},` +
-    `zoompan=z='${z}':x='${x}':y='${y}':d=${draw}:s=${rect.width}x${rect.height}:fps=${fps},` +
-    `trim=end_frame=${draw}`
+    `${fitFilters(fit, bw, bh, alpha)},loop=loop=-1:size=1,trim=end_frame=${draw},` +
+    `perspective=${corners.join(':')}:interpolation=linear:sense=source:eval=frame` +
+    (k > 1 ? `,scale=${rect.width}:${rect.height}` : '') +
+    (alpha ? '' : ',format=yuva420p')
   );
+}
+
+/** How much larger than the clip the still is fitted: 1 unless the zoom would upscale it more than KEN_BURNS_MAX_UPSCALE. */
+export function kenBurnsOversample(motion: KenBurns): number {
+  const zoom = Math.max(motion.from.zoom, motion.to.zoom);
+  return zoom <= KEN_BURNS_MAX_UPSCALE ? 1 : Math.min(KEN_BURNS_MAX_OVERSAMPLE, zoom);
 }
 
 /**

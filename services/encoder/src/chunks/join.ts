@@ -1,3 +1,5 @@
+import { FASTSTART_ARGS } from '@reelbus/kit';
+
 /**
  * Joining chunks: the concat demuxer's list file and the stream-copy join that muxes the audio
  * rendered once for the whole Timeline. Pure; the chunked-render orchestration runs them.
@@ -36,8 +38,7 @@ export function buildChunkJoinArgs({
     ...(audio ? ['-map', '1:a:0'] : []),
     '-c',
     'copy',
-    '-movflags',
-    '+faststart',
+    ...FASTSTART_ARGS,
     output,
   ];
 }

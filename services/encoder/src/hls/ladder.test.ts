@@ -31,7 +31,7 @@ describe('HLS commands and playlists', () => {
     ]);
     const line = args.join(' ');
     expect(line).toContain(
-      '-map [v0] -map 0:a:0 -c:a copy -c:v libx264 -preset veryfast -b:v 2800k -maxrate 4200k -bufsize 5600k -profile:v high -pix_fmt yuv420p -g 120 -keyint_min 120 -sc_threshold 0',
+      '-map [v0] -map 0:a:0 -c:a copy -c:v libx264 -profile:v high -pix_fmt yuv420p -preset veryfast -b:v 2800k -maxrate 4200k -bufsize 5600k -g 120 -keyint_min 120 -sc_threshold 0',
     );
     expect(line).toContain(
       '-f hls -hls_time 4 -hls_playlist_type vod -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 -hls_segment_filename /out/480p/seg_%03d.m4s -hls_flags independent_segments /out/480p/index.m3u8',

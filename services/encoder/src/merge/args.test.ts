@@ -115,10 +115,10 @@ describe('merge ffmpeg arguments', () => {
       output: 'out.mp4',
     });
     expect(args.join(' ')).toContain(
-      '-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -video_track_timescale 15360',
+      '-c:v libx264 -profile:v high -pix_fmt yuv420p -preset veryfast -crf 23 -video_track_timescale 15360',
     );
     expect(args.join(' ')).toContain(
-      '-map 0:1 -af aresample=48000,apad=whole_dur=4,atrim=end=4 -c:a aac -b:a 128k -ar 48000 -ac 2',
+      '-map 0:1 -af aresample=48000,apad=whole_dur=4,atrim=end=4 -c:a aac -profile:a aac_low -b:a 128k -ar 48000 -ac 2',
     );
     const copy = normaliseArgs({
       input: 'in.mp4',

@@ -1,3 +1,4 @@
+import { FASTSTART_ARGS } from '@reelbus/kit';
 import { deliveryAudioArgs, deliveryVideoArgs } from '../delivery.ts';
 import type { AudioTarget, ClipPlan, VideoTarget } from './compare.ts';
 import type { ClipProbe } from './probe.ts';
@@ -95,8 +96,7 @@ export function joinArgs({
     '-1',
     '-map_chapters',
     '-1',
-    '-movflags',
-    '+faststart',
+    ...FASTSTART_ARGS,
     '-f',
     'mp4',
     output,

@@ -67,19 +67,54 @@ describe('delivery preset flags', () => {
     ]);
   });
 
-  it('is lossless for exactness tests: -qp 0 and no profile (x264 then writes High 4:4:4 Predictive)', () => {
-    expect(h264VideoArgs({ fps: 30, lossless: true, bitrateKbps: 4000 })).toEqual([
+  it('lets HLS renditions peak above their bitrate, keeps the input rate without fps, and writes lossless for exactness tests', () => {
+    expect(h264VideoArgs({ bitrateKbps: 2800, maxrateFactor: 1.5 })).toEqual([
+      '-c:v',
+      'libx264',
+      '-profile:v',
+      'high',
+      '-pix_fmt',
+      'yuv420p',
+      '-preset',
+      'veryfast',
+      '-b:v',
+      '2800k',
+      '-maxrate',
+      '4200k',
+      '-bufsize',
+      '5600k',
+    ]);
+    // lossless: no profile (x264 writes High 4:4:4 Predictive), so ultrafast is not raised either
+    expect(h264VideoArgs({ fps: 30, preset: 'ultrafast', lossless: true })).toEqual([
       '-c:v',
       'libx264',
       '-pix_fmt',
       'yuv420p',
       '-preset',
-      'veryfast',
+      'ultrafast',
       '-qp',
       '0',
       '-r',
       '30',
     ]);
+  });
+
+  it('writes AAC-LC at another rate and channel count when a merge matches its clips', () => {
+    expect(aacAudioArgs({ sampleRate: 44100, channels: 1 })).toEqual([
+      '-c:a',
+      'aac',
+      '-profile:a',
+      'aac_low',
+      '-b:a',
+      '128k',
+      '-ar',
+      '44100',
+      '-ac',
+      '1',
+    ]);
+    expect(() => aacAudioArgs({ channels: 0 })).toThrow(
+      /audio channels must be a positive whole number \(got 0\)/,
+    );
   });
 
   it('writes AAC-LC 48 kHz stereo at 128 kb/s by default', () => {
@@ -112,6 +147,7 @@ describe('delivery preset flags', () => {
     [{ fps: 25, crf: 60 }, /crf must be a whole number from 0 to 51 \(got 60\)/],
     [{ fps: 25, bitrateKbps: -5 }, /bitrateKbps must be a positive whole number/],
     [{ fps: 25, preset: 'placebo' as never }, /preset must be one of ultrafast, .* \(got placebo\)/],
+    [{ bitrateKbps: 900, maxrateFactor: 0.5 }, /maxrateFactor must be a number ≥ 1 \(got 0.5\)/],
   ])('names the bad setting in %j', (opts, message) => {
     expect(() => h264VideoArgs(opts)).toThrow(message);
   });

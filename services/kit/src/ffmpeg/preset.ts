@@ -18,8 +18,8 @@ export type H264Profile = 'high' | 'main' | 'baseline';
 
 /** The video half of the preset. */
 export interface H264Options {
-  /** Output frame rate (`-r`). */
-  fps: number;
+  /** Output frame rate (`-r`); omitted, the stream keeps the rate its filters give it (HLS renditions, merges). */
+  fps?: number;
   /** Default `high`. */
   profile?: H264Profile;
   /** Default `veryfast`; `ultrafast` becomes `superfast` unless the profile is baseline (see `x264Preset`). */
@@ -28,9 +28,11 @@ export interface H264Options {
   crf?: number;
   /** A target bitrate instead of CRF (max rate the same, buffer twice it), for players or backends that need one. */
   bitrateKbps?: number;
+  /** With `bitrateKbps`: peaks allowed up to this multiple of it (default 1; HLS renditions use 1.5). */
+  maxrateFactor?: number;
   /**
-   * Lossless (`-qp 0`, no `-profile:v`: x264 writes High 4:4:4 Predictive), for tests that compare
-   * decoded frames exactly (a chunked render against a single pass). Never a delivery.
+   * Lossless (`-qp 0`) and no `-profile:v` (x264 then writes High 4:4:4 Predictive): for exactness
+   * tests that compare decoded pixels, never for delivery.
    */
   lossless?: boolean;
 }
@@ -39,6 +41,10 @@ export interface H264Options {
 export interface AacOptions {
   /** Default 128. */
   bitrateKbps?: number;
+  /** Default 48000 (every delivery); a merge that keeps its clips' sound copied matches their rate. */
+  sampleRate?: number;
+  /** Default 2. */
+  channels?: number;
 }
 
 export const DEFAULT_X264_PRESET: X264Preset = 'veryfast';
@@ -60,7 +66,7 @@ export function x264Preset(opts: { preset: X264Preset; profile: H264Profile }): 
   return preset === 'ultrafast' && profile !== 'baseline' ? 'superfast' : preset;
 }
 
-/** `-c:v libx264 -profile:v … -pix_fmt yuv420p -preset … (-crf … | -b:v … -maxrate … -bufsize … | -qp 0) -r …`. */
+/** `-c:v libx264 -profile:v … -pix_fmt yuv420p -preset … (-crf … | -b:v … -maxrate … -bufsize … | -qp 0) [-r …]`. */
 export function h264VideoArgs(opts: H264Options): string[] {
   const {
     fps,
@@ -68,19 +74,30 @@ export function h264VideoArgs(opts: H264Options): string[] {
     preset = DEFAULT_X264_PRESET,
     crf = DEFAULT_CRF,
     bitrateKbps,
+    maxrateFactor = 1,
     lossless = false,
   } = opts;
-  if (!(Number.isFinite(fps) && fps > 0)) throw new RangeError(`fps must be a positive number (got ${fps})`);
+  if (fps !== undefined && !(Number.isFinite(fps) && fps > 0))
+    throw new RangeError(`fps must be a positive number (got ${fps})`);
   if (!X264_PRESETS.includes(preset))
     throw new RangeError(`preset must be one of ${X264_PRESETS.join(', ')} (got ${preset})`);
   if (!(Number.isInteger(crf) && crf >= 0 && crf <= 51))
     throw new RangeError(`crf must be a whole number from 0 to 51 (got ${crf})`);
   if (bitrateKbps !== undefined && !(Number.isInteger(bitrateKbps) && bitrateKbps > 0))
     throw new RangeError(`bitrateKbps must be a positive whole number (got ${bitrateKbps})`);
+  if (!(Number.isFinite(maxrateFactor) && maxrateFactor >= 1))
+    throw new RangeError(`maxrateFactor must be a number ≥ 1 (got ${maxrateFactor})`);
   const rate = lossless
     ? ['-qp', '0']
     : bitrateKbps !== undefined
-      ? ['-b:v', `${bitrateKbps}k`, '-maxrate', `${bitrateKbps}k`, '-bufsize', `${bitrateKbps * 2}k`]
+      ? [
+          '-b:v',
+          `${bitrateKbps}k`,
+          '-maxrate',
+          `${Math.round(bitrateKbps * maxrateFactor)}k`,
+          '-bufsize',
+          `${bitrateKbps * 2}k`,
+        ]
       : ['-crf', String(crf)];
   return [
     '-c:v',
@@ -89,18 +106,26 @@ export function h264VideoArgs(opts: H264Options): string[] {
     '-pix_fmt',
     'yuv420p',
     '-preset',
-    x264Preset({ preset, profile }),
+    // lossless is High 4:4:4 Predictive whatever the preset: nothing to keep
+    lossless ? preset : x264Preset({ preset, profile }),
     ...rate,
-    '-r',
-    String(fps),
+    ...(fps !== undefined ? ['-r', String(fps)] : []),
   ];
 }
 
 /** `-c:a aac -profile:a aac_low -b:a …k -ar 48000 -ac 2`. */
 export function aacAudioArgs(opts: AacOptions = {}): string[] {
-  const { bitrateKbps = DEFAULT_AAC_KBPS } = opts;
+  const {
+    bitrateKbps = DEFAULT_AAC_KBPS,
+    sampleRate = DELIVERY_SAMPLE_RATE,
+    channels = DELIVERY_CHANNELS,
+  } = opts;
   if (!(Number.isInteger(bitrateKbps) && bitrateKbps > 0))
     throw new RangeError(`audio bitrateKbps must be a positive whole number (got ${bitrateKbps})`);
+  if (!(Number.isInteger(sampleRate) && sampleRate > 0))
+    throw new RangeError(`audio sampleRate must be a positive whole number (got ${sampleRate})`);
+  if (!(Number.isInteger(channels) && channels > 0))
+    throw new RangeError(`audio channels must be a positive whole number (got ${channels})`);
   return [
     '-c:a',
     'aac',
@@ -109,9 +134,9 @@ export function aacAudioArgs(opts: AacOptions = {}): string[] {
     '-b:a',
     `${bitrateKbps}k`,
     '-ar',
-    String(DELIVERY_SAMPLE_RATE),
+    String(sampleRate),
     '-ac',
-    String(DELIVERY_CHANNELS),
+    String(channels),
   ];
 }
 
