@@ -35,8 +35,8 @@ const MAX_MUSIC_COPIES = 31;
 
 /**
  * Ken Burns moves, used in turn so consecutive images never move alike: zoom in, pan right, zoom out,
- * pan left, zoom in elsewhere. Zooms stay small (≤ 1.18) so faces stay in frame; the encoder
- * oversamples, so slow moves are smooth (no zoompan jitter).
+ * pan left, zoom in elsewhere. Zooms stay small (≤ 1.18) so faces stay in frame; the encoder pans
+ * at sub-pixel positions (see its Ken Burns filter), so slow moves are smooth.
  */
 export const KEN_BURNS_MOVES: Array<Pick<KenBurns, 'from' | 'to'>> = [
   { from: { zoom: 1, x: 0.5, y: 0.5 }, to: { zoom: 1.15, x: 0.35, y: 0.4 } },
