@@ -197,8 +197,17 @@ describe('FfmpegBackend', () => {
     expect(Math.abs(data.durationSec - T)).toBeLessThan(0.05);
     expect(data.sizeBytes).toBe((await blobs.stat('jobs/call1/final.mp4'))!.size);
     expect(data.encodeSeconds).toBeGreaterThan(0);
-    expect(ctx.progress.calls[0]).toEqual(['encode', 'started', 0, 'rendering with ffmpeg']);
-    expect(ctx.progress.calls.at(-1)).toEqual(['encode', 'completed', 100]);
+    expect(ctx.progress.calls[0]).toEqual([
+      'encode',
+      'started',
+      0,
+      'rendering with ffmpeg',
+      { phase: 'preparing' },
+    ]);
+    expect(ctx.progress.calls.map((c) => (c[4] as { phase?: string } | undefined)?.phase)).toContain(
+      'rendering',
+    );
+    expect(ctx.progress.calls.at(-1)).toEqual(['encode', 'completed', 100, undefined, { phase: 'complete' }]);
     expect(ctx.workingCalls).toBeGreaterThan(0);
     expect(await readdir(tmp)).toEqual([]); // temp files removed
   });

@@ -202,7 +202,7 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
 
     // Followed with GetJob until COMPLETE; progress from jobPercentComplete.
     expect(fake.requests.filter((r) => r.method === 'GET').length).toBe(2);
-    expect(ctx.progress.calls).toContainEqual(['encode', 'running', 50]);
+    expect(ctx.progress.calls).toContainEqual(['encode', 'running', 50, undefined, { phase: 'rendering' }]);
     const encoded = ctx.published.find((p) => p.type === 'video.encoded')!;
     expect(encoded.id).toBe('video.encoded:mc1');
     expect(encoded.data).toMatchObject({
