@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFaststart, motionEnergy, probeFacts } from '@reelbus/kit/testing';
@@ -55,11 +55,14 @@ describe('call recording → split-screen video, end to end', () => {
     expect(leftWhileCaller).toBeGreaterThan(rightWhileCaller * 2);
     expect(rightWhileCallee).toBeGreaterThan(leftWhileCallee * 2);
 
-    // The job document tells the story of the run.
+    // The job document tells the story of the run. With the local provider the compositor draws the
+    // speakers in the Timeline: no clip is generated (no generate step, no clip files), one encode.
     expect(job.progress).toBe(100);
-    for (const step of ['split', 'generate', 'compose', 'encode']) {
+    for (const step of ['split', 'compose', 'encode']) {
       expect(job.steps[step]?.status, step).toBe('completed');
     }
+    expect(job.steps.generate).toBeUndefined();
+    expect(existsSync(join(e2e.stack.blobDir, 'jobs', jobId, 'clips'))).toBe(false);
   });
 
   it('runs the pipeline for a recording.received published by any NATS client, and the job shows up in the job API', async () => {

@@ -142,6 +142,9 @@ describe('tracing across the call pipeline', () => {
         OTEL_METRIC_EXPORT_INTERVAL: '1000',
         OTEL_LOGS_EXPORTER: 'none',
       },
+      // The clip path real providers take, so the trace crosses the ai-generator (clip.requested →
+      // clip.generated); the offline default draws the speakers in the Timeline instead.
+      serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } },
     });
   }, 120_000);
   afterAll(async () => {
