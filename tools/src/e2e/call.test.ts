@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isFaststart, motionEnergy, probeFacts } from '@reelbus/kit/testing';
+import { isFaststart, motionEnergy, probeFacts, volumeStats } from '@reelbus/kit/testing';
 import { makeSampleCall, type SampleCall } from '../sample.ts';
 import { ApiError } from '../client.ts';
 import { ROOT, startE2E, type E2E } from './harness.ts';
@@ -38,6 +38,12 @@ describe('call recording → split-screen video, end to end', () => {
     });
     expect(facts.audio).toMatchObject({ codec: 'aac', profile: 'LC', sampleRate: 48000, channels: 2 });
     expect(isFaststart(file)).toBe(true);
+    // The call's loudness is the recording's, on each side: only the recording is heard.
+    for (const channel of [0, 1] as const) {
+      const out = volumeStats({ file, channel }).meanDb;
+      const rec = volumeStats({ file: sample.file, channel }).meanDb;
+      expect(Math.abs(out - rec), `channel ${channel}: ${out} vs ${rec} dB`).toBeLessThan(1);
+    }
 
     // Each half moves while its own speaker talks, and stays (nearly) still while the other side talks.
     const left = { x: 0, y: 0, width: 640, height: 720 };
