@@ -19,6 +19,8 @@ const run = promisify(execFile);
 interface CallRun {
   totalSec: number;
   cpuSec: number;
+  /** The same per process of the stack (kept in the JSON: where the CPU went). */
+  cpuByProcess: Record<string, number>;
   /** The encoder's own ffmpeg CPU-seconds (the job's cost). */
   encodeCpuSec: number | undefined;
   steps: Record<string, number>;
@@ -43,18 +45,26 @@ function pipelineSteps(s: Record<string, number>): {
   };
 }
 
-/** CPU-seconds every process of the stack has used so far (services with their reaped ffmpeg runs, nats-server). */
-function stackCpuSec(bench: BenchStack): number {
-  const pids = [...bench.stack.processes.map((p) => p.process.pid), bench.stack.nats?.process.pid].filter(
-    (p): p is number => p !== undefined,
-  );
-  return pids.reduce((sum, pid) => sum + (readProcessCpuSec(pid) ?? 0), 0);
+/** CPU-seconds each process of the stack has used so far (services with their reaped ffmpeg runs, nats-server). */
+function stackCpuSec(bench: BenchStack): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of bench.stack.processes) {
+    const name = p.replica ? `${p.service}#${p.replica}` : p.service;
+    if (p.process.pid !== undefined) out[name] = readProcessCpuSec(p.process.pid) ?? 0;
+  }
+  const nats = bench.stack.nats?.process.pid;
+  if (nats !== undefined) out['nats-server'] = readProcessCpuSec(nats) ?? 0;
+  return out;
 }
 
 async function runReelbus(bench: BenchStack, file: string): Promise<CallRun> {
   const cpu0 = stackCpuSec(bench);
   const res = await runCallJob({ bench, file });
-  const cpuSec = stackCpuSec(bench) - cpu0;
+  const cpu1 = stackCpuSec(bench);
+  const cpuByProcess = Object.fromEntries(
+    Object.entries(cpu1).map(([name, sec]) => [name, Math.round((sec - (cpu0[name] ?? 0)) * 100) / 100]),
+  );
+  const cpuSec = Object.values(cpuByProcess).reduce((a, b) => a + b, 0);
   if (!res.ok) {
     throw new Error(
       `job ${res.jobId} failed: ${bench.logs
@@ -64,7 +74,13 @@ async function runReelbus(bench: BenchStack, file: string): Promise<CallRun> {
     );
   }
   const job = await bench.client.getJob(res.jobId);
-  return { totalSec: res.totalMs / 1000, cpuSec, encodeCpuSec: job.cost?.cpuSeconds, steps: res.steps };
+  return {
+    totalSec: res.totalMs / 1000,
+    cpuSec,
+    cpuByProcess,
+    encodeCpuSec: job.cost?.cpuSeconds,
+    steps: res.steps,
+  };
 }
 
 /** The baseline: tools/bench/plain-call.sh, one ffmpeg command; its wall time and CPU-seconds. */
@@ -134,11 +150,11 @@ export async function benchPipeline(opts: {
           if (which === 'reelbus') {
             const res = await runReelbus(now, call.file);
             reel.push(res);
-            log(`pipeline: reelbus ${fmt(res)}`);
+            log(`pipeline: reelbus ${fmt(res)} ${JSON.stringify(res.cpuByProcess)}`);
           } else if (which === 'clips') {
             const res = await runReelbus(before, call.file);
             clips.push(res);
-            log(`pipeline: reelbus, clip path (before) ${fmt(res)}`);
+            log(`pipeline: reelbus, clip path (before) ${fmt(res)} ${JSON.stringify(res.cpuByProcess)}`);
           } else {
             const out = join(dir, `plain-${r}.mp4`);
             const res = await runPlain(root, call.file, out);
