@@ -4,17 +4,17 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFaststart, motionEnergy, probeFacts, volumeStats } from '@reelbus/kit/testing';
 import { makeSampleCall, type SampleCall } from '../sample.ts';
-import { ApiError } from '../client.ts';
-import { ROOT, startE2E, type E2E } from './harness.ts';
+import { ROOT, startE2E, waitForJob, type E2E } from './harness.ts';
 
 describe('call recording → split-screen video, end to end', () => {
   let e2e: E2E;
   let sample: SampleCall;
 
   beforeAll(async () => {
-    e2e = await startE2E();
+    // 13 notifier consumers and 7 processes take a while to be ready on a busy 2-core machine
+    e2e = await startE2E({ readyTimeoutMs: 150_000 });
     sample = makeSampleCall({ file: join(e2e.dir, 'call.wav') });
-  }, 120_000);
+  }, 240_000);
   afterAll(async () => {
     await e2e?.close();
   });
@@ -91,16 +91,3 @@ describe('call recording → split-screen video, end to end', () => {
     expect(Math.abs(job.outputs.video!.durationSec - sample.durationSec)).toBeLessThan(0.1);
   });
 });
-
-/** The notifier creates the job document when it sees the first event: wait for it, then follow it. */
-async function waitForJob(e2e: E2E, jobId: string) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      return await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 404 || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
