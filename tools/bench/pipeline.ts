@@ -125,10 +125,15 @@ export async function benchPipeline(opts: {
     const warm = await makeCall({ dir, seconds: 4, name: 'warmup.wav' });
     log(`pipeline: ${call.durationSec.toFixed(1)} s call; starting the stacks`);
     let t = performance.now();
-    const [now, before] = await Promise.all([
-      startBenchStack({ root }),
-      startBenchStack({ root, serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } } }),
-    ]);
+    // one after the other: two stacks starting at once miss the ready deadline on a loaded 2-core machine
+    const now = await startBenchStack({ root });
+    const before = await startBenchStack({
+      root,
+      serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } },
+    }).catch(async (err: unknown) => {
+      await now.close();
+      throw err;
+    });
     log(`pipeline: stacks ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const reel: CallRun[] = [];
     const clips: CallRun[] = [];
