@@ -206,6 +206,25 @@ describe('Timeline (resolved)', () => {
     expect(b).toEqual({ startFrame: 30, endFrame: 60, frames: 30, elapsedFrames: 15, totalFrames: 45 });
     expect(timelineFrames(Timeline.parse({ ...oldTimeline, duration: 10.01 }))).toBe(300);
   });
+
+  it('takes a see-through text box as #rrggbbaa, and only the box', () => {
+    const text = (extra: Record<string, unknown>) => ({
+      ...oldTimeline,
+      tracks: [{ clips: [{ type: 'text', text: 'Caller', start: 0, duration: 1, ...extra }] }],
+    });
+    const parsed = Timeline.parse(text({ boxColor: '#00000073' }));
+    expect(parsed.tracks[0]!.clips[0]).toMatchObject({ boxColor: '#00000073' });
+    expect(problems(Timeline, text({ boxColor: '#0000007', color: '#ffffff80' }))).toEqual([
+      {
+        path: 'tracks[0].clips[0].color',
+        message: 'must be a colour like "#1a2b3c"',
+      },
+      {
+        path: 'tracks[0].clips[0].boxColor',
+        message: 'must be a colour like "#1a2b3c" or, with alpha, "#1a2b3c80"',
+      },
+    ]);
+  });
 });
 
 describe('TimelineRequest', () => {

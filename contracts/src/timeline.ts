@@ -62,6 +62,10 @@ export const Position = z.union([NamedPosition, Rect]);
 export type Position = z.infer<typeof Position>;
 
 const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#1a2b3c"');
+/** A colour with an optional alpha byte: `#rrggbb` or `#rrggbbaa` (`#00000073` = black at 45 %). */
+const ColorAlpha = z
+  .string()
+  .regex(/^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/, 'must be a colour like "#1a2b3c" or, with alpha, "#1a2b3c80"');
 
 /** Ken Burns: the visible window moves from `from` to `to` over the clip. zoom 1 = the whole image. */
 export const KenBurns = z.object({
@@ -190,8 +194,8 @@ function defineTimeline<S extends z.ZodType, TS extends z.ZodType, TD extends z.
     text: z.string().min(1).max(500),
     fontSize: z.number().int().min(6).max(400).default(48),
     color: Color.default('#ffffff'),
-    /** Box behind the text, or none. */
-    boxColor: Color.optional(),
+    /** Box behind the text (`#rrggbbaa` for a see-through one), or none. */
+    boxColor: ColorAlpha.optional(),
   });
   /** An audio visualiser (ffmpeg showwaves) of an audio track of this Timeline or of a file. */
   const WaveformClip = ClipBase.extend({

@@ -1,23 +1,16 @@
 // Shared set-up for the benchmarks that run media: sample recordings, the embedded stack, a job
-// watcher on the bus, and the plain-ffmpeg script built from the services' own argument builders.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// watcher on the bus.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { HEADERS, names } from '@reelbus/contracts';
-import { buildFfmpegArgs, formatCommand, probe } from '@reelbus/kit';
+import { probe } from '@reelbus/kit';
 import { freePort } from '@reelbus/kit/testing';
-import { AiGeneratorEnv, BUNDLED_FACES, buildSpeakerCardArgs } from '@reelbus/ai-generator';
-import { buildSplitArgs, type ChannelOutput } from '@reelbus/audio-splitter';
-import { buildCallTimeline, CompositorEnv, ROLE_LABEL } from '@reelbus/compositor';
-import { buildRenderArgs } from '@reelbus/encoder';
 import { ReelbusClient } from '../src/client.ts';
 import { makeSampleCall, SAMPLE_DIALOG } from '../src/sample.ts';
 import { startStack, type Stack, type StackOptions } from '../src/stack.ts';
-
-const run = promisify(execFile);
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `reelbus-bench-${prefix}-`));
@@ -185,105 +178,4 @@ export async function runCallJob(opts: { bench: BenchStack; file: string; timeou
   const steps: Record<string, number> = {};
   for (const [type, at] of seen) if (!type.startsWith('job.progress')) steps[type] = at - t0;
   return { jobId, ok: end.type === 'job.completed', totalMs: end.at - t0, steps };
-}
-
-/**
- * The call pipeline's ffmpeg commands, from the services' own pure builders with their default
- * settings, as a bash script: split, the two speaker cards in parallel, the final encode. It prints a
- * timestamp (ns) after each step.
- */
-export async function plainCallScript(opts: {
-  input: string;
-  dir: string;
-  clipsOnly?: boolean;
-}): Promise<{ script: string; durationSec: number }> {
-  const { input, dir, clipsOnly = false } = opts;
-  const durationSec = (await probe(input)).durationSec;
-  const ai = AiGeneratorEnv.parse({});
-  const comp = CompositorEnv.parse({});
-  const ff = (args: string[]) =>
-    `${formatCommand({ bin: 'ffmpeg', args: buildFfmpegArgs({ args }) })} >/dev/null`;
-  mkdirSync(dir, { recursive: true });
-  const outputs: ChannelOutput[] = (['caller', 'callee'] as const).map((role, channel) => ({
-    role,
-    channel,
-    file: join(dir, `${role}.wav`),
-  }));
-  const split = ff(buildSplitArgs({ input, outputs }));
-  const cards = outputs.map((o) => {
-    const labelFile = join(dir, `${o.role}.label.txt`);
-    writeFileSync(labelFile, ROLE_LABEL[o.role]);
-    return ff(
-      buildSpeakerCardArgs({
-        audioPath: o.file,
-        imagePath: BUNDLED_FACES[o.role],
-        labelFile,
-        outFile: join(dir, `local-${o.role}.mp4`),
-        durationSec,
-        width: ai.CLIP_WIDTH,
-        height: ai.CLIP_HEIGHT,
-        role: o.role,
-      }),
-    );
-  });
-  const timeline = buildCallTimeline({
-    recording: { key: 'recording', durationSec },
-    clips: Object.fromEntries(
-      outputs.map((o) => [
-        o.role,
-        { key: o.role, durationSec, width: ai.CLIP_WIDTH, height: ai.CLIP_HEIGHT },
-      ]),
-    ),
-    size: { width: comp.CALL_VIDEO_WIDTH, height: comp.CALL_VIDEO_HEIGHT },
-    mode: 'stereo',
-  });
-  const final = buildRenderArgs({
-    timeline,
-    inputs: (key) => (key === 'recording' ? input : join(dir, `local-${key}.mp4`)),
-    output: join(dir, 'final.mp4'),
-  });
-  const script = [
-    'set -euo pipefail',
-    'ts() { echo "$1 $(date +%s%N)"; }',
-    'ts start',
-    split,
-    'ts split',
-    `${cards[0]} & a=$!`,
-    `${cards[1]} & b=$!`,
-    'wait $a; wait $b',
-    'ts clips',
-    ...(clipsOnly ? [] : [ff(final.args), 'ts encode']),
-    '',
-  ].join('\n');
-  mkdirSync(dir, { recursive: true });
-  return { script, durationSec };
-}
-
-/** Runs a script from plainCallScript; ms of the whole and of each step. */
-export async function runPlainScript(opts: {
-  script: string;
-  dir: string;
-}): Promise<{ totalMs: number; steps: Record<string, number> }> {
-  const { script, dir } = opts;
-  const file = join(dir, 'plain.sh');
-  writeFileSync(file, script);
-  const t0 = performance.now();
-  const { stdout } = await run('bash', [file], { maxBuffer: 1 << 20 });
-  const totalMs = performance.now() - t0;
-  const marks = Object.fromEntries(
-    stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '))
-      .map(([k, v]) => [k!, Number(BigInt(v!) / 1000n) / 1000]),
-  ) as Record<string, number>;
-  const start = marks.start!;
-  return {
-    totalMs,
-    steps: {
-      split: marks.split! - start,
-      clips: marks.clips! - marks.split!,
-      ...(marks.encode !== undefined ? { encode: marks.encode - marks.clips! } : {}),
-    },
-  };
 }

@@ -1,15 +1,17 @@
 // 3. Encode speed: real-time factor (media seconds per wall second) of the encoder's one ffmpeg command
-// for the call Timeline and a story-like Timeline (images with Ken Burns, crossfades, a title,
+// for the call Timeline (the offline look drawn in it: faces, each speaker's waveform, labels) and a
+// story-like Timeline (images with Ken Burns, crossfades, a title,
 // narration + music), at 720p and 1080p, run the way the encoder runs it (the kit's runFfmpeg).
 import { basename, join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { Timeline, type TimelineInput } from '@reelbus/contracts';
 import { runFfmpeg } from '@reelbus/kit';
 import { makeImage, makeTone } from '@reelbus/kit/testing';
-import { AiGeneratorEnv } from '@reelbus/ai-generator';
+import { BUNDLED_FACES } from '@reelbus/ai-generator';
+import { buildSplitArgs } from '@reelbus/audio-splitter';
 import { buildCallTimeline } from '@reelbus/compositor';
 import { buildRenderArgs } from '@reelbus/encoder';
-import { makeCall, plainCallScript, runPlainScript, tempDir } from './common.ts';
+import { makeCall, tempDir } from './common.ts';
 import { row, type Row } from './stats.ts';
 
 const SIZES = [
@@ -80,12 +82,16 @@ export async function benchEncode(opts: {
   const rtf: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   try {
-    // inputs: the call's two speaker cards, rendered by the ai-generator's own command
+    // inputs: the call and its channels split the audio-splitter's way
     const call = await makeCall({ dir, seconds });
-    const cards = join(dir, 'cards');
-    const { script } = await plainCallScript({ input: call.file, dir: cards, clipsOnly: true });
-    await runPlainScript({ script, dir: cards });
-    const ai = AiGeneratorEnv.parse({});
+    const roles = ['caller', 'callee'] as const;
+    await runFfmpeg({
+      step: 'split',
+      args: buildSplitArgs({
+        input: call.file,
+        outputs: roles.map((role, channel) => ({ role, channel, file: join(dir, `${role}.wav`) })),
+      }),
+    });
     const images = await Promise.all(
       Array.from({ length: Math.max(2, Math.round(seconds / 5)) }, (_, i) =>
         makeImage({ file: join(dir, `img${i}.jpg`), width: 2048, height: 1536 }),
@@ -98,16 +104,17 @@ export async function benchEncode(opts: {
         name: `call ${size.name}`,
         timeline: buildCallTimeline({
           recording: { key: 'recording', durationSec: call.durationSec },
-          clips: Object.fromEntries(
-            (['caller', 'callee'] as const).map((r) => [
-              r,
-              { key: r, durationSec: call.durationSec, width: ai.CLIP_WIDTH, height: ai.CLIP_HEIGHT },
-            ]),
-          ),
+          clips: {},
+          drawn: Object.fromEntries(roles.map((r) => [r, { faceKey: `face-${r}`, audioKey: r }])),
           size,
           mode: 'stereo',
         }) as TimelineInput,
-        inputs: (k: string) => (k === 'recording' ? call.file : join(cards, `local-${k}.mp4`)),
+        inputs: (k: string) =>
+          k === 'recording'
+            ? call.file
+            : k.startsWith('face-')
+              ? BUNDLED_FACES[k.slice(5) as (typeof roles)[number]]
+              : join(dir, `${k}.wav`),
       },
       {
         name: `story ${size.name} (Ken Burns)`,

@@ -1,27 +1,99 @@
-// 2. Pipeline overhead: a stereo call through the embedded stack (upload → job.completed) against a bash
-// script of the same ffmpeg commands on the same file (split; both speaker cards in parallel; final
-// encode), alternating. Plus the 2-minute story when that pipeline exists.
+// 2. Pipeline overhead: a stereo call through the embedded stack (upload → job.completed) against ONE
+// plain, hand-written ffmpeg command that makes the same look from the same file
+// (tools/bench/plain-call.sh), alternating. A second stack renders the same call the way calls were
+// made before the compositor drew the local provider's speakers itself (CALL_LOCAL_RENDER=clips: two
+// speaker clips, then the final encode), so before and after are measured in the same run. Wall time
+// and CPU-seconds (every process of the stack, their ffmpeg children included) for each.
+// Plus the 2-minute story when that pipeline exists.
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeCall, plainCallScript, runCallJob, runPlainScript, startBenchStack, tempDir } from './common.ts';
-import { row, type Row } from './stats.ts';
+import { promisify } from 'node:util';
+import { makeCall, runCallJob, startBenchStack, tempDir, type BenchStack } from './common.ts';
+import { readProcessCpuSec, readReapedChildrenCpuSec } from './proc.ts';
+import { median, row, type Row } from './stats.ts';
 
-/** Pipeline steps as seen on the bus, ms from the upload; the plain script's steps for comparison. */
+const run = promisify(execFile);
+
+/** One call job end to end: wall seconds, CPU-seconds of the whole stack, the steps seen on the bus. */
+interface CallRun {
+  totalSec: number;
+  cpuSec: number;
+  /** The same per process of the stack (kept in the JSON: where the CPU went). */
+  cpuByProcess: Record<string, number>;
+  /** The encoder's own ffmpeg CPU-seconds (the job's cost). */
+  encodeCpuSec: number | undefined;
+  steps: Record<string, number>;
+}
+
+/** Pipeline steps as seen on the bus, seconds: upload+split, compose (clips included), encode, the tail. */
 function pipelineSteps(s: Record<string, number>): {
   split: number;
-  clips: number;
+  compose: number;
   encode: number;
   tail: number;
-  firstClip: number;
-  lastClip: number;
 } {
   const split = s['audio.split'] ?? Number.NaN;
-  const firstClip = (s['clip.generated'] ?? Number.NaN) - split;
-  const lastClip = (s['clip.generated#last'] ?? Number.NaN) - split;
-  const clips = s['timeline.ready'] ?? Number.NaN;
+  const ready = s['timeline.ready'] ?? Number.NaN;
   const encoded = s['video.encoded'] ?? Number.NaN;
   const done = s['job.completed'] ?? Number.NaN;
-  return { split, clips: clips - split, encode: encoded - clips, tail: done - encoded, firstClip, lastClip };
+  return {
+    split: split / 1000,
+    compose: (ready - split) / 1000,
+    encode: (encoded - ready) / 1000,
+    tail: (done - encoded) / 1000,
+  };
+}
+
+/** CPU-seconds each process of the stack has used so far (services with their reaped ffmpeg runs, nats-server). */
+function stackCpuSec(bench: BenchStack): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of bench.stack.processes) {
+    const name = p.replica ? `${p.service}#${p.replica}` : p.service;
+    if (p.process.pid !== undefined) out[name] = readProcessCpuSec(p.process.pid) ?? 0;
+  }
+  const nats = bench.stack.nats?.process.pid;
+  if (nats !== undefined) out['nats-server'] = readProcessCpuSec(nats) ?? 0;
+  return out;
+}
+
+async function runReelbus(bench: BenchStack, file: string): Promise<CallRun> {
+  const cpu0 = stackCpuSec(bench);
+  const res = await runCallJob({ bench, file });
+  const cpu1 = stackCpuSec(bench);
+  const cpuByProcess = Object.fromEntries(
+    Object.entries(cpu1).map(([name, sec]) => [name, Math.round((sec - (cpu0[name] ?? 0)) * 100) / 100]),
+  );
+  const cpuSec = Object.values(cpuByProcess).reduce((a, b) => a + b, 0);
+  if (!res.ok) {
+    throw new Error(
+      `job ${res.jobId} failed: ${bench.logs
+        .filter((l) => /error|fail/i.test(l))
+        .slice(-5)
+        .join('\n')}`,
+    );
+  }
+  const job = await bench.client.getJob(res.jobId);
+  return {
+    totalSec: res.totalMs / 1000,
+    cpuSec,
+    cpuByProcess,
+    encodeCpuSec: job.cost?.cpuSeconds,
+    steps: res.steps,
+  };
+}
+
+/** The baseline: tools/bench/plain-call.sh, one ffmpeg command; its wall time and CPU-seconds. */
+async function runPlain(
+  root: string,
+  input: string,
+  output: string,
+): Promise<{ totalSec: number; cpuSec: number }> {
+  const cpu0 = readReapedChildrenCpuSec();
+  const t0 = performance.now();
+  await run('bash', [join(root, 'tools', 'bench', 'plain-call.sh'), input, output], { maxBuffer: 1 << 20 });
+  const totalSec = (performance.now() - t0) / 1000;
+  return { totalSec, cpuSec: readReapedChildrenCpuSec() - cpu0 };
 }
 
 export function storyAvailable(root: string): boolean {
@@ -51,68 +123,86 @@ export async function benchPipeline(opts: {
   try {
     const call = await makeCall({ dir, seconds });
     const warm = await makeCall({ dir, seconds: 4, name: 'warmup.wav' });
-    log(`pipeline: ${call.durationSec.toFixed(1)} s call; starting the stack`);
-    // Two stacks side by side: the defaults, and the defaults with the ai-generator working on both
-    // speaker clips at once (WORK_CONCURRENCY=2), to show what serial clip rendering costs.
+    log(`pipeline: ${call.durationSec.toFixed(1)} s call; starting the stacks`);
     let t = performance.now();
-    const [bench, tuned] = await Promise.all([
-      startBenchStack({ root }),
-      startBenchStack({ root, serviceEnv: { 'ai-generator': { WORK_CONCURRENCY: '2' } } }),
-    ]);
+    // one after the other: two stacks starting at once miss the ready deadline on a loaded 2-core machine
+    const now = await startBenchStack({ root });
+    const before = await startBenchStack({
+      root,
+      serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } },
+    }).catch(async (err: unknown) => {
+      await now.close();
+      throw err;
+    });
     log(`pipeline: stacks ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const reel: Array<{ totalMs: number; steps: Record<string, number> }> = [];
-    const reel2: Array<{ totalMs: number; steps: Record<string, number> }> = [];
-    const plain: Array<{ totalMs: number; steps: Record<string, number> }> = [];
-    const runJob = async (b: typeof bench, into: typeof reel, name: string) => {
-      const res = await runCallJob({ bench: b, file: call.file });
-      if (!res.ok)
-        throw new Error(
-          `job ${res.jobId} failed: ${b.logs
-            .filter((l) => /error|fail/i.test(l))
-            .slice(-5)
-            .join('\n')}`,
-        );
-      into.push(res);
-      log(`pipeline: ${name} ${(res.totalMs / 1000).toFixed(1)} s`);
-    };
+    const reel: CallRun[] = [];
+    const clips: CallRun[] = [];
+    const plain: Array<{ totalSec: number; cpuSec: number }> = [];
+    const fmt = (r: { totalSec: number; cpuSec: number }) =>
+      `${r.totalSec.toFixed(1)} s, ${r.cpuSec.toFixed(1)} CPU-s`;
     try {
       t = performance.now();
-      for (const b of [bench, tuned]) {
+      for (const b of [now, before]) {
         const w = await runCallJob({ bench: b, file: warm.file });
         if (!w.ok) throw new Error(`warm-up job ${w.jobId} failed`);
       }
+      await runPlain(root, warm.file, join(dir, 'plain-warm.mp4'));
       log(`pipeline: warm-up jobs ${((performance.now() - t) / 1000).toFixed(1)} s`);
       for (let r = 0; r < rounds; r++) {
-        const arms = ['reelbus', 'plain', 'tuned'] as const;
+        const arms = ['reelbus', 'plain', 'clips'] as const;
         const order = r % 2 === 0 ? arms : ([...arms].reverse() as unknown as typeof arms);
         for (const which of order) {
-          if (which === 'reelbus') await runJob(bench, reel, 'reelbus');
-          else if (which === 'tuned') await runJob(tuned, reel2, 'reelbus, ai-generator WORK_CONCURRENCY=2');
-          else {
-            const work = join(dir, `plain-${r}`);
-            const { script } = await plainCallScript({ input: call.file, dir: work });
-            const res = await runPlainScript({ script, dir: work });
+          if (which === 'reelbus') {
+            const res = await runReelbus(now, call.file);
+            reel.push(res);
+            log(`pipeline: reelbus ${fmt(res)} ${JSON.stringify(res.cpuByProcess)}`);
+          } else if (which === 'clips') {
+            const res = await runReelbus(before, call.file);
+            clips.push(res);
+            log(`pipeline: reelbus, clip path (before) ${fmt(res)} ${JSON.stringify(res.cpuByProcess)}`);
+          } else {
+            const out = join(dir, `plain-${r}.mp4`);
+            const res = await runPlain(root, call.file, out);
             plain.push(res);
-            rmSync(work, { recursive: true, force: true });
-            log(`pipeline: plain ffmpeg ${(res.totalMs / 1000).toFixed(1)} s`);
+            rmSync(out, { force: true });
+            log(`pipeline: one plain ffmpeg command ${fmt(res)}`);
           }
         }
       }
-      raw.script = (await plainCallScript({ input: call.file, dir: join(dir, 'script') })).script;
     } finally {
-      await Promise.all([bench.close(), tuned.close()]);
+      await Promise.all([now.close(), before.close()]);
     }
-    raw.reelbusTuned = reel2;
     raw.reelbus = reel;
+    raw.reelbusClipPath = clips;
     raw.plain = plain;
+    raw.plainScript = readFileSync(join(root, 'tools', 'bench', 'plain-call.sh'), 'utf8');
     const label = `${seconds} s call`;
+    const wall = (xs: Array<{ totalSec: number }>) => xs.map((x) => x.totalSec);
+    const cpu = (xs: Array<{ cpuSec: number }>) => xs.map((x) => x.cpuSec);
     rows.push(
       row({
         bench: 'pipeline',
-        metric: `${label}: upload→job.completed vs plain script`,
+        metric: `${label}: upload→job.completed vs one plain ffmpeg command`,
         unit: 's',
-        subject: reel.map((x) => x.totalMs / 1000),
-        baseline: plain.map((x) => x.totalMs / 1000),
+        subject: wall(reel),
+        baseline: wall(plain),
+        note: 'the plain command is tools/bench/plain-call.sh',
+      }),
+      row({
+        bench: 'pipeline',
+        metric: `${label}: CPU-seconds, whole stack vs the plain command`,
+        unit: 'cpu-s',
+        subject: cpu(reel),
+        baseline: cpu(plain),
+        note: 'every service process with its ffmpeg runs, and nats-server',
+      }),
+      row({
+        bench: 'pipeline',
+        metric: `${label}: the encoder's ffmpeg alone vs the plain command`,
+        unit: 'cpu-s',
+        subject: reel.flatMap((x) => (x.encodeCpuSec !== undefined ? [x.encodeCpuSec] : [])),
+        baseline: cpu(plain),
+        note: "the job's cost.cpuSeconds",
       }),
     );
     const rs = reel.map((x) => pipelineSteps(x.steps));
@@ -121,55 +211,51 @@ export async function benchPipeline(opts: {
         bench: 'pipeline',
         metric: `${label}: upload+split → audio.split`,
         unit: 's',
-        subject: rs.map((x) => x.split / 1000),
-        baseline: plain.map((x) => x.steps.split! / 1000),
+        subject: rs.map((x) => x.split),
       }),
-    );
-    rows.push(
       row({
         bench: 'pipeline',
-        metric: `${label}: clips → timeline.ready`,
+        metric: `${label}: compose → timeline.ready`,
         unit: 's',
-        subject: rs.map((x) => x.clips / 1000),
-        baseline: plain.map((x) => x.steps.clips! / 1000),
-        note: `plain renders both cards in parallel; reelbus: 1st clip.generated after ${(rs.map((x) => x.firstClip / 1000).sort((a, b) => a - b)[0] ?? Number.NaN).toFixed(1)} s, 2nd after ${(rs.map((x) => x.lastClip / 1000).sort((a, b) => a - b)[0] ?? Number.NaN).toFixed(1)} s`,
+        subject: rs.map((x) => x.compose),
       }),
-    );
-    rows.push(
       row({
         bench: 'pipeline',
         metric: `${label}: encode → video.encoded`,
         unit: 's',
-        subject: rs.map((x) => x.encode / 1000),
-        baseline: plain.map((x) => x.steps.encode! / 1000),
+        subject: rs.map((x) => x.encode),
       }),
-    );
-    rows.push(
       row({
         bench: 'pipeline',
         metric: `${label}: video.encoded → job.completed`,
         unit: 's',
-        subject: rs.map((x) => x.tail / 1000),
+        subject: rs.map((x) => x.tail),
       }),
     );
-    const rs2 = reel2.map((x) => pipelineSteps(x.steps));
+    const cs = clips.map((x) => pipelineSteps(x.steps));
     rows.push(
       row({
         bench: 'pipeline',
-        metric: `${label}, ai-generator WORK_CONCURRENCY=2: total vs plain`,
+        metric: `${label}, clip path (before): upload→job.completed vs the plain command`,
         unit: 's',
-        subject: reel2.map((x) => x.totalMs / 1000),
-        baseline: plain.map((x) => x.totalMs / 1000),
-        note: 'what running both clips at once would give',
+        subject: wall(clips),
+        baseline: wall(plain),
+        note: 'CALL_LOCAL_RENDER=clips: two speaker clips, then the final encode',
       }),
-    );
-    rows.push(
       row({
         bench: 'pipeline',
-        metric: `${label}, ai-generator WORK_CONCURRENCY=2: clips`,
+        metric: `${label}, clip path (before): CPU-seconds vs the plain command`,
+        unit: 'cpu-s',
+        subject: cpu(clips),
+        baseline: cpu(plain),
+      }),
+      row({
+        bench: 'pipeline',
+        metric: `${label}: drawn (now) vs clip path (before), upload→job.completed`,
         unit: 's',
-        subject: rs2.map((x) => x.clips / 1000),
-        baseline: plain.map((x) => x.steps.clips! / 1000),
+        subject: wall(reel),
+        baseline: wall(clips),
+        note: `clip path: clips ${median(cs.map((x) => x.compose)).toFixed(1)} s, encode ${median(cs.map((x) => x.encode)).toFixed(1)} s`,
       }),
     );
   } finally {

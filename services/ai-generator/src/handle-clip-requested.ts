@@ -1,6 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EventOf } from '@reelbus/contracts';
 import {
   describeError,
@@ -18,13 +16,7 @@ import { modelSpec } from './providers/registry.ts';
 import type { AvatarProvider, SpeakerRole } from './providers/types.ts';
 import { generateClip, type ClipResult } from './segment.ts';
 
-const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', 'assets');
-
-/** The bundled neutral illustrated faces (assets/*.png). */
-export const BUNDLED_FACES: Record<SpeakerRole, string> = {
-  caller: join(ASSETS, 'caller.png'),
-  callee: join(ASSETS, 'callee.png'),
-};
+export { BUNDLED_FACES } from './providers/local-look.ts';
 
 export interface ClipSettings {
   width: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCallTimeline } from './call-layout.ts';
+import { buildCallTimeline, fitRect } from './call-layout.ts';
 
 const recording = { key: 'jobs/j1/input/recording.wav', durationSec: 12.34 };
 const caller = { key: 'jobs/j1/clips/caller.mp4', durationSec: 12.3, width: 512, height: 512 };
@@ -101,5 +101,137 @@ describe('buildCallTimeline', () => {
       { x: 0, y: 0, width: 530, height: 620 },
       { x: 530, y: 0, width: 532, height: 620 },
     ]);
+  });
+
+  it("draws the local provider's speaker cards itself: face on the role's colour, own waveform strip, label", () => {
+    const drawn = {
+      caller: { faceKey: 'avatars/faces/a.png', audioKey: 'jobs/j1/split/caller.wav' },
+      callee: { faceKey: 'jobs/j1/input/calleeImage.jpg', audioKey: 'jobs/j1/split/callee.wav' },
+    };
+    const t = buildCallTimeline({ recording, clips: {}, drawn, mode: 'stereo' });
+    const timing = { start: 0, duration: 12.34 };
+    // 720 rows: 158 (22 %, even) of waveform under 562 of face; label 40 px, its text ending 24 px
+    // above the strip, in a box one cap height (29 px) tall
+    expect(t.tracks[0]!.clips).toEqual([
+      expect.objectContaining({
+        type: 'color',
+        color: '#1f3b5c',
+        ...timing,
+        position: { x: 0, y: 0, width: 640, height: 562 },
+      }),
+      expect.objectContaining({
+        type: 'image',
+        source: { key: 'avatars/faces/a.png' },
+        fit: 'contain',
+        ...timing,
+        position: { x: 0, y: 0, width: 640, height: 562 },
+      }),
+      expect.objectContaining({
+        type: 'waveform',
+        source: { key: 'jobs/j1/split/caller.wav' },
+        channel: 'mix',
+        style: 'cline',
+        amplitude: 'lin',
+        color: '#8fd3ff',
+        trimStart: 0,
+        ...timing,
+        position: { x: 0, y: 562, width: 640, height: 158 },
+      }),
+      expect.objectContaining({
+        type: 'text',
+        text: 'Caller',
+        fontSize: 40,
+        color: '#ffffff',
+        boxColor: '#00000073',
+        ...timing,
+        position: { x: 0, y: 509, width: 640, height: 29 },
+      }),
+      expect.objectContaining({
+        type: 'color',
+        color: '#4b2a5c',
+        position: { x: 640, y: 0, width: 640, height: 562 },
+      }),
+      expect.objectContaining({ type: 'image', source: { key: 'jobs/j1/input/calleeImage.jpg' } }),
+      expect.objectContaining({
+        type: 'waveform',
+        source: { key: 'jobs/j1/split/callee.wav' },
+        color: '#ffb38f',
+        position: { x: 640, y: 562, width: 640, height: 158 },
+      }),
+      expect.objectContaining({
+        type: 'text',
+        text: 'Callee',
+        position: { x: 640, y: 509, width: 640, height: 29 },
+      }),
+    ]);
+    // no video clip, so nothing but the call's recording is heard
+    expect(t.tracks[0]!.clips.some((c) => c.type === 'video')).toBe(false);
+    expect(t.audio.map((a) => a.source.key)).toEqual([recording.key]);
+  });
+
+  it('draws one speaker beside the card of a silent side, and a mono call as one card in the middle', () => {
+    const caller = { faceKey: 'avatars/faces/a.png', audioKey: 'jobs/j1/split/caller.wav' };
+    const oneSided = buildCallTimeline({ recording, clips: {}, drawn: { caller }, mode: 'stereo' });
+    expect(oneSided.tracks[0]!.clips.map((c) => c.type)).toEqual([
+      'color',
+      'image',
+      'waveform',
+      'text',
+      'color',
+      'text',
+    ]);
+    expect(oneSided.tracks[0]!.clips[5]).toMatchObject({ text: 'Callee — silent' });
+
+    // the card keeps the local provider's 640×720 shape, as its clip did letterboxed in the frame
+    const mono = buildCallTimeline({ recording, clips: {}, drawn: { caller }, mode: 'mono' });
+    expect(mono.tracks[0]!.clips.map((c) => [c.type, c.position])).toEqual([
+      ['color', { x: 320, y: 0, width: 640, height: 562 }],
+      ['image', { x: 320, y: 0, width: 640, height: 562 }],
+      ['waveform', { x: 320, y: 562, width: 640, height: 158 }],
+      ['text', { x: 320, y: 509, width: 640, height: 29 }],
+    ]);
+  });
+
+  it('scales the card with the frame: a 1080p call has a 60 px label and a 238-row strip', () => {
+    const caller = { faceKey: 'avatars/faces/a.png', audioKey: 'jobs/j1/split/caller.wav' };
+    const t = buildCallTimeline({
+      recording,
+      clips: {},
+      drawn: { caller },
+      mode: 'stereo',
+      size: { width: 1920, height: 1080 },
+    });
+    const [, , wave, label] = t.tracks[0]!.clips;
+    expect(wave!.position).toEqual({ x: 0, y: 842, width: 960, height: 238 });
+    expect(label).toMatchObject({
+      fontSize: 60,
+      position: { x: 0, y: 842 - 36 - 44, width: 960, height: 44 },
+    });
+  });
+});
+
+describe('fitRect', () => {
+  it('fits a shape into a box, centred, with even sizes and positions', () => {
+    const card = { width: 640, height: 720 };
+    expect(fitRect(card, { x: 0, y: 0, width: 640, height: 720 })).toEqual({
+      x: 0,
+      y: 0,
+      width: 640,
+      height: 720,
+    });
+    expect(fitRect(card, { x: 0, y: 0, width: 1280, height: 720 })).toEqual({
+      x: 320,
+      y: 0,
+      width: 640,
+      height: 720,
+    });
+    expect(fitRect(card, { x: 530, y: 0, width: 532, height: 620 })).toEqual({
+      x: 530,
+      y: 10,
+      width: 532,
+      height: 598,
+    });
+    const r = fitRect(card, { x: 10, y: 4, width: 301, height: 1001 });
+    expect([r.x % 2, r.y % 2, r.width % 2, r.height % 2]).toEqual([0, 0, 0, 0]);
   });
 });

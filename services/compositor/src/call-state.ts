@@ -13,8 +13,15 @@ export const CallState = z.object({
     z.object({ role: SpeakerRole, key: BlobKey, durationSec: z.number().nonnegative(), silent: z.boolean() }),
   ),
   expectedClips: z.number().int().min(0).max(2),
+  /** The job's avatar provider (decided once, at audio.split); absent on jobs older than the decision. */
+  provider: z.string().optional(),
+  /** `direct`: the speakers are drawn in the Timeline, no clips are waited for. `clips` before the decision existed. */
+  rendering: z.enum(['direct', 'clips']).default('clips'),
+  /** direct: the face image drawn for each speaking side (the job's, or a default face's key). */
+  faces: z.partialRecord(SpeakerRole, BlobKey).optional(),
 });
 export type CallState = z.infer<typeof CallState>;
+export type CallStateInput = z.input<typeof CallState>;
 
 export const StoredClip = z.object({
   key: BlobKey,

@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newJob, type EventOf, type Job, type SpeakerRole } from '@reelbus/contracts';
 import { Bus, KvJobStore, PermanentError, TransientError, type JobStore } from '@reelbus/kit';
 import { randomNamespace, startNatsServer, type NatsServerHandle } from '@reelbus/kit/testing';
-import { requestCallClips } from './handle-audio-split.ts';
+import { composeCall } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
 import { fakeHandlerContext, MemoryJobStore, type Published } from './testing.ts';
 
 const size = { width: 1280, height: 720 };
+/** A real provider (fal) makes clips whatever CALL_LOCAL_RENDER says: the fan-in below collects them. */
+const falClips = { defaultProvider: 'fal', localRender: 'direct' } as const;
 
 function audioSplit(
   jobId: string,
@@ -76,12 +78,12 @@ async function createCallJob(jobs: JobStore, id: string, input: Record<string, u
 const timelines = (published: Published[]) => published.filter((p) => p.type === 'timeline.ready');
 
 describe('compositor fan-in (in-memory store, forced conflicts)', () => {
-  it('asks for one clip per speaking channel, with the job face images and deterministic ids', async () => {
+  it('asks a real provider for one clip per speaking channel, with the job face images and deterministic ids', async () => {
     const jobs = new MemoryJobStore();
     await createCallJob(jobs, 'j1', { callerImage: 'faces/alice.png' });
     const ctx = fakeHandlerContext();
     await expect(
-      requestCallClips({ event: audioSplit('j1'), ctx, deps: { jobs, defaultSize: size } }),
+      composeCall({ event: audioSplit('j1'), ctx, deps: { jobs, defaultSize: size, calls: falClips } }),
     ).resolves.toEqual({ outcome: 'ok' });
     expect(ctx.published).toEqual([
       {
@@ -95,6 +97,7 @@ describe('compositor fan-in (in-memory store, forced conflicts)', () => {
           durationSec: 9.5,
           expectedClips: 2,
           imageKey: 'faces/alice.png',
+          provider: 'fal',
         },
       },
       {
@@ -107,6 +110,7 @@ describe('compositor fan-in (in-memory store, forced conflicts)', () => {
           audioKey: 'jobs/j1/split/callee.wav',
           durationSec: 9.5,
           expectedClips: 2,
+          provider: 'fal',
         },
       },
     ]);
@@ -122,10 +126,10 @@ describe('compositor fan-in (in-memory store, forced conflicts)', () => {
     const jobs = new MemoryJobStore();
     await createCallJob(jobs, 'j2');
     const ctx = fakeHandlerContext();
-    await requestCallClips({
+    await composeCall({
       event: audioSplit('j2', { silent: ['callee'] }),
       ctx,
-      deps: { jobs, defaultSize: size },
+      deps: { jobs, defaultSize: size, calls: falClips },
     });
     expect(
       ctx.published.map((p) => [p.type, p.id, (p.data as { expectedClips: number }).expectedClips]),
@@ -153,10 +157,10 @@ describe('compositor fan-in (in-memory store, forced conflicts)', () => {
     });
     await createCallJob(jobs, 'j3');
     const published: Published[] = [];
-    await requestCallClips({
+    await composeCall({
       event: audioSplit('j3'),
       ctx: fakeHandlerContext({ published }),
-      deps: { jobs, defaultSize: size },
+      deps: { jobs, defaultSize: size, calls: falClips },
     });
     lineUp = true;
     const outcomes = await Promise.all(
@@ -200,10 +204,10 @@ describe('compositor fan-in (in-memory store, forced conflicts)', () => {
       collectCallClip({ event: clipGenerated('j4', 'caller'), ctx: fakeHandlerContext(), deps: { jobs } }),
     ).rejects.toBeInstanceOf(TransientError);
     await expect(
-      requestCallClips({
+      composeCall({
         event: audioSplit('nojob'),
         ctx: fakeHandlerContext(),
-        deps: { jobs, defaultSize: size },
+        deps: { jobs, defaultSize: size, calls: falClips },
       }),
     ).rejects.toBeInstanceOf(TransientError);
     void PermanentError;
@@ -235,10 +239,10 @@ describe('compositor fan-in (KvJobStore and JetStream on a real nats-server)', (
 
   it('puts exactly one timeline.ready on the bus under concurrent replicas and redeliveries', async () => {
     await createCallJob(jobs, 'k1', { calleeImage: 'faces/bob.png' });
-    await requestCallClips({
+    await composeCall({
       event: audioSplit('k1'),
       ctx: fakeHandlerContext({ bus }),
-      deps: { jobs, defaultSize: size },
+      deps: { jobs, defaultSize: size, calls: falClips },
     });
     // two replicas get each role, all at once: four concurrent deliveries of two events
     const deliveries = (['caller', 'callee', 'callee', 'caller'] as const).map((role) =>

@@ -1,13 +1,30 @@
 import type { Job } from '@reelbus/contracts';
 import type { HandlerContext, HandlerOutcome } from '@reelbus/kit';
-import { buildCallTimeline } from './call-layout.ts';
+import type { SpeakerRole } from '@reelbus/contracts';
+import { buildCallTimeline, type DrawnSpeaker } from './call-layout.ts';
 import { readCallState, readClaim, readClips, type CallState } from './call-state.ts';
 
-/** True when every speaking channel of the call has its clip. */
+/** The channels that speak (a silent or empty one is shown as a card). */
+function speakingChannels(call: CallState): CallState['channels'] {
+  return call.channels.filter((c) => !c.silent && c.durationSec > 0);
+}
+
+/** True when nothing is left to wait for: the speakers are drawn directly, or every speaking channel has its clip. */
 export function clipsComplete(call: CallState, clips: ReturnType<typeof readClips>): boolean {
-  return call.channels
-    .filter((c) => !c.silent && c.durationSec > 0)
-    .every((c) => clips[c.role] !== undefined);
+  if (call.rendering === 'direct') return true;
+  return speakingChannels(call).every((c) => clips[c.role] !== undefined);
+}
+
+/** The speakers the Timeline draws itself (direct rendering): each speaking side's face and own audio. */
+export function drawnSpeakers(call: CallState): Partial<Record<SpeakerRole, DrawnSpeaker>> {
+  if (call.rendering !== 'direct') return {};
+  const out: Partial<Record<SpeakerRole, DrawnSpeaker>> = {};
+  for (const c of speakingChannels(call)) {
+    const faceKey = call.faces?.[c.role];
+    if (!faceKey) throw new Error(`internal: the ${c.role} side is drawn but has no face in the call state`);
+    out[c.role] = { faceKey, audioKey: c.key };
+  }
+  return out;
 }
 
 /**
@@ -46,6 +63,7 @@ export async function publishIfClaimed({
     mode: call.mode,
     size: call.size,
     clips: Object.fromEntries(Object.entries(clips).map(([role, c]) => [role, c])),
+    drawn: drawnSpeakers(call),
   });
   await ctx.publish('timeline.ready', job.id, { kind: 'call', timeline }, { id: `timeline.ready:${job.id}` });
   await ctx.progress('compose', 'completed', 100);

@@ -1,6 +1,8 @@
+import { BUNDLED_FACES } from '@reelbus/ai-generator/local-look';
 import { startService } from '@reelbus/kit';
 import { CompositorEnv } from './config.ts';
-import { requestCallClips } from './handle-audio-split.ts';
+import { DefaultFaces } from './faces.ts';
+import { composeCall } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
 import { RenderEnv, resolveRenderRequest, type RenderResolveDeps } from './render/index.ts';
 import { StoryEnv, collectStoryAudio, collectStoryImages, storyAssetSeeder } from './story/index.ts';
@@ -39,13 +41,25 @@ const renderDeps: RenderResolveDeps = {
 const deps = {
   jobs: rt.jobs,
   defaultSize: { width: rt.config.CALL_VIDEO_WIDTH, height: rt.config.CALL_VIDEO_HEIGHT },
+  calls: { defaultProvider: rt.config.AI_PROVIDER, localRender: rt.config.CALL_LOCAL_RENDER },
+  faces: {
+    blobs: rt.blobs,
+    tmpDir: rt.base.tmpDir,
+    defaults: new DefaultFaces({
+      blobs: rt.blobs,
+      files: {
+        caller: rt.config.DEFAULT_CALLER_IMAGE ?? BUNDLED_FACES.caller,
+        callee: rt.config.DEFAULT_CALLEE_IMAGE ?? BUNDLED_FACES.callee,
+      },
+    }),
+  },
 };
 
 await rt.bus.consume({
   service: rt.name,
   concurrency: Math.max(rt.base.concurrency, 5), // one per consumed type, so a waiting story never holds up calls
   handlers: {
-    'audio.split': { step: 'compose', handle: (event, ctx) => requestCallClips({ event, ctx, deps }) },
+    'audio.split': { step: 'compose', handle: (event, ctx) => composeCall({ event, ctx, deps }) },
     'clip.generated': { step: 'compose', handle: (event, ctx) => collectCallClip({ event, ctx, deps }) },
     'audio.normalized': {
       step: 'compose',

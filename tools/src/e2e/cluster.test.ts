@@ -40,6 +40,9 @@ describe('reelbus on a 3-node NATS JetStream cluster', () => {
       natsUrl: cluster.urls.join(','),
       replicas: { encoder: 2 },
       env: { STREAM_REPLICAS: '3', TMP_DIR: join(tmp, 'work'), CONSUMER_ACK_WAIT_MS: '6000' },
+      // The clip path real providers take (clip.requested → ai-generator → clip.generated → fan-in),
+      // rendered by the local provider: the offline default draws the speakers in the Timeline instead.
+      serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } },
       // R3 consumers are Raft groups: the notifier's 13 take a while on a busy 2-core machine
       readyTimeoutMs: 120_000,
       log: onLine,

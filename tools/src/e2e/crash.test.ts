@@ -155,9 +155,21 @@ describe('crashes and bad input through the whole system', () => {
       expect(Math.abs(probeFacts(file).durationSec - mono.durationSec)).toBeLessThan(0.1);
       const timeline = (await jobEvents(bus, ids.mono!)).find((e) => e.type === 'timeline.ready') as
         EventOf<'timeline.ready'> | undefined;
+      // The local provider's card, drawn in the middle of the frame (no clip was made).
       const clips = timeline!.data.timeline.tracks.flatMap((t) => t.clips);
-      expect(clips).toHaveLength(1);
-      expect(clips[0]).toMatchObject({ type: 'video', position: { x: 0, y: 0, width: 1280, height: 720 } });
+      expect(clips.map((c) => [c.type, c.position])).toEqual([
+        ['color', { x: 320, y: 0, width: 640, height: 562 }],
+        ['image', { x: 320, y: 0, width: 640, height: 562 }],
+        ['waveform', { x: 320, y: 562, width: 640, height: 158 }],
+        ['text', { x: 320, y: 509, width: 640, height: 29 }],
+      ]);
+      expect(countOf(await jobEvents(bus, ids.mono!), 'clip.requested')).toBe(0);
+      // The strip moves with the speech; the face above it stays still.
+      const during = { start: 0.5, duration: Math.min(2, mono.durationSec - 1) };
+      const strip = motionEnergy({ file, rect: { x: 320, y: 562, width: 640, height: 158 }, ...during });
+      const face = motionEnergy({ file, rect: { x: 320, y: 0, width: 640, height: 562 }, ...during });
+      expect(strip).toBeGreaterThan(face * 2);
+      expect(strip).toBeGreaterThan(0.1);
     }, 120_000);
 
     it('makes a call with one silent channel into a video with a card on the silent side', async () => {
@@ -166,10 +178,10 @@ describe('crashes and bad input through the whole system', () => {
       const file = join(e2e.stack.blobDir, job.outputs.video!.key);
       expect(Math.abs(probeFacts(file).durationSec - oneSided.durationSec)).toBeLessThan(0.1);
       const events = await jobEvents(bus, ids.oneSided!);
-      expect(countOf(events, 'clip.requested')).toBe(1);
+      expect(countOf(events, 'clip.requested')).toBe(0); // the local provider's card is drawn, not made
       const timeline = events.find((e) => e.type === 'timeline.ready') as EventOf<'timeline.ready'>;
       const texts = timeline.data.timeline.tracks.flatMap((t) => t.clips).filter((c) => c.type === 'text');
-      expect(texts.map((c) => (c as { text: string }).text)).toEqual(['Callee — silent']);
+      expect(texts.map((c) => (c as { text: string }).text)).toEqual(['Caller', 'Callee — silent']);
       // The caller's half moves with the speech; the card on the callee's half stays still.
       const during = { start: 0.5, duration: Math.min(2, oneSided.durationSec - 1) };
       const left = motionEnergy({ file, rect: { x: 0, y: 0, width: 640, height: 720 }, ...during });

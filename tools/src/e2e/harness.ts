@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@reelbus/kit/testing';
-import { ReelbusClient } from '../client.ts';
+import { ApiError, ReelbusClient } from '../client.ts';
 import { startStack, type Stack, type StackOptions } from '../stack.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -42,4 +42,20 @@ export async function startE2E(opts: Partial<StackOptions> = {}): Promise<E2E> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A job started by publishing its first event on the bus: the notifier creates the job document when
+ * it sees that event, so wait (up to 30 s) for the document to exist, then follow it to its end.
+ */
+export async function waitForJob(e2e: E2E, jobId: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 404 || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

@@ -60,6 +60,9 @@ describe('the embedded nats-server dies mid-job and the stack restarts it', () =
       natsBin: recentNatsServerBinary(),
       natsMonitorPort: 0,
       env: { TMP_DIR: join(tmp, 'work'), CONSUMER_ACK_WAIT_MS: '5000' },
+      // The clip path real providers take (clip.requested → ai-generator → clip.generated → fan-in),
+      // rendered by the local provider: the offline default draws the speakers in the Timeline instead.
+      serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } },
       readyTimeoutMs: 150_000,
       log: onLine,
     });

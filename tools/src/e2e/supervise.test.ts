@@ -44,7 +44,9 @@ describe('a supervised stack: every service killed in turn during a job', () => 
       // A short AckWait: a killed service's message is redelivered after 5 s, not 30.
       env: { TMP_DIR: join(tmp, 'work'), CONSUMER_ACK_WAIT_MS: '5000' },
       // The story here has no music: do not spend the test synthesising the sample library.
-      serviceEnv: { compositor: { COMPOSITOR_SEED_MUSIC: 'false' } },
+      // The clip path real providers take (clip.requested → ai-generator → clip.generated → fan-in),
+      // rendered by the local provider: the offline default draws the speakers in the Timeline instead.
+      serviceEnv: { compositor: { COMPOSITOR_SEED_MUSIC: 'false', CALL_LOCAL_RENDER: 'clips' } },
       readyTimeoutMs: 150_000,
       log: onLine,
     });

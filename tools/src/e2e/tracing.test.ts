@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recentNatsServerBinary } from '@reelbus/kit/testing';
+import { recentNatsServerBinary, volumeStats } from '@reelbus/kit/testing';
 import { makeSampleCall } from '../sample.ts';
 import { jaegerLink } from '../trace.ts';
 import { startE2E, type E2E } from './harness.ts';
@@ -142,8 +142,13 @@ describe('tracing across the call pipeline', () => {
         OTEL_METRIC_EXPORT_INTERVAL: '1000',
         OTEL_LOGS_EXPORTER: 'none',
       },
+      // The clip path real providers take, so the trace crosses the ai-generator (clip.requested →
+      // clip.generated); the offline default draws the speakers in the Timeline instead.
+      serviceEnv: { compositor: { CALL_LOCAL_RENDER: 'clips' } },
+      // 13 notifier consumers and 7 processes take a while to be ready on a busy 2-core machine
+      readyTimeoutMs: 150_000,
     });
-  }, 120_000);
+  }, 240_000);
   afterAll(async () => {
     await e2e?.close();
     await hook?.close();
@@ -172,6 +177,15 @@ describe('tracing across the call pipeline', () => {
         );
       });
     expect(job.status, JSON.stringify(job.error)).toBe('completed');
+
+    // On this clip path the speaker clips carry their speaker's sound; the call layout mutes them
+    // (volume 0), so each side of the video is as loud as the recording, not doubled.
+    const video = join(e2e.stack.blobDir, job.outputs.video!.key);
+    for (const channel of [0, 1] as const) {
+      const out = volumeStats({ file: video, channel }).meanDb;
+      const rec = volumeStats({ file: sample.file, channel }).meanDb;
+      expect(Math.abs(out - rec), `channel ${channel}: ${out} vs ${rec} dB`).toBeLessThan(1);
+    }
 
     // The job document keeps the trace id the ingest request started; the CLI links it to Jaeger.
     const traceId = job.traceId!;

@@ -2,15 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { filterPath, probe, runFfmpeg } from '@reelbus/kit';
 import { clipOutputArgs } from '../filters.ts';
+import { ffmpegColor, LABEL_BOX_COLOR, SPEAKER_PALETTE, speakerCardGeometry } from './local-look.ts';
 import type { AvatarProvider, GenerateRequest, GeneratedClip, SpeakerRole } from './types.ts';
 
 export const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 export const CLIP_FPS = 25;
-
-const PALETTE: Record<SpeakerRole, { background: string; wave: string }> = {
-  caller: { background: '0x1f3b5c', wave: '0x8fd3ff' },
-  callee: { background: '0x4b2a5c', wave: '0xffb38f' },
-};
 
 export interface SpeakerCardArgsOptions {
   audioPath: string;
@@ -50,9 +46,15 @@ export function buildSpeakerCardArgs(opts: SpeakerCardArgsOptions): string[] {
     fps = CLIP_FPS,
     fontFile = DEFAULT_FONT,
   } = opts;
-  const colours = PALETTE[role];
-  const waveHeight = waveform ? even(Math.round(height * 0.22)) : 0;
-  const faceHeight = height - waveHeight;
+  const colours = {
+    background: ffmpegColor(SPEAKER_PALETTE[role].background),
+    wave: ffmpegColor(SPEAKER_PALETTE[role].wave),
+  };
+  // The look is shared with the compositor, which draws it straight into a call's Timeline.
+  const { faceHeight, waveHeight, labelSize, labelBoxBorder, labelGap } = speakerCardGeometry({
+    height,
+    waveform,
+  });
   const font = filterPath(fontFile);
 
   const inputs = imagePath
@@ -63,13 +65,10 @@ export function buildSpeakerCardArgs(opts: SpeakerCardArgsOptions): string[] {
     ? `[0:v]scale=${width}:${faceHeight}:force_original_aspect_ratio=decrease,` +
       `pad=${width}:${faceHeight}:(ow-iw)/2:(oh-ih)/2:color=${colours.background},setsar=1[face]`
     : `[0:v]setsar=1[face]`;
-  const labelSize = Math.max(16, Math.round(height / 18));
-  const labelY = waveform
-    ? `${faceHeight}-text_h-${Math.round(labelSize * 0.6)}`
-    : `(h-text_h)/2-${labelSize}`;
+  const labelY = waveform ? `${faceHeight}-text_h-${labelGap}` : `(h-text_h)/2-${labelSize}`;
   const label =
     `drawtext=fontfile=${font}:textfile=${filterPath(labelFile)}:fontsize=${labelSize}:fontcolor=white:` +
-    `x=(w-text_w)/2:y=${labelY}:box=1:boxcolor=black@0.45:boxborderw=${Math.round(labelSize / 3)}`;
+    `x=(w-text_w)/2:y=${labelY}:box=1:boxcolor=${ffmpegColor(LABEL_BOX_COLOR)}:boxborderw=${labelBoxBorder}`;
   const note = noteFile
     ? `,drawtext=fontfile=${font}:textfile=${filterPath(noteFile)}:fontsize=${Math.round(labelSize * 0.7)}:` +
       `fontcolor=white@0.85:x=(w-text_w)/2:y=(h/2)+${labelSize}`
@@ -172,8 +171,4 @@ export function createLocalProvider(opts: {
         ...(req.onProgress ? { onProgress: (pct: number) => req.onProgress?.(pct) } : {}),
       }),
   };
-}
-
-function even(n: number): number {
-  return n % 2 === 0 ? n : n + 1;
 }
