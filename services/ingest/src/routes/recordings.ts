@@ -234,7 +234,7 @@ async function readRecordingParts({
       throw badRequest(fieldname, 'unknown file field; expected recording, callerImage or calleeImage');
     }
     // Streamed straight into storage: the upload is never held whole in memory.
-    await blobs.put(key, part.file, { contentType });
+    await blobs.put(key, part.file, { contentType, retention: 'intermediate' });
     if (part.file.truncated) throw tooLarge(config.uploadMaxBytes, filename, fieldname);
   }
   return { stored, fields };

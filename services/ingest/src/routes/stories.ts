@@ -632,6 +632,7 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
       // Streamed straight into storage: an upload is never held whole in memory.
       await blobs.put(key, part.file, {
         contentType: part.mimetype.startsWith(`${kind}/`) ? part.mimetype : 'application/octet-stream',
+        retention: 'intermediate',
       });
       if (part.file.truncated) {
         throw new HttpError({
