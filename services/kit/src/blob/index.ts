@@ -25,3 +25,11 @@ export {
   countS3Requests,
   type BlobOutcome,
 } from './metrics.ts';
+export {
+  deleteJobBlobs,
+  retentionDue,
+  sweepJobBlobs,
+  type RetentionDue,
+  type RetentionJobView,
+  type SweepResult,
+} from './sweep.ts';
