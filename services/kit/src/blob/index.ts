@@ -33,3 +33,12 @@ export {
   type RetentionJobView,
   type SweepResult,
 } from './sweep.ts';
+export {
+  LIFECYCLE_RULE_PREFIX,
+  applyLifecycleRules,
+  lifecycleDays,
+  lifecycleRules,
+  mergeLifecycleRules,
+  readLifecycleRules,
+  type LifecyclePlan,
+} from './lifecycle.ts';
