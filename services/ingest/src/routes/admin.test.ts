@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app.ts';
 import { busJobOperations, cancelDecision, deleteDecision, mayOperate } from '../jobs/operations.ts';
-import { auth, operatorAuth, testConfig } from '../testing/helpers.ts';
+import { auth, makeStereoWav, multipartBody, operatorAuth, testConfig } from '../testing/helpers.ts';
 
 // Cancel and delete on the real parts: a nats-server, the kit Bus (cancelled-jobs bucket, dead-letter
 // stream), the deleted-jobs tombstones, the JetStream KV job store and the filesystem blob store.
@@ -268,5 +268,95 @@ describe('DELETE /v1/jobs/:id', () => {
     });
     expect(res.statusCode).toBe(403);
     expect(await jobs.get('job_del3')).toBeDefined();
+  });
+});
+
+describe('test mode on submit routes (issue 15 §4)', () => {
+  it('a recording with testMode=true: the job says so, recording.received carries it, the local provider is used', async () => {
+    const body = await multipartBody([
+      { name: 'testMode', value: 'true' },
+      { name: 'recording', filename: 'call.wav', type: 'audio/wav', bytes: makeStereoWav() },
+    ]);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/recordings',
+      headers: { ...auth, ...body.headers },
+      payload: body.payload,
+    });
+    expect(res.statusCode).toBe(202);
+    const { jobId } = res.json() as { jobId: string };
+    expect(await jobs.get(jobId)).toMatchObject({ testMode: true, kind: 'call' });
+    const [event] = await storedEvents('recording.received', jobId);
+    expect(event).toMatchObject({ testMode: true, data: { provider: 'local' } });
+  });
+
+  it('a recording that names its provider keeps it in test mode; without testMode nothing is marked', async () => {
+    const named = await multipartBody([
+      { name: 'testMode', value: 'true' },
+      { name: 'provider', value: 'fal' },
+      { name: 'recording', filename: 'call.wav', type: 'audio/wav', bytes: makeStereoWav() },
+    ]);
+    const r1 = await app.inject({
+      method: 'POST',
+      url: '/v1/recordings',
+      headers: { ...auth, ...named.headers },
+      payload: named.payload,
+    });
+    const [e1] = await storedEvents('recording.received', (r1.json() as { jobId: string }).jobId);
+    expect(e1).toMatchObject({ testMode: true, data: { provider: 'fal' } });
+
+    const plain = await multipartBody([
+      { name: 'recording', filename: 'call.wav', type: 'audio/wav', bytes: makeStereoWav() },
+    ]);
+    const r2 = await app.inject({
+      method: 'POST',
+      url: '/v1/recordings',
+      headers: { ...auth, ...plain.headers },
+      payload: plain.payload,
+    });
+    const id2 = (r2.json() as { jobId: string }).jobId;
+    expect((await jobs.get(id2))!.testMode).toBe(false);
+    const [e2] = await storedEvents('recording.received', id2);
+    expect(e2!.testMode).toBeUndefined();
+    expect((e2!.data as { provider?: string }).provider).toBeUndefined();
+  });
+
+  it('a generation with testMode: true is marked; a bad testMode is a 400 naming the field', async () => {
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/generations',
+      headers: auth,
+      payload: { model: 'local-image', params: { prompt: 'a fox' }, testMode: true },
+    });
+    expect(ok.statusCode).toBe(202);
+    const { jobId } = ok.json() as { jobId: string };
+    expect(await jobs.get(jobId)).toMatchObject({ testMode: true });
+    expect((await storedEvents('generation.requested', jobId))[0]).toMatchObject({ testMode: true });
+
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/generations',
+      headers: auth,
+      payload: { model: 'local-image', params: {}, testMode: 'yes' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('testMode');
+  });
+
+  it('a merge with testMode: true is marked (the flag is not part of merge.requested data)', async () => {
+    await blobs.put('media/a.mp4', 'x');
+    await blobs.put('media/b.mp4', 'y');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/merges',
+      headers: auth,
+      payload: { clips: ['media/a.mp4', 'media/b.mp4'], testMode: true },
+    });
+    expect(res.statusCode).toBe(202);
+    const { jobId } = res.json() as { jobId: string };
+    expect(await jobs.get(jobId)).toMatchObject({ testMode: true, kind: 'merge' });
+    const [event] = await storedEvents('merge.requested', jobId);
+    expect(event).toMatchObject({ testMode: true });
+    expect(event!.data).not.toHaveProperty('testMode');
   });
 });
