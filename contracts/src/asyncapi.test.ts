@@ -37,6 +37,7 @@ describe('contracts/asyncapi.yaml', () => {
         'id',
         'jobId',
         'occurredAt',
+        'testMode',
         'type',
         'version',
       ]);

@@ -70,6 +70,8 @@ export interface EventOf<T extends EventType> {
   version: number;
   jobId: string;
   occurredAt: string;
+  /** The job is a test run (issue 15 §4); services carry it onto every event they publish for the job. */
+  testMode?: boolean;
   data: EventData<T>;
 }
 

@@ -13,6 +13,12 @@ export const EnvelopeBase = z.object({
   version: z.number().int().min(1),
   jobId: JobId,
   occurredAt: z.iso.datetime({ offset: true }),
+  testMode: z
+    .boolean()
+    .optional()
+    .describe(
+      'The job is a test run (issue 15 §4): same pipeline, tagged in the job document, metrics, traces and webhook, the `local` provider unless the job names another, left out of success-rate and cost figures. Services copy it onto every event they publish for the job.',
+    ),
   data: z.unknown(),
 });
 
@@ -38,6 +44,8 @@ export interface Envelope<T extends string = string, V extends number = number, 
   version: V;
   jobId: string;
   occurredAt: string;
+  /** The job is a test run (see `EnvelopeBase`); absent = false. */
+  testMode?: boolean;
   data: D;
 }
 

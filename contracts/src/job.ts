@@ -77,12 +77,29 @@ export const JobOrigin = z.object({
 });
 export type JobOrigin = z.infer<typeof JobOrigin>;
 
+/**
+ * What retention removed of a job (issue 15 §1): intermediates `INTERMEDIATE_TTL` after the job
+ * finished, outputs `OUTPUT_TTL` after it (never by default). Written by the sweeper.
+ */
+export const JobRetention = z.object({
+  /** When the job's intermediates (split audio, clips, converted images, chunks, fetched inputs) were removed. */
+  intermediatesRemovedAt: z.iso.datetime().optional(),
+  /** When its outputs (final video/audio, HLS, poster) were removed. */
+  outputsRemovedAt: z.iso.datetime().optional(),
+  /** Blobs and bytes removed so far. */
+  blobsRemoved: z.number().int().nonnegative().optional(),
+  bytesFreed: z.number().int().nonnegative().optional(),
+});
+export type JobRetention = z.infer<typeof JobRetention>;
+
 export const Job = z.object({
   id: JobId,
   kind: JobKind,
   status: JobStatus,
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
+  /** When the job reached its terminal status (completed, failed, cancelled): retention counts from here. */
+  finishedAt: z.iso.datetime().optional(),
   /** Key that makes a job unique beyond its id, e.g. `twilio:<RecordingSid>`. */
   dedupeKey: z.string().optional(),
   traceId: z.string().optional(),
@@ -110,6 +127,7 @@ export const Job = z.object({
   cancel: z
     .object({ requestedAt: z.iso.datetime(), by: z.string().optional(), reason: z.string().optional() })
     .optional(),
+  retention: JobRetention.optional(),
   notifications: z.array(NotificationAttempt).default([]),
   cost: z
     .object({

@@ -18,6 +18,11 @@ export interface Names {
   documentBucket(collection: string): string;
   /** JetStream KV bucket of cancelled job ids (one key per job), which every consuming service watches. */
   cancelledBucket: string;
+  /**
+   * JetStream KV bucket of deleted job ids (`DELETE /v1/jobs/:id`): the notifier creates no document
+   * for them again, and the retention sweeper removes blobs written after the deletion.
+   */
+  deletedBucket: string;
   /** Subject an event of `type` is published on. */
   eventSubject(type: string): string;
   /** Wildcard over every event subject. */
@@ -55,6 +60,7 @@ export function names(namespace: string = DEFAULT_NAMESPACE): Names {
       return `${namespace.replace(/-/g, '_')}_doc_${collection}`;
     },
     cancelledBucket: `${namespace.replace(/-/g, '_')}_cancelled`,
+    deletedBucket: `${namespace.replace(/-/g, '_')}_deleted`,
     eventSubject: (type) => `${namespace}.evt.${type}`,
     allEvents: `${namespace}.evt.>`,
     deadLetterSubject: (service, type) => `${namespace}.dlq.${token(service)}.${type}`,

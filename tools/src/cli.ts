@@ -69,12 +69,20 @@ Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KE
   follow <jobId>             show a job's progress until it ends
   status <jobId>             print a job document and its Jaeger trace link (JAEGER_URL, default http://localhost:16686)
   list [--status <s>] [--limit <n>]
+  cancel <jobId> [--reason <text>]
+                             stop a running job: it ends "cancelled" (one webhook); ffmpeg and providers are stopped
+  delete <jobId> [--cancel]  erase a job: its blobs under jobs/<id>/, its document and its dead letters
+                             (a running job only with --cancel, which stops it first)
 
 Operations (talk to NATS: NATS_URL, default nats://127.0.0.1:4222; REELBUS_NAMESPACE, default reelbus)
   dlq list [--limit <n>]     list dead-lettered messages with their reasons
   dlq show <seq>             show one, with its original event
   dlq replay <seq>|--all     put it (or all) back on the bus after a fix
   retry <jobId>              retry a failed job from the step that failed, reusing stored outputs
+  storage lifecycle --print|--apply
+                             the S3 lifecycle rules that expire tagged intermediates (INTERMEDIATE_TTL) and outputs
+                             (OUTPUT_TTL) in whole days; --apply writes them to S3_BUCKET (S3_REGION, S3_ENDPOINT,
+                             S3_FORCE_PATH_STYLE), keeping rules that are not reelbus's
 
 Environment: REELBUS_HOME (state dir, default ./.reelbus), REELBUS_PORT (ingest port for stack/demo).`;
 
@@ -258,6 +266,9 @@ async function main(argv: string[]): Promise<void> {
       type: { type: 'string' },
       reason: { type: 'string' },
       file: { type: 'string', multiple: true },
+      cancel: { type: 'boolean' },
+      print: { type: 'boolean' },
+      apply: { type: 'boolean' },
     },
   });
   const client = () => new ReelbusClient(clientOptionsFromEnv(process.env, DATA_DIR));
@@ -413,6 +424,28 @@ async function main(argv: string[]): Promise<void> {
         );
       if (jobs.length === 0) console.log('no jobs');
       return;
+    }
+    case 'cancel': {
+      const id = positionals[0];
+      if (!id) throw new Error('usage: cancel <jobId> [--reason <text>]');
+      const r = await client().cancelJob(id, values.reason ? { reason: values.reason } : {});
+      console.log(r.alreadyCancelled ? `job ${id} was already cancelled` : `job ${id} cancelled`);
+      return;
+    }
+    case 'delete': {
+      const id = positionals[0];
+      if (!id) throw new Error('usage: delete <jobId> [--cancel]');
+      const r = await client().deleteJob(id, { cancel: values.cancel === true });
+      console.log(
+        `job ${id} deleted${r.cancelled ? ' (cancelled first)' : ''}: ${r.blobsRemoved} blob(s), ${r.bytesFreed} bytes, ${r.deadLettersRemoved} dead letter(s)`,
+      );
+      return;
+    }
+    case 'storage': {
+      if (positionals[0] !== 'lifecycle' || values.print === values.apply)
+        throw new Error('usage: storage lifecycle --print|--apply');
+      const { runStorageLifecycle } = await import('./storage.ts');
+      return runStorageLifecycle({ mode: values.apply ? 'apply' : 'print', env: process.env });
     }
     case 'dlq':
     case 'retry': {

@@ -179,6 +179,34 @@ export class ReelbusClient {
     return this.request(`/v1/jobs/${encodeURIComponent(id)}`);
   }
 
+  /** Cancels a running job (`POST /v1/jobs/:id/cancel`). */
+  cancelJob(
+    id: string,
+    opts: { reason?: string } = {},
+  ): Promise<{ jobId: string; status: string; alreadyCancelled: boolean }> {
+    return this.request(`/v1/jobs/${encodeURIComponent(id)}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(opts.reason ? { reason: opts.reason } : {}),
+    });
+  }
+
+  /** Deletes a job with its blobs and dead letters (`DELETE /v1/jobs/:id`); `cancel` stops a running one first. */
+  deleteJob(
+    id: string,
+    opts: { cancel?: boolean } = {},
+  ): Promise<{
+    jobId: string;
+    blobsRemoved: number;
+    bytesFreed: number;
+    deadLettersRemoved: number;
+    cancelled: boolean;
+  }> {
+    return this.request(`/v1/jobs/${encodeURIComponent(id)}${opts.cancel ? '?cancel=true' : ''}`, {
+      method: 'DELETE',
+    });
+  }
+
   listJobs(opts: { status?: string; limit?: number } = {}): Promise<{ jobs: Job[] }> {
     const q = new URLSearchParams();
     if (opts.status) q.set('status', opts.status);

@@ -130,7 +130,8 @@ export async function handleClipRequested(opts: {
             });
             clip = { ...placeholder, segments: 1 };
           }
-          await blobs.putFile(key, clip.file, { contentType: 'video/mp4' });
+          // made from, not delivered (unless the call falls back to its clips: then the job lists them as outputs)
+          await blobs.putFile(key, clip.file, { contentType: 'video/mp4', retention: 'intermediate' });
           return { clip, warning };
         });
       });
@@ -203,6 +204,6 @@ async function hostInput(opts: {
   if (blobs.kind !== 's3') return undefined;
   const name = path.split(/[\\/]/).pop() ?? kind;
   const key = `jobs/${jobId}/generate/${role}-${name}`;
-  await blobs.putFile(key, path);
+  await blobs.putFile(key, path, { retention: 'intermediate' });
   return blobs.presign(key, { expiresInSec: 3600 });
 }

@@ -181,6 +181,7 @@ async function attemptDownload(opts: {
   try {
     return await blobs.put(key, body.pipe(counter), {
       contentType: res.headers.get('content-type') ?? 'audio/wav',
+      retention: 'intermediate',
     });
   } catch (err) {
     if (signal?.aborted || isPermanent(err)) throw err;

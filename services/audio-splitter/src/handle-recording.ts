@@ -218,7 +218,7 @@ async function splitLocal(opts: {
       const channelsOut: EventDataInput<'audio.split'>['channels'] = [];
       for (const [i, r] of results.entries()) {
         const key = keys.split(jobId, r.role);
-        await blobs.putFile(key, r.file, { contentType: 'audio/wav' });
+        await blobs.putFile(key, r.file, { contentType: 'audio/wav', retention: 'intermediate' });
         channelsOut.push({
           role: r.role,
           key,

@@ -4,6 +4,7 @@ import { Bus, KvJobStore, PermanentError, TransientError, type JobStore } from '
 import { randomNamespace, startNatsServer, type NatsServerHandle } from '@reelbus/kit/testing';
 import { composeCall } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
+import { clipsOnlyFallback } from './fan-in.ts';
 import { fakeHandlerContext, MemoryJobStore, type Published } from './testing.ts';
 
 const size = { width: 1280, height: 720 };
@@ -176,6 +177,11 @@ describe('compositor fan-in (in-memory store, forced conflicts)', () => {
     expect(jobs.conflicts).toBeGreaterThan(0);
     expect(timelines(published)).toHaveLength(1);
     expect(timelines(published)[0]).toMatchObject({ id: 'timeline.ready:j3', data: { kind: 'call' } });
+    // What the call delivers if its video cannot be made (issue 15 §3): each speaker's clip.
+    expect((timelines(published)[0]!.data as { fallback?: unknown }).fallback).toEqual({
+      type: 'clips_only',
+      outputs: { caller: 'jobs/j3/clips/caller.mp4', callee: 'jobs/j3/clips/callee.mp4' },
+    });
     // the first writer saw an incomplete set (waits, ok); the second completed it and claimed
     expect(outcomes).toEqual([{ outcome: 'ok' }, { outcome: 'ok' }]);
     const job = (await jobs.get('j3'))!;
@@ -263,5 +269,29 @@ describe('compositor fan-in (KvJobStore and JetStream on a real nats-server)', (
 
     expect(await timelineReadyInStream()).toBe(1);
     expect((await jobs.get('k1'))!.state.timeline).toEqual(claim); // the claim never moves
+  });
+});
+
+describe('clipsOnlyFallback', () => {
+  const clip = (key: string, placeholder: boolean) => ({
+    key,
+    durationSec: 3,
+    width: 320,
+    height: 240,
+    placeholder,
+    provider: placeholder ? 'placeholder' : 'fal',
+    eventId: 'e',
+  });
+  it('names each real speaker clip by role and leaves placeholders out', () => {
+    expect(
+      clipsOnlyFallback({
+        caller: clip('jobs/j/clips/caller.mp4', false),
+        callee: clip('jobs/j/clips/callee.mp4', true),
+      }),
+    ).toEqual({ type: 'clips_only', outputs: { caller: 'jobs/j/clips/caller.mp4' } });
+  });
+  it('has nothing to fall back on without real clips (a call drawn in one pass fails normally)', () => {
+    expect(clipsOnlyFallback({})).toBeUndefined();
+    expect(clipsOnlyFallback({ caller: clip('jobs/j/clips/caller.mp4', true) })).toBeUndefined();
   });
 });

@@ -1,8 +1,22 @@
-import type { Job } from '@reelbus/contracts';
+import type { EventDataInput, Job, SpeakerRole } from '@reelbus/contracts';
 import type { HandlerContext, HandlerOutcome } from '@reelbus/kit';
-import type { SpeakerRole } from '@reelbus/contracts';
 import { buildCallTimeline, type DrawnSpeaker } from './call-layout.ts';
-import { readCallState, readClaim, readClips, type CallState } from './call-state.ts';
+import { readCallState, readClaim, readClips, type CallState, type StoredClip } from './call-state.ts';
+
+/**
+ * What the call delivers when its video cannot be made for good (issue 15 §3, pure): the speaker
+ * clips a provider made (placeholders are not worth delivering), by role. Undefined when there are none.
+ */
+export function clipsOnlyFallback(
+  clips: Partial<Record<string, StoredClip>>,
+): EventDataInput<'timeline.ready'>['fallback'] {
+  const outputs = Object.fromEntries(
+    Object.entries(clips)
+      .filter((e): e is [string, StoredClip] => e[1] !== undefined && !e[1].placeholder)
+      .map(([role, c]) => [role, c.key]),
+  );
+  return Object.keys(outputs).length > 0 ? { type: 'clips_only', outputs } : undefined;
+}
 
 /** The channels that speak (a silent or empty one is shown as a card). */
 function speakingChannels(call: CallState): CallState['channels'] {
@@ -65,7 +79,13 @@ export async function publishIfClaimed({
     clips: Object.fromEntries(Object.entries(clips).map(([role, c]) => [role, c])),
     drawn: drawnSpeakers(call),
   });
-  await ctx.publish('timeline.ready', job.id, { kind: 'call', timeline }, { id: `timeline.ready:${job.id}` });
+  const fallback = clipsOnlyFallback(clips);
+  await ctx.publish(
+    'timeline.ready',
+    job.id,
+    { kind: 'call', timeline, ...(fallback ? { fallback } : {}) },
+    { id: `timeline.ready:${job.id}` },
+  );
   await ctx.progress('compose', 'completed', 100);
   return { outcome: 'ok' };
 }

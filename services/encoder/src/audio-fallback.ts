@@ -127,7 +127,7 @@ export async function renderAudioFallback({
       // Probe before storing: the fs store moves the file.
       const info = await probe(out);
       const key = fallbackAudioKey(jobId);
-      await blobs.putFile(key, out, { contentType: 'audio/mp4' });
+      await blobs.putFile(key, out, { contentType: 'audio/mp4', retention: 'output' });
       return { key, durationSec: info.durationSec, sizeBytes: info.sizeBytes, contentType: 'audio/mp4' };
     },
     { tmpDir },

@@ -16,6 +16,7 @@ import {
 import { renderAudioFallback } from './audio-fallback.ts';
 import { planChunkedRender, posterOutput, type ChunkedRenderDeps } from './chunks/chunked.ts';
 import { decideChunking } from './chunks/decide.ts';
+import { deliverClips } from './clips-fallback.ts';
 import type { EncoderBackend } from './render.ts';
 
 export interface TimelineRenderDeps {
@@ -134,6 +135,9 @@ export async function renderTimelineEvent({
         reason: `encode (${backend.name}) failed: ${describeError(err)}`,
       });
     }
+    if (fallback && event.data.fallback?.type === 'clips_only' && (permanent || ctx.lastAttempt)) {
+      return deliverClipsOnly({ event, ctx, fallback, backend: backend.name, err });
+    }
     if (permanent) return { outcome: 'fail', step: 'encode', reason: describeError(err) };
     throw err;
   }
@@ -150,6 +154,54 @@ export async function renderTimelineEvent({
   }
   await ctx.publish('video.encoded', event.jobId, encoded, { id: `video.encoded:${event.jobId}` });
   await ctx.progress('encode', 'completed', 100, undefined, { phase: 'complete' });
+  return { outcome: 'ok' };
+}
+
+/**
+ * The call's video could not be made for good: deliver the speaker clips `timeline.ready` named
+ * (`data.fallback.outputs`) as `outputs.<name>` and complete the job with `fallback: 'clips_only'`
+ * (id `job.completed:<jobId>`). When a clip cannot be delivered either, the job fails with both reasons.
+ */
+async function deliverClipsOnly({
+  event,
+  ctx,
+  fallback,
+  backend,
+  err,
+}: {
+  event: EventOf<'timeline.ready'>;
+  ctx: HandlerContext;
+  fallback: NonNullable<TimelineRenderDeps['fallback']>;
+  backend: string;
+  err: unknown;
+}): Promise<HandlerOutcome> {
+  const reason = `encode (${backend}) failed: ${describeError(err)}`;
+  let outputs;
+  try {
+    outputs = await deliverClips({
+      jobId: event.jobId,
+      clips: event.data.fallback!.outputs,
+      blobs: fallback.blobs,
+      tmpDir: fallback.tmpDir,
+    });
+  } catch (fallbackErr) {
+    if (!isPermanent(fallbackErr) && !ctx.lastAttempt) throw fallbackErr;
+    return {
+      outcome: 'fail',
+      step: 'encode',
+      reason: `${reason}; delivering the speaker clips failed too: ${describeError(fallbackErr)}`,
+    };
+  }
+  const names = Object.keys(outputs).join(', ');
+  const warning = `the call video could not be made, so each speaker's clip is delivered on its own (${names}): ${reason}`;
+  await ctx.warn('encode', warning);
+  await ctx.publish(
+    'job.completed',
+    event.jobId,
+    { outputs, warnings: [warning], fallback: 'clips_only', fallbackReason: reason },
+    { id: `job.completed:${event.jobId}` },
+  );
+  await ctx.progress('encode', 'skipped', undefined, 'video failed; delivered the speaker clips');
   return { outcome: 'ok' };
 }
 

@@ -149,10 +149,10 @@ export class FfmpegBackend implements EncoderBackend {
             ...(info.video?.width ? { width: info.video.width } : {}),
             ...(info.video?.height ? { height: info.video.height } : {}),
           };
-          await blobs.putFile(poster.key, file, { contentType: 'image/jpeg' });
+          await blobs.putFile(poster.key, file, { contentType: 'image/jpeg', retention: 'output' });
         }
         const key = finalVideoKey(jobId);
-        await blobs.putFile(key, out, { contentType: 'video/mp4' });
+        await blobs.putFile(key, out, { contentType: 'video/mp4', retention: 'output' });
         return {
           key,
           media: { ...media, file: key },

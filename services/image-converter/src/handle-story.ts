@@ -141,7 +141,7 @@ async function convertOne(opts: {
   }
   // storing the result is our infrastructure, not the user's image: its errors are retried (thrown)
   const key = keys.image(jobId, n);
-  await blobs.putFile(key, output, { contentType: 'image/jpeg' });
+  await blobs.putFile(key, output, { contentType: 'image/jpeg', retention: 'intermediate' });
   return { key, width: converted.width, height: converted.height, origin };
 }
 

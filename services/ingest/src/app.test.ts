@@ -419,6 +419,8 @@ describe('access', () => {
         'POST /v1/reels/:id/sections/:sid/regenerate',
         'POST /v1/reels/:id/sections/:sid/takes/:tid/approve',
         'POST /v1/reels/:id/sections/:sid/takes/:tid/reject',
+        'POST /v1/jobs/:id/cancel',
+        'DELETE /v1/jobs/:id',
       ].sort(),
     );
     const { id } = await jobWithVideo(Buffer.from('mp4'));

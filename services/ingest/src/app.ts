@@ -19,6 +19,7 @@ import { isActiveJob, submitJob, type SubmitJobRequest, type SubmittedJob } from
 import { ActiveJobs } from './limits/active-jobs.ts';
 import { MemoryCasMap } from './limits/cas-map.ts';
 import { registerRequestLimit } from './limits/request-limit.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { eventRoutes } from './routes/events.ts';
 import { generationRoutes } from './routes/generations.ts';
 import { hlsRoutes } from './routes/hls.ts';
@@ -225,6 +226,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(hlsRoutes, { ctx });
   app.register(renderRoutes, { ctx });
   app.register(jobRoutes, { ctx });
+  app.register(adminRoutes, { ctx });
   const models = deps.models ?? loadModelRegistry(config.modelsConfig);
   app.register(generationRoutes, { ctx, models });
   app.register(reelRoutes, { ctx, models });

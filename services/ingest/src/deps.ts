@@ -11,6 +11,7 @@ import type {
 } from '@reelbus/kit';
 import type { ModelRegistry } from '@reelbus/ai-generator/models';
 import type { IngestConfig } from './config.ts';
+import type { JobOperations } from './jobs/operations.ts';
 import type { CasMap } from './limits/cas-map.ts';
 
 export type { BlobInfo, BlobStore, JobStore, Publisher, Logger };
@@ -54,4 +55,6 @@ export interface IngestDeps {
   limitStores?: LimitStores;
   /** Default: the process's kit metrics (served on /metrics). */
   metrics?: Metrics;
+  /** Cancel and delete (the kit bus, dead letters, deleted-job tombstones); without it those routes answer 503. */
+  operations?: JobOperations;
 }

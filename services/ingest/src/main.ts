@@ -1,9 +1,10 @@
 import { Reel } from '@reelbus/contracts';
 import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
-import { retryStartup, startService } from '@reelbus/kit';
+import { DeletedJobs, retryStartup, startService } from '@reelbus/kit';
 import { legacyKeyName } from './api-keys.ts';
 import { buildApp } from './app.ts';
 import { IngestEnv, modelsConfigPath, toIngestConfig } from './config.ts';
+import { busJobOperations } from './jobs/operations.ts';
 import { openLimitStores, usageBuckets } from './limits/buckets.ts';
 import { s3MediaOrigin } from './studio.ts';
 
@@ -32,6 +33,17 @@ const limitStores = await retryStartup(
 );
 // Reels are revisioned documents on the job store's backend (KV bucket or MongoDB collection `reels`).
 const reels = await rt.openDocuments({ collection: 'reels', schema: Reel });
+// Cancel and delete: the kit bus (cancelled-jobs bucket, dead letters) and the deleted-jobs tombstones.
+const deletedJobs = await retryStartup(
+  'open the deleted-jobs bucket',
+  () =>
+    DeletedJobs.open({
+      nc: rt.fullBus.nc,
+      bucket: rt.fullBus.names.deletedBucket,
+      replicas: rt.base.streamReplicas,
+    }),
+  { logger: rt.logger },
+);
 const app = buildApp({
   config,
   bus: rt.bus,
@@ -42,6 +54,7 @@ const app = buildApp({
   limitStores,
   models,
   reels,
+  operations: busJobOperations({ bus: rt.fullBus, deleted: deletedJobs }),
 });
 rt.onShutdown(() => {
   listening = false;

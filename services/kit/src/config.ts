@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTtl } from './blob/retention.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -62,6 +63,16 @@ export const env = {
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  /** A time to live: `0`, `never`, or a number with a unit (`7d`, `12h`, `30m`, `45s`, `500ms`) → ms, undefined for never. */
+  ttl: () =>
+    z.string().transform((v, ctx): number | undefined => {
+      try {
+        return parseTtl(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   enum: <const T extends readonly [string, ...string[]]>(values: T) =>
     z.enum(values, { error: `must be one of ${values.join(', ')}` }),
 };

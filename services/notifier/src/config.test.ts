@@ -15,6 +15,23 @@ describe('notifier config', () => {
       },
       dailyCostBudgetUsd: 100,
       opsGaugesIntervalMs: 30_000,
+      retention: { intermediateTtlMs: 7 * 86_400_000, outputTtlMs: undefined, sweepIntervalMs: 600_000 },
+    });
+  });
+
+  it('reads the retention TTLs (0 = at once, never = keep) and turns the sweeper off with 0', () => {
+    const c = toNotifierConfig(
+      parseConfig(NotifierEnv, {
+        WEBHOOK_SECRET: SECRET,
+        INTERMEDIATE_TTL: '0',
+        OUTPUT_TTL: '90d',
+        RETENTION_SWEEP_INTERVAL_MS: '0',
+      }),
+    );
+    expect(c.retention).toEqual({
+      intermediateTtlMs: 0,
+      outputTtlMs: 90 * 86_400_000,
+      sweepIntervalMs: undefined,
     });
   });
 
@@ -41,6 +58,11 @@ describe('notifier config', () => {
       name: 'a non-numeric WEBHOOK_TIMEOUT_MS',
       env: { WEBHOOK_SECRET: SECRET, WEBHOOK_TIMEOUT_MS: 'soon' },
       problem: /^WEBHOOK_TIMEOUT_MS: /,
+    },
+    {
+      name: 'an INTERMEDIATE_TTL without a unit',
+      env: { WEBHOOK_SECRET: SECRET, INTERMEDIATE_TTL: '7' },
+      problem: /^INTERMEDIATE_TTL: "7" is not a time to live: use 0, never, or a number with a unit/,
     },
     {
       name: 'zero WEBHOOK_ATTEMPTS',

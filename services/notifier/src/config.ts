@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from '@reelbus/kit';
+import { env, type RetentionPolicy } from '@reelbus/kit';
 import { parseStepTimeouts, type WatchdogSettings } from './watchdog.ts';
 import type { WebhookSettings } from './webhook.ts';
 
@@ -20,6 +20,12 @@ export const NotifierEnv = z.object({
   COST_ALERT_DAILY_USD: env.number({ min: 0 }).default(100),
   /** How often the dead-letter and stalled-job gauges are read; 0 turns them off. */
   OPS_GAUGES_INTERVAL_MS: env.int({ min: 0, max: 3_600_000 }).default(30_000),
+  /** Intermediates (split audio, clips, images, chunks, fetched inputs) are removed this long after their job ended: `0` (at once), `7d`, `12h`, `never`. */
+  INTERMEDIATE_TTL: env.ttl().prefault('7d'),
+  /** Outputs (final video/audio, HLS, poster) are removed this long after their job ended; default never. */
+  OUTPUT_TTL: env.ttl().prefault('never'),
+  /** How often the retention sweeper runs (ms); 0 turns it off. */
+  RETENTION_SWEEP_INTERVAL_MS: env.int({ min: 0, max: 86_400_000 }).default(600_000),
   /** Seconds a step may go without any event before its job is stalled: `step=seconds,…,default=seconds`. */
   WATCHDOG_STEP_TIMEOUTS: z
     .string()
@@ -43,6 +49,8 @@ export interface NotifierConfig {
   dailyCostBudgetUsd: number;
   /** Undefined when the operations gauges are off (OPS_GAUGES_INTERVAL_MS=0). */
   opsGaugesIntervalMs: number | undefined;
+  /** What the retention sweeper removes when; `sweepIntervalMs` undefined = the sweeper is off. */
+  retention: RetentionPolicy & { sweepIntervalMs: number | undefined };
 }
 
 /** Turns parsed environment values into the service's settings. */
@@ -61,5 +69,10 @@ export function toNotifierConfig(e: NotifierEnv): NotifierConfig {
         : undefined,
     dailyCostBudgetUsd: e.COST_ALERT_DAILY_USD,
     opsGaugesIntervalMs: e.OPS_GAUGES_INTERVAL_MS > 0 ? e.OPS_GAUGES_INTERVAL_MS : undefined,
+    retention: {
+      intermediateTtlMs: e.INTERMEDIATE_TTL,
+      outputTtlMs: e.OUTPUT_TTL,
+      sweepIntervalMs: e.RETENTION_SWEEP_INTERVAL_MS > 0 ? e.RETENTION_SWEEP_INTERVAL_MS : undefined,
+    },
   };
 }

@@ -31,6 +31,7 @@ export const PROJECTED_TYPES = [
   'job.completed',
   'job.failed',
   'job.stalled',
+  'job.cancelled',
 ] as const satisfies readonly EventType[];
 
 /**
@@ -42,12 +43,24 @@ export function notifierConcurrency(configured: number): number {
   return Math.max(configured, PROJECTED_TYPES.length);
 }
 
+/** The tombstones of deleted jobs (`DELETE /v1/jobs/:id`): the kit's `DeletedJobs`. */
+export interface DeletedJobLookup {
+  get(jobId: string): Promise<unknown>;
+}
+
 export interface NotifierDeps {
   jobs: Pick<JobStore, 'create' | 'update'>;
   webhook: WebhookSettings;
   /** Reels: a take's or a compile's job ending is projected into its reel (see reels.ts). */
   reels?: Pick<DocumentStore<Reel, Reel>, 'update'> | undefined;
   clock?: () => Date;
+  /** When given, an event of a deleted job does not bring its document back. */
+  deleted?: DeletedJobLookup;
+}
+
+/** Thrown by `projectEvent` for an event of a job that was deleted: the handler acks it and does nothing. */
+export class DeletedJobError extends Error {
+  override name = 'DeletedJobError';
 }
 
 /**
@@ -60,10 +73,12 @@ export async function projectEvent({
   event,
   clock = () => new Date(),
   traceId,
+  deleted,
 }: {
   jobs: NotifierDeps['jobs'];
   event: AnyEvent;
   clock?: () => Date;
+  deleted?: DeletedJobLookup | undefined;
   /** The event's trace (from its message headers): kept as the job's `traceId` when it has none. */
   traceId?: string | undefined;
 }): Promise<Job> {
@@ -84,6 +99,9 @@ export async function projectEvent({
     return counted(await jobs.update(event.jobId, mutate));
   } catch (err) {
     if (!isJobNotFound(err)) throw err;
+  }
+  if (deleted && (await deleted.get(event.jobId)) !== undefined) {
+    throw new DeletedJobError(`job ${event.jobId} was deleted: its ${event.type} is not projected`);
   }
   await jobs.create(jobFromEvent({ event, now: clock() }));
   return counted(await jobs.update(event.jobId, mutate));
@@ -114,9 +132,16 @@ export function notifierHandlers({
   webhook,
   reels,
   clock = () => new Date(),
+  deleted,
 }: NotifierDeps): HandlerMap {
   const handle = async (event: AnyEvent, ctx: HandlerContext): Promise<HandlerOutcome> => {
-    const job = await projectEvent({ jobs, event, clock, traceId: ctx.traceId });
+    let job: Job;
+    try {
+      job = await projectEvent({ jobs, event, clock, traceId: ctx.traceId, deleted });
+    } catch (err) {
+      if (err instanceof DeletedJobError) return { outcome: 'skip', reason: err.message };
+      throw err;
+    }
     if (
       reels &&
       job.origin?.type === 'reel' &&
@@ -144,9 +169,11 @@ export function pendingWebhook(job: Job): WebhookEvent | undefined {
       ? 'job.completed'
       : job.status === 'failed'
         ? 'job.failed'
-        : job.status === 'stalled'
-          ? 'job.stalled'
-          : undefined;
+        : job.status === 'cancelled'
+          ? 'job.cancelled'
+          : job.status === 'stalled'
+            ? 'job.stalled'
+            : undefined;
   if (!event) return undefined;
   if (notifierState(job).webhooks?.[event]?.done) return undefined;
   if (job.notifications.some((n) => n.event === event && n.ok)) return undefined;

@@ -1,9 +1,10 @@
 import { Reel } from '@reelbus/contracts';
-import { startService } from '@reelbus/kit';
+import { DeletedJobs, formatTtl, startService } from '@reelbus/kit';
 import { NotifierEnv, toNotifierConfig } from './config.ts';
 import { notifierConcurrency, notifierHandlers } from './handle-events.ts';
 import { declareJobMetrics } from './job-metrics.ts';
 import { startOpsGauges } from './ops-gauges.ts';
+import { startRetentionSweeper } from './retention.ts';
 import { startWatchdog } from './watchdog.ts';
 
 // The notifier: projects every event into the job store, completes jobs on `video.encoded`,
@@ -11,9 +12,14 @@ import { startWatchdog } from './watchdog.ts';
 const rt = await startService({
   name: 'notifier',
   configSchema: NotifierEnv,
-  needs: { blobs: false, jobs: true },
+  needs: { blobs: true, jobs: true },
 });
 const config = toNotifierConfig(rt.config);
+const deletedJobs = await DeletedJobs.open({
+  nc: rt.fullBus.nc,
+  bucket: rt.fullBus.names.deletedBucket,
+  replicas: rt.fullBus.replicas,
+});
 declareJobMetrics({ dailyCostBudgetUsd: config.dailyCostBudgetUsd });
 // reels are projections of their takes' and compiles' jobs (src/reels.ts)
 const reels = await rt.openDocuments({ collection: 'reels', schema: Reel });
@@ -23,8 +29,19 @@ await rt.bus.consume({
   // The read model needs every event of a cancelled job too (what ran before the cancel, the cancel).
   cancellable: false,
   // Attempts × timeout plus backoff can exceed the default AckWait: heartbeats (`working()`) cover it.
-  handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook, reels }),
+  handlers: notifierHandlers({ jobs: rt.jobs, webhook: config.webhook, reels, deleted: deletedJobs }),
 });
+if (config.retention.sweepIntervalMs) {
+  const sweeper = startRetentionSweeper({
+    jobs: rt.jobs,
+    blobs: rt.blobs,
+    policy: config.retention,
+    intervalMs: config.retention.sweepIntervalMs,
+    deletedJobs,
+    logger: rt.logger,
+  });
+  rt.onShutdown(() => sweeper.stop());
+}
 if (config.watchdog) {
   const watchdog = startWatchdog({
     jobs: rt.jobs,
@@ -47,6 +64,9 @@ rt.logger.info(
   {
     watchdog: config.watchdog ?? 'off',
     opsGaugesIntervalMs: config.opsGaugesIntervalMs ?? 'off',
+    intermediateTtl: formatTtl(config.retention.intermediateTtlMs),
+    outputTtl: formatTtl(config.retention.outputTtlMs),
+    retentionSweepIntervalMs: config.retention.sweepIntervalMs ?? 'off',
     dailyCostBudgetUsd: config.dailyCostBudgetUsd,
     attempts: config.webhook.attempts,
     timeoutMs: config.webhook.timeoutMs,

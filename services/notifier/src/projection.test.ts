@@ -701,3 +701,46 @@ describe('merges', () => {
     expect(done.outputs.hls).toMatchObject({ key: `jobs/${JOB}/hls/master.m3u8` });
   });
 });
+
+describe('cancel, test mode and finishedAt (issue 15)', () => {
+  const cancelled = (sec: number) => ev('job.cancelled', sec, { by: 'alice', reason: 'wrong recording' });
+
+  it('job.cancelled ends a running job: status cancelled, who and why, running steps skipped, finishedAt', () => {
+    const job = run(callJob(), [recording(), progress('encode', 'started', 30), cancelled(40)]);
+    expect(job.status).toBe('cancelled');
+    expect(job.cancel).toEqual({ requestedAt: t(40), by: 'alice', reason: 'wrong recording' });
+    expect(job.steps.encode).toMatchObject({ status: 'skipped', finishedAt: t(40) });
+    expect(job.finishedAt).toBe(t(40));
+    expect(notifierState(job)).toMatchObject({ cancelledAt: t(40), cancelledEventId: 'job.cancelled:40' });
+  });
+
+  it.each([
+    ['a job.completed after the cancel', () => completed(45), 'cancelled'],
+    ['a job.failed after the cancel', () => failed('encode', 45), 'cancelled'],
+  ] as const)('%s changes nothing', (_n, late, status) => {
+    const job = run(callJob(), [recording(), cancelled(40), late()]);
+    expect(job.status).toBe(status);
+    expect(job.finishedAt).toBe(t(40));
+    expect(job.error).toBeUndefined();
+  });
+
+  it('a cancel that arrives after the job completed leaves it completed', () => {
+    const job = run(callJob(), [recording(), completed(45), cancelled(50)]);
+    expect(job.status).toBe('completed');
+    expect(job.cancel).toBeUndefined();
+    expect(job.finishedAt).toBe(t(45));
+  });
+
+  it('finishedAt moves to the completion when a failed job is recovered', () => {
+    const failedJob = run(callJob(), [recording(), failed('encode', 30)]);
+    expect(failedJob.finishedAt).toBe(t(30));
+    expect(run(failedJob, [completed(60)]).finishedAt).toBe(t(60));
+  });
+
+  it('an event with testMode marks the job a test run; events without it never unmark it', () => {
+    const flagged = { ...recording(), testMode: true } as AnyEvent;
+    const job = run(callJob(), [flagged, split()]);
+    expect(job.testMode).toBe(true);
+    expect(run(callJob(), [recording()]).testMode).toBe(false);
+  });
+});

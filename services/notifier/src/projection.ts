@@ -30,6 +30,10 @@ import { isDeepStrictEqual } from 'node:util';
  *   later by a redelivered message, take back a video that was already announced; and would make
  *   the result depend on arrival order.) Between two failures the earliest (the root cause) is the
  *   job's `error`; each failure still marks its own step failed.
+ * - Cancelled (`job.cancelled`) is final too: it stops a job that has not ended (its running steps
+ *   become skipped); a completed or failed job stays as it was, and a `job.completed` or `job.failed`
+ *   arriving after the cancel changes nothing (the job ends once, with one webhook).
+ * - `finishedAt` is the time of the event that moved the job into its terminal status.
  * - In a completed job every step is completed (steps still running when `job.completed` landed, and
  *   steps a late event reports, finish at the completion time), so arrival order does not matter.
  */
@@ -46,6 +50,9 @@ export interface NotifierState {
   /** Ids of those events: the webhook's Reelbus-Event-Id. */
   completedEventId?: string;
   failedEventId?: string;
+  /** `occurredAt` and id of the `job.cancelled` that cancelled the job. */
+  cancelledAt?: string;
+  cancelledEventId?: string;
   /** Set by the stuck-job watchdog when it marked the job stalled: when, the `job.stalled` event id, the step. */
   stalledAt?: string;
   stalledEventId?: string;
@@ -117,8 +124,28 @@ function reduce(job: Job, event: AnyEvent): void {
   // Normalised to UTC with milliseconds, so times compare as strings whatever offset a publisher used.
   const at = new Date(event.occurredAt).toISOString();
   fixKind(job, event);
+  if (event.testMode && !job.testMode) job.testMode = true;
   project(job, event, at);
   settleCompleted(job);
+  markFinished(job);
+}
+
+/**
+ * `finishedAt` (what retention counts from) is the time of the event that decided the terminal
+ * status (the completion, the root-cause failure, the cancel), so it is the same in any arrival order.
+ */
+function markFinished(job: Job): void {
+  const s = notifierState(job);
+  const at =
+    job.status === 'completed'
+      ? s.completedAt
+      : job.status === 'failed'
+        ? s.failedAt
+        : job.status === 'cancelled'
+          ? s.cancelledAt
+          : undefined;
+  if (at) job.finishedAt = at;
+  else delete job.finishedAt;
 }
 
 /** In a completed job every step is finished, whatever arrived late (keeps the result order-free). */
@@ -247,6 +274,8 @@ function project(job: Job, event: AnyEvent, at: string): void {
       return;
     case 'job.completed': {
       const d = event.data;
+      // Cancelled is final: a completion racing the cancel does not bring the job back (one webhook).
+      if (job.status === 'cancelled') return;
       if (job.status !== 'completed') {
         // Completed always wins over failed: the outputs exist (see the rules above).
         job.status = 'completed';
@@ -278,7 +307,7 @@ function project(job: Job, event: AnyEvent, at: string): void {
     }
     case 'job.failed': {
       const d = event.data;
-      if (job.status === 'completed') return;
+      if (job.status === 'completed' || job.status === 'cancelled') return;
       const s = notifierState(job);
       const step = job.steps[d.step] ?? { status: 'pending' };
       const newer = step.status === 'failed' && step.finishedAt !== undefined && step.finishedAt <= at;
@@ -297,6 +326,24 @@ function project(job: Job, event: AnyEvent, at: string): void {
         job.error = { step: d.step, reason: d.reason };
         updateState(job, (st) => ({ ...st, failedAt: at, failedEventId: event.id }));
       }
+      return;
+    }
+    case 'job.cancelled': {
+      const d = event.data;
+      // A job that already ended keeps its outcome: there was nothing left to stop.
+      if (job.status === 'completed' || job.status === 'failed') return;
+      job.status = 'cancelled';
+      job.cancel = {
+        requestedAt: job.cancel?.requestedAt && job.cancel.requestedAt < at ? job.cancel.requestedAt : at,
+        ...(d.by !== undefined ? { by: d.by } : {}),
+        ...(d.reason !== undefined ? { reason: d.reason } : {}),
+      };
+      for (const [name, step] of Object.entries(job.steps)) {
+        if (step.status === 'running') job.steps[name] = { ...step, status: 'skipped', finishedAt: at };
+      }
+      updateState(job, (st) =>
+        st.cancelledAt !== undefined ? st : { ...st, cancelledAt: at, cancelledEventId: event.id },
+      );
       return;
     }
     default:

@@ -178,6 +178,8 @@ describe('webhook delivery', () => {
       fallback: null,
       fallbackReason: null,
       origin: null,
+      testMode: false,
+      cancel: null,
       occurredAt: '2026-01-01T00:00:45.000Z',
     });
     const job = (await jobs.get('job_w1'))!;
@@ -366,6 +368,57 @@ describe('webhook under redelivery (handlers)', () => {
     });
     const job = (await jobs.get('job_w2'))!;
     expect(job.kind).toBe('call');
+  });
+
+  it('a cancelled test-mode job gets one job.cancelled webhook with testMode and who cancelled it', async () => {
+    const r = await receiver(() => 200);
+    const jobs = await storeWith({ ...completedJob(r.url), status: 'running', outputs: {}, testMode: true });
+    const handlers = notifierHandlers({ jobs, webhook: settings() });
+    const cancelled: EventOf<'job.cancelled'> = {
+      id: 'job.cancelled:job_w1',
+      type: 'job.cancelled',
+      version: 1,
+      jobId: 'job_w1',
+      occurredAt: '2026-01-01T00:00:30.000Z',
+      testMode: true,
+      data: { by: 'alice', reason: 'wrong file' },
+    };
+    expect(await handlers['job.cancelled']!.handle(cancelled, fakeCtx())).toEqual({ outcome: 'ok' });
+    await handlers['job.cancelled']!.handle(cancelled, { ...fakeCtx(), deliveryCount: 2 });
+    // A completion racing the cancel changes nothing and sends nothing.
+    await handlers['job.completed']!.handle(completedEvent(), fakeCtx());
+    expect(r.requests).toHaveLength(1);
+    expect(r.requests[0]!.headers['reelbus-event-id']).toBe('job.cancelled:job_w1');
+    expect(JSON.parse(r.requests[0]!.body)).toMatchObject({
+      event: 'job.cancelled',
+      status: 'cancelled',
+      testMode: true,
+      cancel: { by: 'alice', reason: 'wrong file', requestedAt: '2026-01-01T00:00:30.000Z' },
+      occurredAt: '2026-01-01T00:00:30.000Z',
+    });
+    expect((await jobs.get('job_w1'))!).toMatchObject({
+      status: 'cancelled',
+      finishedAt: '2026-01-01T00:00:30.000Z',
+    });
+  });
+
+  it('an event of a deleted job does not bring its document back', async () => {
+    const jobs = new MemoryJobStore();
+    const handlers = notifierHandlers({
+      jobs,
+      webhook: settings(),
+      deleted: { get: async (id) => (id === 'job_gone' ? { at: '2026-01-01T00:00:00.000Z' } : undefined) },
+    });
+    const cancelled: EventOf<'job.cancelled'> = {
+      id: 'job.cancelled:job_gone',
+      type: 'job.cancelled',
+      version: 1,
+      jobId: 'job_gone',
+      occurredAt: '2026-01-01T00:00:30.000Z',
+      data: {},
+    };
+    expect(await handlers['job.cancelled']!.handle(cancelled, fakeCtx())).toMatchObject({ outcome: 'skip' });
+    expect(await jobs.get('job_gone')).toBeUndefined();
   });
 
   it('does not retry a given-up delivery when the event is redelivered', async () => {

@@ -6,13 +6,14 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { notifierState, type WebhookState } from './projection.ts';
 
-/** The events a job's `callbackUrl` hears about: its end, and a stall the watchdog noticed. */
-export type WebhookEvent = 'job.completed' | 'job.failed' | 'job.stalled';
+/** The events a job's `callbackUrl` hears about: its end (completed, failed, cancelled), and a stall the watchdog noticed. */
+export type WebhookEvent = 'job.completed' | 'job.failed' | 'job.cancelled' | 'job.stalled';
 
 /** The job status each webhook event reports. */
 const STATUS_OF: Record<WebhookEvent, Job['status']> = {
   'job.completed': 'completed',
   'job.failed': 'failed',
+  'job.cancelled': 'cancelled',
   'job.stalled': 'stalled',
 };
 
@@ -28,6 +29,10 @@ export interface WebhookPayload {
   fallbackReason: string | null;
   /** The document the job belongs to: a reel (`{ type: 'reel', id, sectionId?, takeId? }` for a take, `revision` for a compile), a project. */
   origin: Job['origin'] | null;
+  /** The job is a test run (issue 15 §4); always present. */
+  testMode: boolean;
+  /** Who cancelled it and why (`job.cancelled`), else null. */
+  cancel: Job['cancel'] | null;
   occurredAt: string;
 }
 
@@ -114,6 +119,8 @@ export function webhookPayload({
     fallback: job.fallback ?? null,
     fallbackReason: job.fallbackReason ?? null,
     origin: job.origin ?? null,
+    testMode: job.testMode,
+    cancel: job.cancel ?? null,
     occurredAt,
   };
 }
@@ -300,10 +307,17 @@ export async function deliverWebhook({
       ? s.completedEventId
       : event === 'job.failed'
         ? s.failedEventId
-        : s.stalledEventId) ?? owner;
+        : event === 'job.cancelled'
+          ? s.cancelledEventId
+          : s.stalledEventId) ?? owner;
   const occurredAt =
-    (event === 'job.completed' ? s.completedAt : event === 'job.failed' ? s.failedAt : s.stalledAt) ??
-    clock().toISOString();
+    (event === 'job.completed'
+      ? s.completedAt
+      : event === 'job.failed'
+        ? s.failedAt
+        : event === 'job.cancelled'
+          ? s.cancelledAt
+          : s.stalledAt) ?? clock().toISOString();
   const url = claimed.callbackUrl!;
   let target: URL | undefined;
   try {

@@ -142,7 +142,7 @@ export async function storeOutputs(opts: {
     const key = generationKey(jobId, `${f.role}.${ext}`);
     const size = (await stat(f.path)).size;
     if (f.role === 'alignment') {
-      await blobs.putFile(key, f.path, { contentType });
+      await blobs.putFile(key, f.path, { contentType, retention: 'output' });
       outputs.alignment = { key, durationSec: 0, sizeBytes: size, contentType };
       continue;
     }
@@ -184,10 +184,10 @@ export async function storeOutputs(opts: {
         logger,
       });
       const p = await probe(posterFile);
-      await blobs.putFile(key, f.path, { contentType });
+      await blobs.putFile(key, f.path, { contentType, retention: 'output' });
       const posterKey = generationKey(jobId, 'poster.jpg');
       const posterSize = (await stat(posterFile)).size;
-      await blobs.putFile(posterKey, posterFile, { contentType: 'image/jpeg' });
+      await blobs.putFile(posterKey, posterFile, { contentType: 'image/jpeg', retention: 'output' });
       outputs.poster = {
         key: posterKey,
         durationSec: 0,
@@ -197,7 +197,7 @@ export async function storeOutputs(opts: {
         ...(p.video?.height ? { height: p.video.height } : {}),
       };
     } else {
-      await blobs.putFile(key, f.path, { contentType });
+      await blobs.putFile(key, f.path, { contentType, retention: 'output' });
     }
   }
   return outputs;

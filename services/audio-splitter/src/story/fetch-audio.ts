@@ -93,6 +93,7 @@ export async function fetchStoryAudio(opts: {
   try {
     const info = await blobs.put(key, Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), {
       contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      retention: 'intermediate',
     });
     return { key, size: info.size };
   } catch (err) {

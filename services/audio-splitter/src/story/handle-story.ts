@@ -213,7 +213,7 @@ async function normalizeLocal(opts: {
         await ctx.warn('normalize', damage.message);
       }
       const key = storyKeys.voice(jobId);
-      await blobs.putFile(key, output, { contentType: 'audio/flac' });
+      await blobs.putFile(key, output, { contentType: 'audio/flac', retention: 'intermediate' });
       ctx.logger.info(
         {
           sourceDurationSec,

@@ -130,7 +130,7 @@ export async function fetchBrandLogo({
           args: ['-i', raw, '-frames:v', '1', '-vf', 'format=rgba', '-update', '1', png],
           ...(logger ? { logger } : {}),
         });
-        await blobs.putFile(key, png, { contentType: 'image/png' });
+        await blobs.putFile(key, png, { contentType: 'image/png', retention: 'intermediate' });
         return { key };
       },
       tmpDir ? { tmpDir } : {},

@@ -135,7 +135,7 @@ export class MediaConvertBackend implements EncoderBackend {
           for (const source of sources) {
             const key = `jobs/${jobId}/encode/mediaconvert/${source.id}.png`;
             const png = await renderOverlayPng({ blobs, source, dir, ...(signal ? { signal } : {}) });
-            await blobs.putFile(key, png, { contentType: 'image/png' });
+            await blobs.putFile(key, png, { contentType: 'image/png', retention: 'intermediate' });
             inputs[source.id] = this.#url(key);
           }
         },
@@ -247,7 +247,10 @@ export class MediaConvertBackend implements EncoderBackend {
     const id = submitted.Job?.Id;
     if (!id) throw new TransientError('MediaConvert CreateJob returned no job id', { step: 'encode' });
     const next: SubmittedRecord = { id, requestHash, submittedAt: new Date().toISOString() };
-    await blobs.put(recordKey, JSON.stringify(next), { contentType: 'application/json' });
+    await blobs.put(recordKey, JSON.stringify(next), {
+      contentType: 'application/json',
+      retention: 'intermediate',
+    });
     logger?.info({ mediaConvertJobId: id }, 'MediaConvert job submitted');
     return id;
   }

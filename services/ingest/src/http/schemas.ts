@@ -1,5 +1,6 @@
 import { JobId } from '@reelbus/contracts';
 import { z } from 'zod';
+import { badRequest } from '../errors.ts';
 
 /**
  * Zod schemas every route shares. Ids given with `.meta({ id })` become named components of the
@@ -77,3 +78,21 @@ export const SignedLinkBody = z.object({
 
 /** A multipart file field in the OpenAPI document (`format: binary`). */
 export const FilePart = () => z.file();
+
+/** The `testMode` field of a submit request (issue 15 §4), for JSON bodies. */
+export const TestModeField = z
+  .boolean({ error: 'must be true or false' })
+  .optional()
+  .describe(
+    'A test run: same pipeline, tagged in the job document, metrics, traces and webhook (`testMode: true`), left out of success-rate and cost figures; uses the `local` provider unless the request names another',
+  );
+
+/**
+ * Reads `testMode` from a JSON value or a multipart text field: true, false, "true", "false", absent.
+ * Throws a 400 naming `field` for anything else.
+ */
+export function readTestMode(value: unknown, field = 'testMode'): boolean {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw badRequest(field, `must be true or false (got ${JSON.stringify(value)})`);
+}

@@ -35,6 +35,11 @@ export interface SubmitJobRequest<T extends EventType> {
   event: { type: T; data: EventDataInput<T>; id?: string };
   /** The API key that asked (undefined for the Twilio webhook and other keyless routes). */
   principal: Principal | undefined;
+  /**
+   * A test run (issue 15 §4): the job document says so and the first event carries the envelope's
+   * `testMode`, which every service copies onto what it publishes for the job.
+   */
+  testMode?: boolean;
 }
 
 export interface SubmitJobDeps {
@@ -60,7 +65,7 @@ export async function submitJob<T extends EventType>(
   req: SubmitJobRequest<T>,
 ): Promise<SubmittedJob> {
   const { jobs, bus, activeJobs, metrics, logger } = deps;
-  const { job: init, event, principal } = req;
+  const { job: init, event, principal, testMode = false } = req;
   const eventId = event.id ?? `${event.type}:${init.id}`;
 
   // A retry of a job that exists takes no new slot: only new jobs count against the limit.
@@ -96,6 +101,7 @@ export async function submitJob<T extends EventType>(
         ...init,
         ...(currentTraceId() ? { traceId: currentTraceId() } : {}),
         ...(principal ? { submittedBy: principal } : {}),
+        ...(testMode ? { testMode: true } : {}),
       }),
     ));
   } catch (err) {
@@ -106,7 +112,10 @@ export async function submitJob<T extends EventType>(
 
   if (created || job.status === 'queued') {
     try {
-      await bus.publish(event.type, job.id, event.data, { id: eventId });
+      await bus.publish(event.type, job.id, event.data, {
+        id: eventId,
+        ...(job.testMode ? { testMode: true } : {}),
+      });
     } catch (err) {
       // Nobody will ever work on a job whose event is not on the bus: remove it, so the client's
       // retry creates it afresh (a retry of an older queued job keeps it: its event may be out).

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import { HttpError, badRequest, invalidInput } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, TestModeField, jobLinks } from '../http/schemas.ts';
 import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
@@ -31,6 +31,8 @@ export const GenerationBody = z
       .default({})
       .describe("The model's params (its JSON Schema in GET /v1/models); defaults fill in what is left out"),
     callbackUrl: z.string().optional().describe('Where the notifier POSTs the signed result webhook'),
+    /** A test run (the model named is the provider asked for: a test run of a paid model is paid). */
+    testMode: TestModeField,
   })
   .strict();
 
@@ -111,7 +113,7 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models
       response: { 202: GenerationAccepted, '4xx': ErrorBody, 503: ErrorBody },
     },
     handler: async (req, reply) => {
-      const { model: id, params, callbackUrl: rawCallback } = req.body;
+      const { model: id, params, callbackUrl: rawCallback, testMode = false } = req.body;
       if (!models.has(id)) {
         throw badRequest(
           'model',
@@ -151,6 +153,7 @@ export const generationRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models
         },
         event: { type: 'generation.requested', data },
         principal: req.principal,
+        testMode,
       });
       req.log.info({ jobId, model: id, provider: model.provider }, 'generation requested');
       return reply.code(202).send({

@@ -17,7 +17,7 @@ import { signLink } from '../links.ts';
 import { parseRange } from '../range.ts';
 import { signHlsLink } from './hls.ts';
 
-const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed']);
+const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed', 'job.cancelled']);
 const TERMINAL_STATUS = new Set<string>(TERMINAL_JOB_STATUSES);
 
 /** The job document as `GET /v1/jobs/:id` serves it: every stored field, plus links. */

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl, isPrivateHost } from '../callback-url.ts';
 import { HttpError, badRequest, invalidInput, isHttpError, type FieldIssue } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, TestModeField, jobLinks, readTestMode } from '../http/schemas.ts';
 import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
@@ -163,6 +163,10 @@ export function mergeRequestBody(rules: ClipRules & { allowPrivateCallbacks: boo
         }
       })
       .describe('Where the notifier POSTs the signed result webhook'),
+    testMode: z
+      .union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' })
+      .optional()
+      .describe(TestModeField.description ?? 'A test run'),
   });
 }
 
@@ -176,6 +180,10 @@ export const MergeForm = z
         'The clips as a JSON list (the items of the JSON body; a file is { "upload": "<its field name>" }). Without it, the files are the clips in the order sent.',
       ),
     callbackUrl: z.string().optional().describe('Where the notifier POSTs the signed result webhook'),
+    testMode: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe(TestModeField.description ?? 'A test run'),
     clip: z
       .array(z.file())
       .optional()
@@ -312,7 +320,14 @@ async function readMultipart({
       throw badRequest('clips', 'must be a JSON list of clips (blob keys, URLs, { "upload": "<field>" })');
     }
   } else clips = [...uploads.keys()].map((upload) => ({ upload }));
-  return { body: { clips, ...(fields.callbackUrl ? { callbackUrl: fields.callbackUrl } : {}) }, uploads };
+  return {
+    body: {
+      clips,
+      ...(fields.callbackUrl ? { callbackUrl: fields.callbackUrl } : {}),
+      ...(fields.testMode !== undefined ? { testMode: fields.testMode } : {}),
+    },
+    uploads,
+  };
 }
 
 export const mergeRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
@@ -372,6 +387,7 @@ export const mergeRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
           },
           event: { type: 'merge.requested', data },
           principal: req.principal,
+          testMode: readTestMode((body as { testMode?: unknown }).testMode),
         });
         uploaded = false;
         req.log.info({ jobId, clips: data.clips.length }, 'merge job created');

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import { HttpError, badRequest, invalidInput } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, jobLinks, readTestMode } from '../http/schemas.ts';
 import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
@@ -88,7 +88,7 @@ function imageExtension({ filename, mimetype }: { filename: string; mimetype: st
   return undefined;
 }
 
-const TEXT_FIELDS = new Set(['callbackUrl', 'provider']);
+const TEXT_FIELDS = new Set(['callbackUrl', 'provider', 'testMode']);
 
 /** The multipart form, for the OpenAPI document (the route reads it as a stream, part by part). */
 export const RecordingForm = z.object({
@@ -101,7 +101,15 @@ export const RecordingForm = z.object({
   provider: z
     .string()
     .optional()
-    .describe('Avatar provider for this job (`local`, `fal`); the service default when absent'),
+    .describe(
+      'Avatar provider for this job (`local`, `fal`); the service default when absent (`local` for a test run)',
+    ),
+  testMode: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      'A test run: same pipeline, tagged in the job, metrics, traces and webhook, left out of success-rate and cost figures; `local` provider unless `provider` says otherwise',
+    ),
 });
 
 export const recordingRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
@@ -134,12 +142,15 @@ export const recordingRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = asy
           value: fields.callbackUrl,
           allowPrivate: config.allowPrivateCallbacks,
         });
+        const testMode = readTestMode(fields.testMode);
+        // A test run makes no paid generation unless the request names the provider.
+        const provider = fields.provider ?? (testMode ? 'local' : undefined);
         const data = {
           source: 'upload',
           recording: { key: stored.recording.key, contentType: stored.recording.contentType },
           ...(stored.callerImage ? { callerImage: stored.callerImage } : {}),
           ...(stored.calleeImage ? { calleeImage: stored.calleeImage } : {}),
-          ...(fields.provider ? { provider: fields.provider } : {}),
+          ...(provider ? { provider } : {}),
           ...(callbackUrl ? { callbackUrl } : {}),
         } satisfies EventDataInput<'recording.received'>;
         const check = RecordingReceivedV1.data.safeParse(data);
@@ -149,6 +160,7 @@ export const recordingRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = asy
           job: { id: jobId, kind: 'call', input: data, ...(callbackUrl ? { callbackUrl } : {}) },
           event: { type: 'recording.received', data },
           principal: req.principal,
+          testMode,
         });
         req.log.info({ jobId, key: stored.recording.key }, 'job created from upload');
         return reply.code(202).send({ jobId, ...jobLinks(config.publicBaseUrl, jobId) });
@@ -188,7 +200,7 @@ async function readRecordingParts({
       if (!TEXT_FIELDS.has(part.fieldname)) {
         throw badRequest(
           part.fieldname,
-          'unknown field; expected recording (file), callerImage, calleeImage (files), callbackUrl, provider',
+          'unknown field; expected recording (file), callerImage, calleeImage (files), callbackUrl, provider, testMode',
         );
       }
       fields[part.fieldname] = String(part.value);
@@ -234,7 +246,7 @@ async function readRecordingParts({
       throw badRequest(fieldname, 'unknown file field; expected recording, callerImage or calleeImage');
     }
     // Streamed straight into storage: the upload is never held whole in memory.
-    await blobs.put(key, part.file, { contentType });
+    await blobs.put(key, part.file, { contentType, retention: 'intermediate' });
     if (part.file.truncated) throw tooLarge(config.uploadMaxBytes, filename, fieldname);
   }
   return { stored, fields };

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl, isPrivateHost } from '../callback-url.ts';
 import { HttpError, badRequest, invalidInput, isHttpError, type FieldIssue } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, TestModeField, jobLinks, readTestMode } from '../http/schemas.ts';
 import { fieldIssues } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
@@ -59,7 +59,9 @@ export const STORY_FIELD_ALIASES = {
 type Canonical = keyof typeof STORY_FIELD_ALIASES;
 
 /** Fields the old callers send that reelbus does not use: accepted and dropped (never stored). */
-const IGNORED_FIELDS = new Set(['email', 'testMode', 'test_mode']);
+const IGNORED_FIELDS = new Set(['email']);
+/** A test run (issue 15 §4), read by the route beside the story fields (the reference spells it both ways). */
+const TEST_MODE_FIELDS = ['testMode', 'test_mode'] as const;
 /** The reference's placeholder for "no user photo". */
 const NO_PHOTO = 'default-story-image.jpg';
 
@@ -84,7 +86,7 @@ function canonicalise(
   const out: Partial<Record<Canonical, unknown>> = {};
   const from: Partial<Record<Canonical, string>> = {};
   for (const [name, value] of Object.entries(body)) {
-    if (IGNORED_FIELDS.has(name)) continue;
+    if (IGNORED_FIELDS.has(name) || (TEST_MODE_FIELDS as readonly string[]).includes(name)) continue;
     const canon = ALIAS_TO_CANONICAL.get(name.endsWith('[]') ? name.slice(0, -2) : name);
     if (!canon) {
       issues.push({
@@ -536,6 +538,13 @@ export const StoryJsonBody = z.strictObject(
       n,
       z.unknown().optional().describe('Accepted and ignored (never stored)'),
     ]),
+    ...TEST_MODE_FIELDS.map((n) => [
+      n,
+      z
+        .union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' })
+        .optional()
+        .describe(n === 'testMode' ? (TestModeField.description ?? 'A test run') : 'Alias of testMode'),
+    ]),
   ]),
 );
 
@@ -632,6 +641,7 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
       // Streamed straight into storage: an upload is never held whole in memory.
       await blobs.put(key, part.file, {
         contentType: part.mimetype.startsWith(`${kind}/`) ? part.mimetype : 'application/octet-stream',
+        retention: 'intermediate',
       });
       if (part.file.truncated) {
         throw new HttpError({
@@ -669,10 +679,12 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
       try {
         let read: ReturnType<typeof readStory>;
         let jobId: string;
+        let raw: Record<string, unknown>;
         if (req.isMultipart()) {
           const mp = await readMultipart(req);
           uploadedPrefix = mp.prefix;
           uploadedJobId = mp.jobId;
+          raw = mp.body;
           read = readStory({ body: mp.body, uploads: mp.uploads });
           const fromId = read.storyId ? storyJobId(read.storyId) : undefined;
           if (mp.jobId && fromId && mp.jobId !== fromId)
@@ -686,10 +698,15 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
               'send a JSON object (Content-Type: application/json) or multipart/form-data',
             );
           }
-          read = readStory({ body: body as Record<string, unknown> });
+          raw = body as Record<string, unknown>;
+          read = readStory({ body: raw });
           jobId = read.storyId ? storyJobId(read.storyId) : newJobId();
         }
         const { data, issues } = read;
+        const testMode = readTestMode(
+          raw.testMode ?? raw.test_mode,
+          raw.testMode !== undefined ? 'testMode' : 'test_mode',
+        );
 
         // Where the media is: https URLs on public hosts (no server-side request forgery), keys that
         // exist; reported with the body's own issues, so one answer names every bad field.
@@ -717,6 +734,7 @@ export const storyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (
           job: { id: jobId, kind: 'story', input, ...(callbackUrl ? { callbackUrl } : {}) },
           event: { type: 'story.received', data: input },
           principal: req.principal,
+          testMode,
         });
         uploadedPrefix = '';
         req.log.info(

@@ -9,6 +9,7 @@ import {
   type JobStatus,
 } from '@reelbus/contracts';
 import { Readable } from 'node:stream';
+import { effectiveRetention, type PutOptions, type Retention } from '@reelbus/kit';
 import type { BlobInfo, BlobStore, IngestBus, JobStore, JobWatch } from '../deps.ts';
 
 /** A bus that keeps what it publishes, dedupes by event id like JetStream, and feeds watchers. */
@@ -110,15 +111,11 @@ export class MemoryJobStore implements JobStore {
 /** A blob store in memory; `presignBase` makes it behave like S3 (presign returns a URL). */
 export class MemoryBlobStore implements BlobStore {
   readonly kind: 'fs' | 's3';
-  readonly blobs = new Map<string, { bytes: Buffer; contentType?: string }>();
+  readonly blobs = new Map<string, { bytes: Buffer; contentType?: string; retention?: Retention }>();
   constructor(private readonly opts: { presignBase?: string } = {}) {
     this.kind = opts.presignBase ? 's3' : 'fs';
   }
-  async put(
-    key: string,
-    body: Readable | Uint8Array | string,
-    o: { contentType?: string } = {},
-  ): Promise<BlobInfo> {
+  async put(key: string, body: Readable | Uint8Array | string, o: PutOptions = {}): Promise<BlobInfo> {
     let bytes: Buffer;
     if (typeof body === 'string') bytes = Buffer.from(body);
     else if (body instanceof Uint8Array) bytes = Buffer.from(body);
@@ -127,7 +124,12 @@ export class MemoryBlobStore implements BlobStore {
       for await (const c of body) chunks.push(Buffer.from(c as Buffer));
       bytes = Buffer.concat(chunks);
     }
-    this.blobs.set(key, { bytes, ...(o.contentType ? { contentType: o.contentType } : {}) });
+    const retention = effectiveRetention(key, o.retention);
+    this.blobs.set(key, {
+      bytes,
+      ...(o.contentType ? { contentType: o.contentType } : {}),
+      ...(retention ? { retention } : {}),
+    });
     return { key, size: bytes.length, ...(o.contentType ? { contentType: o.contentType } : {}) };
   }
   async putFile(): Promise<BlobInfo> {
@@ -147,6 +149,9 @@ export class MemoryBlobStore implements BlobStore {
   async stat(key: string): Promise<BlobInfo | undefined> {
     const b = this.blobs.get(key);
     return b && { key, size: b.bytes.length, ...(b.contentType ? { contentType: b.contentType } : {}) };
+  }
+  async retentionOf(key: string): Promise<Retention | undefined> {
+    return this.blobs.get(key)?.retention;
   }
   async delete(key: string) {
     this.blobs.delete(key);

@@ -39,6 +39,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
     afterAll(async () => {
       if (store) {
         for (const b of await store.list(`${base}/`)) await store.delete(b.key);
+        for (const b of await store.list(`jobs/${base}-`)) await store.delete(b.key);
         await store.close?.();
       }
       if (work) await rm(work, { recursive: true, force: true });
@@ -72,12 +73,43 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
       expect(sha(await readFile(back))).toBe(sha(data));
     });
 
-    it('streams a big upload of unknown length (multipart on S3)', async () => {
-      const p = prefix();
+    it('streams a big upload of unknown length (multipart on S3), tagged with its retention class', async () => {
+      const key = `jobs/${base}-big/chunks/big.bin`;
       const parts = Array.from({ length: 12 }, () => randomBytes(1024 * 1024));
-      const info = await store.put(`${p}/big.bin`, Readable.from(parts));
+      const info = await store.put(key, Readable.from(parts), { retention: 'output' });
       expect(info.size).toBe(12 * 1024 * 1024);
-      expect(sha(await readAll(await store.get(`${p}/big.bin`)))).toBe(sha(Buffer.concat(parts)));
+      expect(sha(await readAll(await store.get(key)))).toBe(sha(Buffer.concat(parts)));
+      // chunks/ is an intermediate by name; the writer said output, and that is what was stored
+      expect(await store.retentionOf(key)).toBe('output');
+    });
+
+    it("keeps each blob's retention class: the writer's, else its name's; none outside jobs/", async () => {
+      const j = `jobs/${base}-retention`;
+      const src = join(work, 'chunk.mp4');
+      await writeFile(src, randomBytes(50));
+      await store.put(`${j}/split/caller.wav`, 'RIFF....');
+      await store.put(`${j}/final.mp4`, randomBytes(10));
+      await store.put(`${j}/hls/720p/seg-001.ts`, randomBytes(10));
+      await store.put(`${j}/clips/caller.mp4`, randomBytes(10), { retention: 'output' });
+      await store.put(`${j}/generate/caller-face.png`, Readable.from([randomBytes(100)]), {
+        retention: 'intermediate',
+      });
+      await store.putFile(`${j}/encode/out.mp4`, src, { retention: 'output', contentType: 'video/mp4' });
+      const p = prefix();
+      await store.put(`${p}/music.mp3`, randomBytes(10));
+
+      expect(await store.retentionOf(`${j}/split/caller.wav`)).toBe('intermediate');
+      expect(await store.retentionOf(`${j}/final.mp4`)).toBe('output');
+      expect(await store.retentionOf(`${j}/hls/720p/seg-001.ts`)).toBe('output');
+      expect(await store.retentionOf(`${j}/clips/caller.mp4`)).toBe('output');
+      expect(await store.retentionOf(`${j}/generate/caller-face.png`)).toBe('intermediate');
+      expect(await store.retentionOf(`${j}/encode/out.mp4`)).toBe('output');
+      expect((await store.stat(`${j}/encode/out.mp4`))?.contentType).toBe('video/mp4');
+      expect(await store.retentionOf(`${p}/music.mp3`)).toBeUndefined();
+      expect(await store.retentionOf(`${j}/nothing-here.wav`)).toBeUndefined();
+      // a rewrite states the class again
+      await store.put(`${j}/clips/caller.mp4`, randomBytes(10));
+      expect(await store.retentionOf(`${j}/clips/caller.mp4`)).toBe('intermediate');
     });
 
     it('reads byte ranges: the first bytes, the middle and to the end', async () => {

@@ -8,7 +8,8 @@ import { PermanentError } from '../errors.ts';
 import { contentTypeFor } from './content-type.ts';
 import { assertBlobKey, assertBlobPrefix, BlobNotFoundError } from './errors.ts';
 import { countFsRequest } from './metrics.ts';
-import type { BlobInfo, BlobStore, ByteRange } from './types.ts';
+import { asRetention, effectiveRetention, type Retention } from './retention.ts';
+import type { BlobInfo, BlobStore, ByteRange, PutOptions } from './types.ts';
 
 /** Sidecar metadata (content type) lives apart from the blobs so `list` never sees it. */
 const META_DIR = '.reelbus-meta';
@@ -58,10 +59,10 @@ export class FsBlobStore implements BlobStore {
 
   // Each public call is counted in reelbus_blob_requests_total (store="fs"); the private methods do
   // the work, so the store's own internal calls (a put's stat) are not counted twice.
-  put(key: string, body: Readable | Uint8Array | string, opts?: { contentType?: string }): Promise<BlobInfo> {
+  put(key: string, body: Readable | Uint8Array | string, opts?: PutOptions): Promise<BlobInfo> {
     return countFsRequest('put', () => this.putBlob(key, body, opts));
   }
-  putFile(key: string, filePath: string, opts?: { contentType?: string }): Promise<BlobInfo> {
+  putFile(key: string, filePath: string, opts?: PutOptions): Promise<BlobInfo> {
     return countFsRequest('putFile', () => this.putFileBlob(key, filePath, opts));
   }
   get(key: string, opts?: { range?: ByteRange }): Promise<Readable> {
@@ -77,6 +78,13 @@ export class FsBlobStore implements BlobStore {
       (info) => info === undefined,
     );
   }
+  retentionOf(key: string): Promise<Retention | undefined> {
+    return countFsRequest(
+      'retentionOf',
+      () => this.retentionOfBlob(key),
+      (r) => r === undefined,
+    );
+  }
   delete(key: string): Promise<void> {
     return countFsRequest('delete', () => this.deleteBlob(key));
   }
@@ -87,7 +95,7 @@ export class FsBlobStore implements BlobStore {
   private async putBlob(
     key: string,
     body: Readable | Uint8Array | string,
-    opts: { contentType?: string } = {},
+    opts: PutOptions = {},
   ): Promise<BlobInfo> {
     const path = this.localPath(key);
     await mkdir(dirname(path), { recursive: true });
@@ -103,7 +111,7 @@ export class FsBlobStore implements BlobStore {
       await rm(tmp, { force: true });
       throw new PermanentError(`fs blob put "${key}" failed: ${(err as Error).message}`, { cause: err });
     }
-    await this.writeMeta(key, opts.contentType);
+    await this.writeMeta(key, opts);
     return this.statOrThrow(key);
   }
 
@@ -112,11 +120,7 @@ export class FsBlobStore implements BlobStore {
    * over; it is gone afterwards), a copy into a temp file + rename across filesystems. A file that
    * is itself inside the blob root is copied, never moved, so putting one blob at another key keeps both.
    */
-  private async putFileBlob(
-    key: string,
-    filePath: string,
-    opts: { contentType?: string } = {},
-  ): Promise<BlobInfo> {
+  private async putFileBlob(key: string, filePath: string, opts: PutOptions = {}): Promise<BlobInfo> {
     const path = this.localPath(key);
     const src = resolve(filePath);
     try {
@@ -157,7 +161,7 @@ export class FsBlobStore implements BlobStore {
         );
       }
     }
-    await this.writeMeta(key, opts.contentType);
+    await this.writeMeta(key, opts);
     return this.statOrThrow(key);
   }
 
@@ -196,12 +200,23 @@ export class FsBlobStore implements BlobStore {
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
-      const contentType = (await this.readMeta(key)) ?? contentTypeFor(key);
+      const contentType = (await this.readMeta(key)).contentType ?? contentTypeFor(key);
       return { key, size: s.size, modifiedAt: s.mtime, ...(contentType ? { contentType } : {}) };
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
     }
+  }
+
+  private async retentionOfBlob(key: string): Promise<Retention | undefined> {
+    const path = this.localPath(key);
+    try {
+      if (!(await stat(path)).isFile()) return undefined;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    return (await this.readMeta(key)).retention ?? effectiveRetention(key, undefined);
   }
 
   private async deleteBlob(key: string): Promise<void> {
@@ -247,22 +262,40 @@ export class FsBlobStore implements BlobStore {
 
   async close(): Promise<void> {}
 
-  private async writeMeta(key: string, contentType: string | undefined): Promise<void> {
+  /**
+   * The sidecar holds what the file and its extension cannot: a content type other than the
+   * extension's, and the retention class (always written for a job's blob, so an explicit class
+   * survives a change of the naming convention).
+   */
+  private async writeMeta(key: string, opts: PutOptions): Promise<void> {
     const meta = this.metaPath(key);
-    if (!contentType || contentType === contentTypeFor(key)) {
+    const contentType =
+      opts.contentType && opts.contentType !== contentTypeFor(key) ? opts.contentType : undefined;
+    const retention = effectiveRetention(key, opts.retention);
+    if (!contentType && !retention) {
       await rm(meta, { force: true });
       return;
     }
     await mkdir(dirname(meta), { recursive: true });
-    await writeFile(meta, JSON.stringify({ contentType }));
+    await writeFile(
+      meta,
+      JSON.stringify({ ...(contentType ? { contentType } : {}), ...(retention ? { retention } : {}) }),
+    );
   }
 
-  private async readMeta(key: string): Promise<string | undefined> {
+  private async readMeta(key: string): Promise<{ contentType?: string; retention?: Retention }> {
     try {
-      const meta = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as { contentType?: unknown };
-      return typeof meta.contentType === 'string' ? meta.contentType : undefined;
+      const meta = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as {
+        contentType?: unknown;
+        retention?: unknown;
+      };
+      const retention = asRetention(meta.retention);
+      return {
+        ...(typeof meta.contentType === 'string' ? { contentType: meta.contentType } : {}),
+        ...(retention ? { retention } : {}),
+      };
     } catch {
-      return undefined;
+      return {};
     }
   }
 

@@ -1,4 +1,18 @@
-export type { BlobInfo, BlobStore, ByteRange } from './types.ts';
+export type { BlobInfo, BlobStore, ByteRange, PutOptions } from './types.ts';
+export {
+  DEFAULT_RETENTION,
+  RETENTIONS,
+  RETENTION_TAG,
+  conventionalRetention,
+  effectiveRetention,
+  formatTtl,
+  jobBlobPrefix,
+  jobIdOfKey,
+  parseTtl,
+  retentionTagging,
+  type Retention,
+  type RetentionPolicy,
+} from './retention.ts';
 export { BlobNotFoundError, isBlobNotFound, assertBlobKey } from './errors.ts';
 export { contentTypeFor } from './content-type.ts';
 export { FsBlobStore, type FsBlobStoreOptions } from './fs.ts';
@@ -11,3 +25,20 @@ export {
   countS3Requests,
   type BlobOutcome,
 } from './metrics.ts';
+export {
+  deleteJobBlobs,
+  retentionDue,
+  sweepJobBlobs,
+  type RetentionDue,
+  type RetentionJobView,
+  type SweepResult,
+} from './sweep.ts';
+export {
+  LIFECYCLE_RULE_PREFIX,
+  applyLifecycleRules,
+  lifecycleDays,
+  lifecycleRules,
+  mergeLifecycleRules,
+  readLifecycleRules,
+  type LifecyclePlan,
+} from './lifecycle.ts';

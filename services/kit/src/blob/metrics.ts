@@ -11,8 +11,11 @@ import { METRIC, METRIC_HELP, metrics } from '../health/metrics.ts';
 /** ok, or why not: the HTTP status class, or no answer at all. */
 export type BlobOutcome = 'ok' | 'not_found' | 'client_error' | 'server_error' | 'network_error';
 
-/** Operations whose 404 is an answer, not an error: existence checks (`stat` → S3 HeadObject). */
-const EXISTENCE_CHECKS = new Set(['HeadObject', 'stat']);
+/**
+ * Operations whose 404 is an answer, not an error: existence checks (`stat` → S3 HeadObject) and
+ * the retention sweeper's look at a blob that may be gone already (`retentionOf` → GetObjectTagging).
+ */
+const EXISTENCE_CHECKS = new Set(['HeadObject', 'stat', 'GetObjectTagging', 'retentionOf']);
 
 /**
  * The outcome of one request (pure). `status` undefined = no HTTP answer (refused, reset, timed

@@ -1,36 +1,22 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTransient } from '../errors.ts';
 import { freePort } from '../testing/nats.ts';
+import { startLocalS3, type LocalS3 } from '../testing/s3rver.ts';
 import { blobStoreContract } from './contract.ts';
 import { createBlobStore } from './create.ts';
 import { S3BlobStore } from './s3.ts';
 
 const BUCKET = 'reelbus-test';
-let server: S3rver | undefined;
-let dir: string;
+let server: LocalS3 | undefined;
 let endpoint: string;
 
-/** A local S3 (s3rver) on a free port with its data in a temp dir. */
+/** A local S3 (s3rver, plus the x-amz-tagging header on writes) on a free port with its data in a temp dir. */
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'reelbus-s3rver-'));
-  const port = await freePort();
-  server = new S3rver({
-    address: '127.0.0.1',
-    port,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: BUCKET }],
-  });
-  await server.run();
-  endpoint = `http://127.0.0.1:${port}`;
+  server = await startLocalS3({ buckets: [BUCKET] });
+  endpoint = server.endpoint;
 });
 afterAll(async () => {
   await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const s3rverStore = (bucket = BUCKET) =>

@@ -13,7 +13,14 @@ import { withSpan } from '../telemetry/spans.ts';
 import { contentTypeFor } from './content-type.ts';
 import { assertBlobKey, assertBlobPrefix, BlobNotFoundError } from './errors.ts';
 import { countS3Requests } from './metrics.ts';
-import type { BlobInfo, BlobStore, ByteRange } from './types.ts';
+import {
+  asRetention,
+  effectiveRetention,
+  RETENTION_TAG,
+  retentionTagging,
+  type Retention,
+} from './retention.ts';
+import type { BlobInfo, BlobStore, ByteRange, PutOptions } from './types.ts';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -98,13 +105,10 @@ export class S3BlobStore implements BlobStore {
     return undefined;
   }
 
-  async put(
-    key: string,
-    body: Readable | Uint8Array | string,
-    opts: { contentType?: string } = {},
-  ): Promise<BlobInfo> {
+  async put(key: string, body: Readable | Uint8Array | string, opts: PutOptions = {}): Promise<BlobInfo> {
     assertBlobKey(key);
     const contentType = opts.contentType ?? contentTypeFor(key);
+    const tagging = taggingOf(key, opts.retention);
     if (typeof body === 'string' || body instanceof Uint8Array) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       await this.call('put', key, () =>
@@ -115,6 +119,7 @@ export class S3BlobStore implements BlobStore {
             Body: bytes,
             ContentType: contentType,
             ContentLength: bytes.byteLength,
+            ...tagging,
           }),
         ),
       );
@@ -132,7 +137,8 @@ export class S3BlobStore implements BlobStore {
     piping.catch(() => {}); // observed below; avoids an unhandled rejection when the upload fails first
     const upload = new (sdk().storage.Upload)({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: counter, ContentType: contentType },
+      // Tagging goes on the PutObject or CreateMultipartUpload the Upload sends: tagged at write time.
+      params: { Bucket: this.bucket, Key: key, Body: counter, ContentType: contentType, ...tagging },
       partSize: this.partSize,
       queueSize: 4,
       leavePartsOnError: false,
@@ -149,7 +155,7 @@ export class S3BlobStore implements BlobStore {
     return { key, size, modifiedAt: new Date(), ...(contentType ? { contentType } : {}) };
   }
 
-  async putFile(key: string, filePath: string, opts: { contentType?: string } = {}): Promise<BlobInfo> {
+  async putFile(key: string, filePath: string, opts: PutOptions = {}): Promise<BlobInfo> {
     assertBlobKey(key);
     let size: number;
     try {
@@ -173,6 +179,7 @@ export class S3BlobStore implements BlobStore {
                 Body: createReadStream(filePath),
                 ContentLength: size,
                 ContentType: contentType,
+                ...taggingOf(key, opts.retention),
               }),
             ),
           );
@@ -184,7 +191,10 @@ export class S3BlobStore implements BlobStore {
       }
       return { key, size, modifiedAt: new Date(), ...(contentType ? { contentType } : {}) };
     }
-    return this.put(key, createReadStream(filePath), contentType ? { contentType } : {});
+    return this.put(key, createReadStream(filePath), {
+      ...(contentType ? { contentType } : {}),
+      ...(opts.retention ? { retention: opts.retention } : {}),
+    });
   }
 
   async get(key: string, opts: { range?: ByteRange } = {}): Promise<Readable> {
@@ -240,6 +250,20 @@ export class S3BlobStore implements BlobStore {
         ...(res.ContentType ? { contentType: res.ContentType } : {}),
         ...(res.LastModified ? { modifiedAt: res.LastModified } : {}),
       };
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async retentionOf(key: string): Promise<Retention | undefined> {
+    assertBlobKey(key);
+    try {
+      const res = await this.call('retentionOf', key, () =>
+        this.client.send(new (sdk().s3.GetObjectTaggingCommand)({ Bucket: this.bucket, Key: key })),
+      );
+      const tag = res.TagSet?.find((t) => t.Key === RETENTION_TAG);
+      return asRetention(tag?.Value) ?? effectiveRetention(key, undefined);
     } catch (err) {
       if (err instanceof BlobNotFoundError) return undefined;
       throw err;
@@ -326,6 +350,12 @@ export class S3BlobStore implements BlobStore {
       { kind: 'client' },
     );
   }
+}
+
+/** The `Tagging` parameter of a write: the blob's retention class as an object tag (none for keys of no job). */
+function taggingOf(key: string, said: Retention | undefined): { Tagging?: string } {
+  const retention = effectiveRetention(key, said);
+  return retention ? { Tagging: retentionTagging(retention) } : {};
 }
 
 /** Missing → BlobNotFoundError; network, timeouts, throttling, 5xx → TransientError; other 4xx → PermanentError. */

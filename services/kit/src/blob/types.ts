@@ -1,10 +1,22 @@
 import type { Readable } from 'node:stream';
+import type { Retention } from './retention.ts';
 
 export interface BlobInfo {
   key: string;
   size: number;
   contentType?: string;
   modifiedAt?: Date;
+}
+
+/** Options of a write. */
+export interface PutOptions {
+  contentType?: string;
+  /**
+   * What the blob is to its job (issue 15 §1): `output` (delivered) or `intermediate` (made from,
+   * removed `INTERMEDIATE_TTL` after the job finished). Default: the key's name decides
+   * (`conventionalRetention`). Kept with the blob: an S3 object tag, or the filesystem sidecar.
+   */
+  retention?: Retention;
 }
 
 export interface ByteRange {
@@ -22,15 +34,21 @@ export interface ByteRange {
 export interface BlobStore {
   readonly kind: 'fs' | 's3';
   /** Stores a stream, bytes or string at `key` (streamed: multipart upload on S3). Overwrites. */
-  put(key: string, body: Readable | Uint8Array | string, opts?: { contentType?: string }): Promise<BlobInfo>;
+  put(key: string, body: Readable | Uint8Array | string, opts?: PutOptions): Promise<BlobInfo>;
   /** Stores a local file at `key` (on fs: a rename/copy, never through memory). */
-  putFile(key: string, filePath: string, opts?: { contentType?: string }): Promise<BlobInfo>;
+  putFile(key: string, filePath: string, opts?: PutOptions): Promise<BlobInfo>;
   /** A stream of the blob, or of a byte range of it. Throws BlobNotFoundError. */
   get(key: string, opts?: { range?: ByteRange }): Promise<Readable>;
   /** Writes the blob to a local file. Throws BlobNotFoundError. */
   download(key: string, filePath: string): Promise<void>;
   /** Size and type, or undefined when absent. */
   stat(key: string): Promise<BlobInfo | undefined>;
+  /**
+   * The retention class stored with the blob (S3: its `reelbus-retention` tag; fs: the sidecar), else
+   * the key's conventional class (blobs written before classes were stored); undefined when the
+   * blob is absent or belongs to no job.
+   */
+  retentionOf(key: string): Promise<Retention | undefined>;
   /** Removes the blob; no error when absent. */
   delete(key: string): Promise<void>;
   /** Every blob whose key starts with `prefix`. */

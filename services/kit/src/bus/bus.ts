@@ -195,7 +195,14 @@ export class Bus implements BusHandle {
     data: EventDataInput<T>,
     opts: PublishOptions = {},
   ): Promise<EventOf<T>> {
-    const event = buildEnvelope({ type, jobId, data, id: opts.id, version: opts.version });
+    const event = buildEnvelope({
+      type,
+      jobId,
+      data,
+      id: opts.id,
+      version: opts.version,
+      testMode: opts.testMode,
+    });
     const subject = this.names.eventSubject(type);
     const body = JSON.stringify(event);
     // OpenTelemetry messaging conventions for the PRODUCER span; its context goes into the headers,
@@ -215,6 +222,7 @@ export class Bus implements BusHandle {
             this.nc.info?.client_id !== undefined ? `${this.name}#${this.nc.info.client_id}` : this.name,
           'reelbus.event.type': type,
           'reelbus.job_id': jobId,
+          ...(event.testMode ? { 'reelbus.test_mode': true } : {}),
         },
       },
       ctx,
@@ -288,7 +296,7 @@ export class Bus implements BusHandle {
    * cancelled again keeps its first reason and author. The job document is not touched here.
    */
   async cancelJob(jobId: string, opts: CancelJobOptions = {}): Promise<CancelJobResult> {
-    const { reason, by } = opts;
+    const { reason, by, testMode } = opts;
     if (!JobId.safeParse(jobId).success) {
       throw new PermanentError(`jobId: "${jobId}" is not a job id (1-128 letters, digits, "-" or "_")`);
     }
@@ -317,7 +325,7 @@ export class Bus implements BusHandle {
         ...(cancel.reason !== undefined ? { reason: cancel.reason } : {}),
         ...(cancel.by !== undefined ? { by: cancel.by } : {}),
       },
-      { id: `job.cancelled:${jobId}` },
+      { id: `job.cancelled:${jobId}`, ...(testMode ? { testMode } : {}) },
     );
     this.logger.info({ jobId, by: cancel.by, reason: cancel.reason, alreadyCancelled }, 'job cancelled');
     return { event, alreadyCancelled, cancel };
@@ -384,8 +392,10 @@ export function buildEnvelope<T extends EventType>(opts: {
   data: EventDataInput<T>;
   id?: string | undefined;
   version?: number | undefined;
+  /** Only `true` is written: an envelope without the field is a normal job's. */
+  testMode?: boolean | undefined;
 }): EventOf<T> {
-  const { type, jobId, data, id = randomUUID(), version } = opts;
+  const { type, jobId, data, id = randomUUID(), version, testMode } = opts;
   let def: EventDefinition | undefined;
   if (version === undefined) {
     try {
@@ -401,7 +411,15 @@ export function buildEnvelope<T extends EventType>(opts: {
       `cannot publish "${type}"${version ? ` v${version}` : ''}: no such event in the catalogue`,
     );
   }
-  const envelope = { id, type, version: def.version, jobId, occurredAt: new Date().toISOString(), data };
+  const envelope = {
+    id,
+    type,
+    version: def.version,
+    jobId,
+    occurredAt: new Date().toISOString(),
+    ...(testMode ? { testMode: true } : {}),
+    data,
+  };
   const res = def.envelope.safeParse(envelope);
   if (!res.success) {
     throw new PermanentError(`invalid ${type} v${def.version} for job ${jobId}: ${formatIssues(res.error)}`);

@@ -360,6 +360,10 @@ class ConsumeLoop implements Consumer {
       });
       if (admission.action === 'handle') {
         span.setAttribute('reelbus.job_id', admission.event.jobId);
+        if (admission.event.testMode) {
+          span.setAttribute('reelbus.test_mode', true);
+          s.log = log.child({ testMode: true });
+        }
         const settlement = await this.#runHandler(s, admission.event);
         if (settlement) settledAs = await this.#carryOut(s, settlement, true);
       } else {
@@ -405,6 +409,7 @@ class ConsumeLoop implements Consumer {
       maxDeliver: this.#s.maxDeliver,
       signal: d.signal,
       traceId: s.traceId,
+      testMode: event.testMode === true,
       working: () => d.working(),
     });
     const heartbeat = setInterval(() => d.working(), this.#s.heartbeatMs);

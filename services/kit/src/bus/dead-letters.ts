@@ -279,3 +279,17 @@ export async function deleteDeadLetter(bus: DeadLetterBus, seq: number): Promise
     throw err;
   }
 }
+
+/** Removes every dead letter of `jobId` (job deletion); returns how many. */
+export async function deleteJobDeadLetters(bus: Bus, jobId: string): Promise<number> {
+  let removed = 0;
+  let fromSeq = 0;
+  for (;;) {
+    const page = await listDeadLetters(bus, { limit: 500, fromSeq });
+    if (page.length === 0) return removed;
+    for (const dl of page) {
+      if (dl.jobId === jobId && (await deleteDeadLetter(bus, dl.seq))) removed += 1;
+    }
+    fromSeq = page[page.length - 1]!.seq + 1;
+  }
+}

@@ -10,6 +10,7 @@ export {
   replayDeadLetter,
   deleteDeadLetter,
   DeadLetterReplayError,
+  deleteJobDeadLetters,
   type DeadLetter,
   type DeadLetterBus,
   type ReplayResult,

@@ -183,4 +183,62 @@ describe('bus tracing and metrics', () => {
       await bus.close();
     }
   });
+
+  it("carries a test-mode job's flag from message to message, and tags its spans", async () => {
+    const ns = randomNamespace();
+    const bus = await Bus.connect({ servers: server.url, namespace: ns, name: 'test-mode' });
+    await bus.ensureStreams();
+    const seen = deferred<{ testMode: boolean }>();
+    const consumer = await bus.consume({
+      service: 'worker',
+      handlers: {
+        'job.warning': {
+          step: 'split',
+          handle: async (e, ctx) => {
+            await ctx.publish('job.progress', e.jobId, { step: 'split', status: 'completed' });
+            await ctx.progress('split', 'running', 50);
+            seen.resolve({ testMode: ctx.testMode });
+          },
+        },
+      },
+    });
+    try {
+      const first = await bus.publish(
+        'job.warning',
+        'job_test_mode',
+        { step: 'split', message: 'a test run' },
+        { testMode: true },
+      );
+      expect(first.testMode).toBe(true);
+      expect((await seen.promise).testMode).toBe(true);
+      const progress = await waitFor(
+        async () => {
+          const out = [];
+          for (let seq = 1; seq <= 3; seq++) {
+            const m = await bus.jsm.streams.getMessage(bus.names.eventsStream, { seq }).catch(() => null);
+            if (m) out.push(m.json<{ type: string; testMode?: boolean }>());
+          }
+          return out.length === 3 ? out : undefined;
+        },
+        { what: "the handler's two publishes" },
+      );
+      expect(progress.map((e) => [e.type, e.testMode])).toEqual([
+        ['job.warning', true],
+        ['job.progress', true],
+        ['job.progress', true],
+      ]);
+      const ofJob = () => spans().filter((s) => s.attributes['reelbus.job_id'] === 'job_test_mode');
+      await waitFor(() => ofJob().some((s) => s.kind === KIND.CONSUMER), { what: 'the consumer span' });
+      const all = ofJob();
+      expect(all.filter((s) => s.kind === KIND.PRODUCER).length).toBe(3);
+      expect(all.filter((s) => s.kind === KIND.CONSUMER).length).toBe(1);
+      for (const s of all) expect(s.attributes['reelbus.test_mode'], s.name).toBe(true);
+      // a normal job's envelope has no flag at all
+      const normal = await bus.publish('job.warning', 'job_normal', { step: 'split', message: 'real' });
+      expect('testMode' in normal).toBe(false);
+    } finally {
+      await consumer.stop(1_000);
+      await bus.close();
+    }
+  });
 });

@@ -8,6 +8,12 @@ export interface PublishOptions {
   version?: number;
   /** Extra headers (trace context is added automatically from the active span / handler context). */
   headers?: Record<string, string>;
+  /**
+   * Mark the event as part of a test-mode job (the envelope's `testMode`). A handler's `publish`
+   * carries the flag of the message it handles onto everything it publishes, so only the first
+   * event of a job (ingest, a bus publisher) sets it.
+   */
+  testMode?: boolean;
 }
 
 /** Publishes typed events; validates `data` against the catalogue before sending. */
@@ -61,6 +67,11 @@ export interface HandlerContext extends Publisher {
   warn(step: string, message: string): Promise<void>;
   /** The W3C trace id of this message's trace. */
   traceId: string | undefined;
+  /**
+   * The job is a test run (the envelope's `testMode`): its publishes carry the flag on; a service
+   * that picks a paid provider picks `local` instead unless the job names one (issue 15 §4).
+   */
+  testMode: boolean;
 }
 
 /** The detail fields of `job.progress` (phase, chunks, frames, chunk, etaSec). */
@@ -107,6 +118,8 @@ export interface CancelJobOptions {
   reason?: string;
   /** Who asked: an API key name, an operator. */
   by?: string;
+  /** The job is a test run: `job.cancelled` carries the envelope's `testMode`. */
+  testMode?: boolean;
 }
 
 export interface Consumer {

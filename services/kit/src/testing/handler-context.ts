@@ -12,6 +12,8 @@ export interface PublishedRecord {
   jobId: string;
   id: string | undefined;
   data: unknown;
+  /** The event was published as part of a test-mode job. */
+  testMode?: boolean;
 }
 
 export interface RecordingContext extends HandlerContext {
@@ -33,6 +35,8 @@ export function recordingContext(
     bus?: Pick<HandlerContext, 'publish'>;
     deliveryCount?: number;
     lastAttempt?: boolean;
+    /** The handled message's job is a test run (its publishes carry the flag, as the bus's do). */
+    testMode?: boolean;
   } = {},
 ): RecordingContext {
   const {
@@ -41,6 +45,7 @@ export function recordingContext(
     bus,
     deliveryCount = 1,
     lastAttempt = false,
+    testMode = false,
   } = opts;
   const events: EventOf<EventType>[] = [];
   const calls: Parameters<HandlerContext['progress']>[] = [];
@@ -55,6 +60,7 @@ export function recordingContext(
     lastAttempt,
     signal,
     traceId: undefined,
+    testMode,
     working() {
       ctx.workingCalls++;
     },
@@ -71,21 +77,23 @@ export function recordingContext(
       type: T,
       jobId: string,
       data: EventDataInput<T>,
-      popts?: { id?: string },
+      popts?: { id?: string; testMode?: boolean },
     ) {
       const def = latestEvent(type);
       const parsed = def.data.parse(data);
-      published.push({ type, jobId, id: popts?.id, data: parsed });
+      const test = popts?.testMode ?? testMode;
+      published.push({ type, jobId, id: popts?.id, data: parsed, ...(test ? { testMode: true } : {}) });
       const event = {
         id: popts?.id ?? randomUUID(),
         type,
         version: def.version,
         jobId,
         occurredAt: new Date().toISOString(),
+        ...(test ? { testMode: true } : {}),
         data: parsed,
       } as EventOf<T>;
       events.push(event as unknown as EventOf<EventType>);
-      if (bus) return bus.publish(type, jobId, data, popts);
+      if (bus) return bus.publish(type, jobId, data, { ...popts, ...(test ? { testMode: true } : {}) });
       return event;
     },
   };
@@ -98,6 +106,7 @@ export function testEvent<T extends EventType>(
   jobId: string,
   data: unknown,
   id = `${type}:${jobId}`,
+  opts: { testMode?: boolean; occurredAt?: string } = {},
 ): EventOf<T> {
   const def = latestEvent(type);
   return {
@@ -105,7 +114,8 @@ export function testEvent<T extends EventType>(
     type,
     version: def.version,
     jobId,
-    occurredAt: new Date().toISOString(),
+    occurredAt: opts.occurredAt ?? new Date().toISOString(),
+    ...(opts.testMode ? { testMode: true } : {}),
     data: def.data.parse(data),
   } as EventOf<T>;
 }

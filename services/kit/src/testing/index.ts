@@ -6,3 +6,4 @@ export * from './cluster.ts';
 export * from './handler-context.ts';
 export * from './spans.ts';
 export * from './damaged.ts';
+export * from './s3rver.ts';
