@@ -65,7 +65,10 @@ export const Scene = z.strictObject({
   /** Seconds; default: the narration's voiceover length plus a pause, at least 2 s. */
   duration: z.number().positive().max(MAX_SCENE_SEC).optional(),
   overlay: Overlay.optional(),
-  /** The transition into the next scene: it overlaps the two (the video is shorter by its length). */
+  /**
+   * The transition into the next scene: it overlaps the two (the video is shorter by its length). On
+   * the last scene it is kept (a reorder may move the scene) but not rendered.
+   */
   transition: Transition.optional(),
   /** Bumped by `POST …/voiceover` to make a new take of this scene's voiceover. */
   voiceTake: z.number().int().nonnegative().default(0),
@@ -175,14 +178,6 @@ export const Project = z
           });
         seen.add(id);
       });
-      const last = p.scenes[p.scenes.length - 1] as { transition?: unknown } | undefined;
-      if (last?.transition !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['scenes', p.scenes.length - 1, 'transition'],
-          message: 'is on the last scene: a transition leads into the next scene',
-        });
-      }
     },
     { when: () => true },
   );

@@ -2,6 +2,7 @@ import { Reel } from '@reelbus/contracts';
 import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
 import { retryStartup, startService } from '@reelbus/kit';
 import { legacyKeyName } from './api-keys.ts';
+import { ProjectDocument } from '@reelbus/contracts';
 import { buildApp } from './app.ts';
 import { IngestEnv, modelsConfigPath, toIngestConfig } from './config.ts';
 import { openLimitStores, usageBuckets } from './limits/buckets.ts';
@@ -32,6 +33,8 @@ const limitStores = await retryStartup(
 );
 // Reels are revisioned documents on the job store's backend (KV bucket or MongoDB collection `reels`).
 const reels = await rt.openDocuments({ collection: 'reels', schema: Reel });
+// Scene projects live in the job store's backend (NATS KV or MongoDB), never in this process.
+const projects = await rt.openDocuments({ collection: 'projects', schema: ProjectDocument });
 const app = buildApp({
   config,
   bus: rt.bus,
@@ -42,6 +45,7 @@ const app = buildApp({
   limitStores,
   models,
   reels,
+  projects,
 });
 rt.onShutdown(() => {
   listening = false;
