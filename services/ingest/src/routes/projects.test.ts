@@ -398,7 +398,7 @@ describe('scene project documents', () => {
       jobId: res.body.jobId,
       data: { projectId: id, revision: 2, preset: 'preview' },
     });
-    expect(event.data.project.scenes[0].narration).toBe('Rendered words.');
+    expect(event.data.project.scenes[0]?.narration).toBe('Rendered words.');
     // A later edit does not change what that job renders; a final render is its own job.
     await call('PATCH', `/v1/projects/${id}/scenes/a`, { narration: 'Later words.' });
     const final = await call('POST', `/v1/projects/${id}/render`);
