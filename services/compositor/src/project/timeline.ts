@@ -216,7 +216,7 @@ export function projectTimeline(opts: {
 }): TimelineInput {
   const { project, preset, assets } = opts;
   const layout = opts.layout ?? layoutProject({ project, preset, voiceoverSec: assets.voiceoverSec });
-  const { width, height, fps, introSec, outroSec, scenes, durationSec } = layout;
+  const { width, height, introSec, outroSec, scenes, durationSec } = layout;
   const brandColor = project.brand?.color ?? '#101820';
   const sceneClips: ClipInput[] = [];
   const overlayClips: ClipInput[] = [];
