@@ -1,6 +1,6 @@
 // A scene project through the whole embedded stack: created and edited over the API, previewed and
 // rendered with `reelbus project preview|render` (the CLI); voiceovers, drawn visuals and music made
-// by the local provider as job steps; the encoder renders the Timeline. The MP4s are checked with
+// by the local provider as job steps; the encoder renders the Timeline in chunks (a low threshold here). The MP4s are checked with
 // ffprobe (size, fps, frame count = the scenes less the transition), their pixels (the overlay shows
 // where it is enabled and not where it is disabled) and their loudness (music-only stretch where
 // `volume` puts it).
@@ -109,7 +109,12 @@ describe('scene projects, end to end', () => {
 
   beforeAll(async () => {
     try {
-      e2e = await startE2E({ readyTimeoutMs: 150_000, log: (l) => logs.push(l) });
+      e2e = await startE2E({
+        readyTimeoutMs: 150_000,
+        log: (l) => logs.push(l),
+        // Renders over 5 s are chunked (2-second chunks), so the 7-second renders here go through chunking.
+        serviceEnv: { encoder: { CHUNK_THRESHOLD_SEC: '5', CHUNK_SECONDS: '2' } },
+      });
     } catch (err) {
       console.error(logs.slice(-40).join('\n'));
       throw err;
@@ -212,6 +217,10 @@ describe('scene projects, end to end', () => {
     const ff = probeFacts(path);
     expect(ff.video).toMatchObject({ width: 426, height: 240, fps: 30 });
     expect(videoFrames(path)).toBe(7 * 30);
+    // Rendered in chunks (7 s over the 5 s threshold), joined to the exact frame count above.
+    const chunks = final.progressDetail?.chunks;
+    expect(chunks?.total, JSON.stringify(final.progressDetail)).toBeGreaterThanOrEqual(3);
+    expect(chunks?.done).toBe(chunks?.total);
 
     // The overlay's box (bottom right, 30 % of the frame, 4 % margin): magenta in s1, not in s2.
     const box = resolvePosition({
