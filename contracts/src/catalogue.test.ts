@@ -119,6 +119,59 @@ const samples: Record<string, { valid: unknown; invalid: unknown; field: string 
     },
     field: 'data.provider',
   },
+  'project.render.requested': {
+    valid: {
+      projectId: 'prj_1',
+      revision: 3,
+      preset: 'preview',
+      project: { title: 'Launch', scenes: [{ id: 's1', narration: 'Hi', visual: { key: 'uploads/a.png' } }] },
+    },
+    invalid: {
+      projectId: 'prj_1',
+      revision: 3,
+      preset: 'preview',
+      project: {
+        title: 'Launch',
+        scenes: [{ id: 's1', visual: { key: 'a.png' }, overlay: { image: { key: 'p.png' }, scale: 0.95 } }],
+      },
+    },
+    field: 'data.project.scenes.0.overlay.scale',
+  },
+  'project.asset.requested': {
+    valid: {
+      projectId: 'prj_1',
+      asset: {
+        id: 'voiceover:s1',
+        role: 'voiceover',
+        sceneId: 's1',
+        key: 'projects/prj_1/assets/voiceover-abc.wav',
+        media: 'audio',
+        make: { model: 'local-speech', params: { text: 'Hi' } },
+        loudnessLufs: -16,
+      },
+    },
+    invalid: {
+      projectId: 'prj_1',
+      asset: {
+        id: 'music',
+        role: 'song',
+        key: 'projects/prj_1/assets/m.m4a',
+        media: 'audio',
+        make: { key: 'm.m4a' },
+      },
+    },
+    field: 'data.asset.role',
+  },
+  'project.asset.ready': {
+    valid: {
+      projectId: 'prj_1',
+      assetId: 'voiceover:s1',
+      key: 'projects/prj_1/assets/v.wav',
+      durationSec: 2.5,
+    },
+    invalid: { projectId: 'prj_1', assetId: 'voiceover:s1', key: '/etc/passwd' },
+    field: 'data.key',
+  },
   'merge.requested': {
     valid: {
       clips: [{ key: 'jobs/j/input/clip-000.mp4' }, { url: 'https://cdn.example.com/take-2.mp4' }],

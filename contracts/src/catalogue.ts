@@ -13,6 +13,9 @@ import { JobFailedV1 } from './events/job-failed.ts';
 import { JobProgressV1 } from './events/job-progress.ts';
 import { JobStalledV1 } from './events/job-stalled.ts';
 import { MergeRequestedV1 } from './events/merge-requested.ts';
+import { ProjectAssetReadyV1 } from './events/project-asset-ready.ts';
+import { ProjectAssetRequestedV1 } from './events/project-asset-requested.ts';
+import { ProjectRenderRequestedV1 } from './events/project-render-requested.ts';
 import { JobWarningV1 } from './events/job-warning.ts';
 import { RecordingReceivedV1 } from './events/recording-received.ts';
 import { ReelUpdatedV1 } from './events/reel-updated.ts';
@@ -45,6 +48,9 @@ export const catalogue = [
   GenerationRequestedV1,
   GenerationCallbackV1,
   ReelUpdatedV1,
+  ProjectRenderRequestedV1,
+  ProjectAssetRequestedV1,
+  ProjectAssetReadyV1,
   JobProgressV1,
   JobWarningV1,
   JobCompletedV1,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { catalogue } from './catalogue.ts';
 import { Job } from './job.ts';
 import { Reel } from './reel.ts';
+import { Project } from './project.ts';
 import { Timeline, TimelineRequest } from './timeline.ts';
 
 /** `<file name>` → JSON Schema text, for every event version plus the Timeline and job document. */
@@ -36,6 +37,12 @@ export function renderJsonSchemas(): Map<string, string> {
     'Timeline request v1',
     TimelineRequest,
     'A Timeline as POST /v1/renders accepts it: start/duration may be "auto", sources may be { key }, { url } or { upload }.',
+  );
+  render(
+    'project.v1.json',
+    'Scene project v1',
+    Project,
+    'A scene project as POST /v1/projects accepts it and GET /v1/projects/:id shows it (scenes, voice, music, brand, output).',
   );
   render('job.v1.json', 'Job document v1', Job, 'The job read model served by GET /v1/jobs/:id.');
   render(

@@ -13,6 +13,15 @@ import { submitRender } from './render.ts';
 import { formatModels, parseParamArgs } from './generate.ts';
 import { submitMerge } from './merge.ts';
 import { runReel, runReelDemo } from './reel-command.ts';
+import {
+  createProjectFromFile,
+  demoEdits,
+  demoProjectSpec,
+  moveHistory,
+  projectApi,
+  renderProject,
+  type Revisioned,
+} from './project.ts';
 import { startStack, type Stack } from './stack.ts';
 import { progressBar } from './progress-line.ts';
 import { ensureStudioBuilt } from './studio-build.ts';
@@ -31,8 +40,10 @@ Usage: npm run reelbus -- <command> [options]      (or: node --import tsx tools/
 
 Local stack (embedded profile: nats-server, every service, files under .reelbus/)
   stack                      start everything and stay in the foreground (Ctrl-C stops)
-  demo [call|story|reel]     start the stack, render the bundled sample call (or story), print the video's path, stop;
-                             reel: generate 3 offline takes, approve them, compile, print the MP4's path
+  demo [call|story|reel|project]
+                             start the stack, render the bundled sample call (or story), print the video's path, stop;
+                             reel: generate 3 offline takes, approve them, compile, print the MP4's path;
+                             project: a 6-scene project edited, previewed and rendered, print the MP4's path
   seed-music                 generate the sample music library into the stack's blobs (setup does it once; else the
                              first story does)
                              (the stack restarts a crashed service or nats-server with back-off; see the README)
@@ -66,6 +77,11 @@ Jobs (talk to ingest: REELBUS_URL, default http://127.0.0.1:8080; REELBUS_API_KE
   reel order <id> <section>…  re-order the sections (every section, in the new order)
   reel compile <id> [--no-follow]
                              join the approved takes in section order; prints the MP4's path
+  project create <spec.json> create a scene project (the POST /v1/projects body); prints its id and revision
+  project show <id>          print the project (scenes, voice, music) with its revision and undo/redo history
+  project preview|render <id> [--no-follow]
+                             render the current revision: a 480p / 15 fps preview, or the final video
+  project undo|redo <id>     walk the project's history (each step a new revision)
   follow <jobId>             show a job's progress until it ends
   status <jobId>             print a job document and its Jaeger trace link (JAEGER_URL, default http://localhost:16686)
   list [--status <s>] [--limit <n>]
@@ -185,8 +201,9 @@ async function runDemo(kind: string): Promise<void> {
       followJob,
       printOutcome,
     });
+  if (kind === 'project') return runProjectDemo();
   if (kind !== 'call' && kind !== 'story')
-    throw new Error(`demo takes "call", "story" or "reel", not "${kind}"`);
+    throw new Error(`demo takes "call", "story", "reel" or "project", not "${kind}"`);
   const samples = join(DATA_DIR, 'samples');
   const call = kind === 'call' ? makeSampleCall({ file: join(samples, 'call.wav') }).file : undefined;
   const story = kind === 'story' ? await makeSampleStory({ dir: join(samples, 'story') }) : undefined;
@@ -220,6 +237,86 @@ async function runDemo(kind: string): Promise<void> {
     throw err;
   } finally {
     await stack?.stop();
+  }
+}
+
+/** The offline project demo: a 6-scene project, edited (reorder, overlay, music volume, undo), previewed and rendered. */
+async function runProjectDemo(): Promise<void> {
+  let stack: Stack | undefined;
+  const logs: string[] = [];
+  try {
+    stack = await startStack({
+      root: ROOT,
+      dataDir: DATA_DIR,
+      natsPort: 0,
+      ingestPort: await freePort(),
+      log: (l) => logs.push(l),
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    });
+    console.log(`stack healthy (${stack.processes.length} services); creating a 6-scene project…`);
+    const options = { baseUrl: stack.ingestUrl, apiKey: stack.secrets.apiKey };
+    const client = new ReelbusClient(options);
+    const created = await projectApi<Revisioned>({
+      client: options,
+      method: 'POST',
+      path: '/v1/projects',
+      body: demoProjectSpec(),
+    });
+    console.log(`project ${created.projectId} (revision ${created.revision})`);
+    for (const line of await demoEdits(options, created.projectId)) console.log(`  ${line}`);
+    for (const what of ['preview', 'render'] as const) {
+      const { jobId, revision } = await renderProject(options, created.projectId, what);
+      console.log(`${what} of revision ${revision}: job ${jobId}`);
+      const job = await followJob(client, jobId);
+      printOutcome(await client.getJob(job.id), stack.blobDir);
+      if (job.status !== 'completed') return;
+    }
+  } catch (err) {
+    console.error(logs.slice(-40).join('\n'));
+    throw err;
+  } finally {
+    await stack?.stop();
+  }
+}
+
+/** `reelbus project <action> …` */
+async function runProjectCommand(action: string | undefined, args: string[], follow: boolean): Promise<void> {
+  const options = clientOptionsFromEnv(process.env, DATA_DIR);
+  const id = args[0];
+  const need = (what: string) => {
+    if (!id) throw new Error(`usage: project ${action} <${what}>`);
+    return id;
+  };
+  switch (action) {
+    case 'create': {
+      const r = await createProjectFromFile(options, need('spec.json'));
+      console.log(`project ${r.projectId} (revision ${r.revision})`);
+      return;
+    }
+    case 'show': {
+      const view = await projectApi({ client: options, method: 'GET', path: `/v1/projects/${need('id')}` });
+      console.log(JSON.stringify(view, null, 2));
+      return;
+    }
+    case 'preview':
+    case 'render': {
+      const { jobId, revision } = await renderProject(options, need('id'), action);
+      console.log(`${action} of revision ${revision}: job ${jobId}`);
+      if (!follow) return;
+      const client = new ReelbusClient(options);
+      await followJob(client, jobId);
+      return printOutcome(await client.getJob(jobId), join(DATA_DIR, 'blobs'));
+    }
+    case 'undo':
+    case 'redo': {
+      const r = await moveHistory(options, need('id'), action);
+      console.log(
+        `${action === 'undo' ? 'undid' : 'redid'} "${r.label}": revision ${r.revision} (${r.canUndo} to undo, ${r.canRedo} to redo)`,
+      );
+      return;
+    }
+    default:
+      throw new Error('usage: project create|show|preview|render|undo|redo …');
   }
 }
 
@@ -398,6 +495,8 @@ async function main(argv: string[]): Promise<void> {
         followJob,
         printOutcome,
       });
+    case 'project':
+      return runProjectCommand(positionals[0], positionals.slice(1), !values['no-follow']);
     case 'follow': {
       const id = positionals[0];
       if (!id) throw new Error('usage: follow <jobId>');

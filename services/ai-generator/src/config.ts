@@ -30,6 +30,11 @@ export const AiGeneratorEnv = z
     SEGMENT_CONCURRENCY: env.int({ min: 1, max: 16 }).default(2),
     /** The model registry file (YAML or JSON); the shipped infra/models.yaml by default. */
     MODELS_CONFIG: env.string().optional(),
+    /** Scene projects: visuals given as URLs may be on private hosts (tests, intranets). */
+    PROJECT_ALLOW_PRIVATE_URLS: env.bool().default(false),
+    PROJECT_FETCH_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000 }).default(60_000),
+    /** The largest visual fetched for a scene project. */
+    PROJECT_FETCH_MAX_BYTES: env.int({ min: 1024 }).default(500 * 1024 * 1024),
     REPLICATE_API_TOKEN: env.string().optional(),
     /** Send Replicate API calls here instead of https://api.replicate.com/v1 (a proxy, or a local test server). */
     REPLICATE_BASE_URL: env.url().optional(),

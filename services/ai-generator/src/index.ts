@@ -21,3 +21,11 @@ export {
 } from './segment.ts';
 export { makePlaceholderClip } from './placeholder.ts';
 export { startFakeFalServer, type FakeFalServer, type FakeBehaviour } from './testing/fake-fal-server.ts';
+export {
+  handleProjectAssetRequested,
+  buildLoudnessApplyArgs,
+  buildLoudnessMeasureArgs,
+  type ProjectAssetDeps,
+} from './project/handle-asset.ts';
+export { createLocalGenerationProvider } from './generation/local-provider.ts';
+export type { DirectProvider, GenerationProvider } from './generation/types.ts';

@@ -10,6 +10,7 @@ import {
 import { BUNDLED_FACES, handleClipRequested, type ClipDeps } from './handle-clip-requested.ts';
 import { loadModelRegistryOrExit } from './models/registry.ts';
 import { createProviders } from './providers/index.ts';
+import { handleProjectAssetRequested, type ProjectAssetDeps } from './project/handle-asset.ts';
 
 // an invalid model registry stops the service before it starts, one line per problem (exit 78)
 const registry = loadModelRegistryOrExit({ path: modelsConfigPath(), service: 'ai-generator' });
@@ -67,6 +68,17 @@ const generation: GenerationDeps = {
   tmpDir: base.tmpDir,
   instance: `${hostname()}:${process.pid}`,
 };
+const projectAssets: ProjectAssetDeps = {
+  registry,
+  providers: generation.providers,
+  blobs: rt.blobs,
+  tmpDir: base.tmpDir,
+  fetch: {
+    allowPrivate: config.PROJECT_ALLOW_PRIVATE_URLS,
+    timeoutMs: config.PROJECT_FETCH_TIMEOUT_MS,
+    maxBytes: config.PROJECT_FETCH_MAX_BYTES,
+  },
+};
 rt.logger.info(
   {
     provider: deps.defaultProvider,
@@ -91,6 +103,10 @@ await rt.bus.consume({
     'generation.requested': {
       step: 'generate',
       handle: (e, ctx) => handleGenerationRequested({ e, ctx, deps: generation }),
+    },
+    'project.asset.requested': {
+      step: 'prepare',
+      handle: (e, ctx) => handleProjectAssetRequested({ e, ctx, deps: projectAssets }),
     },
     'generation.callback': {
       step: 'generate',

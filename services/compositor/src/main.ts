@@ -1,12 +1,19 @@
 import { BUNDLED_FACES } from '@reelbus/ai-generator/local-look';
+import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
 import { startService } from '@reelbus/kit';
 import { CompositorEnv } from './config.ts';
 import { DefaultFaces } from './faces.ts';
 import { composeCall } from './handle-audio-split.ts';
 import { collectCallClip } from './handle-clip-generated.ts';
 import { RenderEnv, resolveRenderRequest, type RenderResolveDeps } from './render/index.ts';
+import { collectProjectAsset, requestProjectAssets, type ProjectDeps } from './project/handle.ts';
 import { StoryEnv, collectStoryAudio, collectStoryImages, storyAssetSeeder } from './story/index.ts';
 
+// Scene projects name models of the registry (voices, generated visuals, music): the same file as the ai-generator's.
+const registry = loadModelRegistryOrExit({
+  path: process.env.MODELS_CONFIG || undefined,
+  service: 'compositor',
+});
 const rt = await startService({
   name: 'compositor',
   configSchema: CompositorEnv.extend(StoryEnv.shape).extend(RenderEnv.shape),
@@ -55,6 +62,17 @@ const deps = {
   },
 };
 
+const projectDeps: ProjectDeps = {
+  jobs: rt.jobs,
+  blobs: rt.blobs,
+  tmpDir: rt.base.tmpDir,
+  model: (id) => {
+    if (!registry.has(id)) return undefined;
+    const m = registry.get(id);
+    return { type: m.type, params: Object.keys(m.params.properties ?? {}) };
+  },
+};
+
 await rt.bus.consume({
   service: rt.name,
   concurrency: Math.max(rt.base.concurrency, 5), // one per consumed type, so a waiting story never holds up calls
@@ -64,6 +82,14 @@ await rt.bus.consume({
     'audio.normalized': {
       step: 'compose',
       handle: (event, ctx) => collectStoryAudio({ event, ctx, deps: storyDeps }),
+    },
+    'project.render.requested': {
+      step: 'prepare',
+      handle: (event, ctx) => requestProjectAssets({ event, ctx, deps: projectDeps }),
+    },
+    'project.asset.ready': {
+      step: 'prepare',
+      handle: (event, ctx) => collectProjectAsset({ event, ctx, deps: projectDeps }),
     },
     'images.converted': {
       step: 'compose',

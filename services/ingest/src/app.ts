@@ -28,6 +28,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { kindRoutes } from './routes/kinds.ts';
 import { mergeRoutes } from './routes/merges.ts';
 import { operatorRoutes } from './routes/operator.ts';
+import { projectRoutes } from './routes/projects.ts';
 import { providerWebhookRoutes } from './routes/provider-webhooks.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { reelRoutes } from './routes/reels.ts';
@@ -223,6 +224,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(recordingRoutes, { ctx });
   app.register(storyRoutes, { ctx });
   app.register(mergeRoutes, { ctx });
+  app.register(projectRoutes, { ctx });
   app.register(hlsRoutes, { ctx });
   app.register(renderRoutes, { ctx });
   app.register(jobRoutes, { ctx });

@@ -1,4 +1,4 @@
-import type { EventOf, EventType, Reel } from '@reelbus/contracts';
+import type { EventOf, EventType, ProjectDocument, ProjectDocumentInput, Reel } from '@reelbus/contracts';
 import type {
   BlobInfo,
   BlobStore,
@@ -47,6 +47,8 @@ export interface IngestDeps {
    * main.ts passes the runtime's. Without it (tests on the in-memory bus) those routes answer 503.
    */
   opsBus?: DeadLetterBus;
+  /** Scene projects (collection `projects`); the project routes answer 503 without it. */
+  projects?: DocumentStore<ProjectDocument, ProjectDocumentInput>;
   /** The model registry (MODELS_CONFIG); the shipped infra/models.yaml when absent. */
   models?: ModelRegistry;
   /** Reels (collection `reels` of the kit's DocumentStore); the reel routes answer 503 without it. */

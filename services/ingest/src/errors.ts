@@ -13,6 +13,8 @@ export class HttpError extends Error {
   /** Every bad field, when there are several (a 400 names them all at once). */
   readonly issues: FieldIssue[] | undefined;
   readonly headers: Record<string, string>;
+  /** A revisioned document's current revision (409 `revision_conflict`). */
+  readonly currentRevision: number | undefined;
   constructor(opts: {
     statusCode: number;
     code: string;
@@ -20,15 +22,17 @@ export class HttpError extends Error {
     field?: string;
     issues?: FieldIssue[];
     headers?: Record<string, string>;
+    currentRevision?: number;
     cause?: unknown;
   }) {
-    const { statusCode, code, message, field, issues, headers = {}, cause } = opts;
+    const { statusCode, code, message, field, issues, headers = {}, currentRevision, cause } = opts;
     super(message, { cause });
     this.statusCode = statusCode;
     this.code = code;
     this.field = field;
     this.issues = issues;
     this.headers = headers;
+    this.currentRevision = currentRevision;
   }
 }
 
@@ -55,7 +59,7 @@ export function notFound(message: string): HttpError {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string; issues?: FieldIssue[] };
+  error: { code: string; message: string; field?: string; issues?: FieldIssue[]; currentRevision?: number };
 }
 
 export function errorBody({
@@ -63,13 +67,21 @@ export function errorBody({
   message,
   field,
   issues,
+  currentRevision,
 }: {
   code: string;
   message: string;
   field?: string | undefined;
   issues?: FieldIssue[] | undefined;
+  currentRevision?: number | undefined;
 }): ErrorBody {
   return {
-    error: { code, message, ...(field ? { field } : {}), ...(issues && issues.length ? { issues } : {}) },
+    error: {
+      code,
+      message,
+      ...(field ? { field } : {}),
+      ...(issues && issues.length ? { issues } : {}),
+      ...(currentRevision !== undefined ? { currentRevision } : {}),
+    },
   };
 }

@@ -2,6 +2,7 @@ import { Reel } from '@reelbus/contracts';
 import { loadModelRegistryOrExit } from '@reelbus/ai-generator/models';
 import { DeletedJobs, retryStartup, startService } from '@reelbus/kit';
 import { legacyKeyName } from './api-keys.ts';
+import { ProjectDocument } from '@reelbus/contracts';
 import { buildApp } from './app.ts';
 import { IngestEnv, modelsConfigPath, toIngestConfig } from './config.ts';
 import { busJobOperations } from './jobs/operations.ts';
@@ -44,6 +45,8 @@ const deletedJobs = await retryStartup(
     }),
   { logger: rt.logger },
 );
+// Scene projects live in the job store's backend (NATS KV or MongoDB), never in this process.
+const projects = await rt.openDocuments({ collection: 'projects', schema: ProjectDocument });
 const app = buildApp({
   config,
   bus: rt.bus,
@@ -55,6 +58,7 @@ const app = buildApp({
   models,
   reels,
   operations: busJobOperations({ bus: rt.fullBus, deleted: deletedJobs }),
+  projects,
 });
 rt.onShutdown(() => {
   listening = false;

@@ -26,6 +26,13 @@ export const ErrorBody = z
       message: z.string().describe('What was wrong and what to do, for a person'),
       field: z.string().optional().describe('The (first) bad field'),
       issues: z.array(FieldIssueSchema).optional().describe('Every bad field (400 invalid_input)'),
+      currentRevision: z
+        .number()
+        .int()
+        .optional()
+        .describe(
+          'The current revision of a document changed since the client read it (409 revision_conflict)',
+        ),
     }),
   })
   .meta({ id: 'Error', description: 'An error: `{ error: { code, message, field?, issues? } }`' });
