@@ -32,5 +32,7 @@ export const CompositorEnv = z.object({
   /** Faces drawn (direct) when the job brings none: the same variables as the ai-generator's. */
   DEFAULT_CALLER_IMAGE: imageFile,
   DEFAULT_CALLEE_IMAGE: imageFile,
+  /** The model registry scene projects name models from (the shipped one when absent): the ai-generator's file. */
+  MODELS_CONFIG: env.string().optional(),
 });
 export type CompositorConfig = z.infer<typeof CompositorEnv>;

@@ -9,15 +9,15 @@ import { RenderEnv, resolveRenderRequest, type RenderResolveDeps } from './rende
 import { collectProjectAsset, requestProjectAssets, type ProjectDeps } from './project/handle.ts';
 import { StoryEnv, collectStoryAudio, collectStoryImages, storyAssetSeeder } from './story/index.ts';
 
-// Scene projects name models of the registry (voices, generated visuals, music): the same file as the ai-generator's.
-const registry = loadModelRegistryOrExit({
-  path: process.env.MODELS_CONFIG || undefined,
-  service: 'compositor',
-});
 const rt = await startService({
   name: 'compositor',
   configSchema: CompositorEnv.extend(StoryEnv.shape).extend(RenderEnv.shape),
   needs: { blobs: true, jobs: true },
+});
+// Scene projects name models of the registry (voices, generated visuals, music): the same file as the ai-generator's.
+const registry = loadModelRegistryOrExit({
+  path: rt.config.MODELS_CONFIG || undefined,
+  service: 'compositor',
 });
 // Stories: the default logo and sample music are made when the first story needs them (a few
 // CPU-seconds for the music), so a stack that only renders calls never pays for them.
