@@ -193,6 +193,13 @@ export function fullJob(id = 'job_everything'): Job {
     status: 'completed',
     createdAt: at,
     updatedAt: '2026-03-01T10:05:00.000Z',
+    finishedAt: '2026-03-01T10:05:00.000Z',
+    retention: {
+      intermediatesRemovedAt: '2026-03-08T10:05:00.000Z',
+      outputsRemovedAt: '2027-03-01T10:05:00.000Z',
+      blobsRemoved: 12,
+      bytesFreed: 48_000_000,
+    },
     dedupeKey: `story:${id}`,
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     input: { audio: { key: 'in/story.wav' }, images: [{ url: 'https://cdn.example.com/a.jpg' }] },
