@@ -39,6 +39,8 @@ function startServiceProcess(name: 'encoder' | 'compositor'): Promise<void> {
       HEALTH_PORT: '0',
       JOB_STORE: 'kv',
       ENCODER_PRESET: 'veryfast',
+      // This test hands the compositor two speaker clips (clip.generated), as a real provider would.
+      CALL_LOCAL_RENDER: 'clips',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
