@@ -7,7 +7,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePosition, type Job } from '@reelbus/contracts';
 import { FsBlobStore, runFfmpeg } from '@reelbus/kit';
 import { isFaststart, probeFacts } from '@reelbus/kit/testing';
@@ -120,6 +120,10 @@ describe('scene projects, end to end', () => {
       throw err;
     }
   }, 240_000);
+  afterEach((ctx) => {
+    // The stack's last lines explain a failure (a service restarted, a port refused, …).
+    if (ctx.task.result?.state === 'fail') console.error(logs.slice(-60).join('\n'));
+  });
   afterAll(async () => {
     await e2e?.close();
   });
