@@ -16,6 +16,7 @@ import { ErrorBody, JobIdParams, LinkRequest, NoQuery, SignedLinkBody } from '..
 import { signLink } from '../links.ts';
 import { parseRange } from '../range.ts';
 import { signHlsLink } from './hls.ts';
+import { openSse } from '../sse.ts';
 
 const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed', 'job.cancelled']);
 const TERMINAL_STATUS = new Set<string>(TERMINAL_JOB_STATUSES);
@@ -279,36 +280,22 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
         throw notFound(`job "${jobId}" does not exist`);
       }
 
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
+      const stream = openSse(req, reply, {
+        heartbeatMs: ctx.sseHeartbeatMs,
+        onClose: () => {
+          openStreams.delete(stream.close);
+          Promise.resolve(watch.stop()).catch((err) =>
+            req.log.warn({ err, jobId }, 'stopping the job watch failed'),
+          );
+        },
       });
-      let closed = false;
-      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), ctx.sseHeartbeatMs);
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        openStreams.delete(close);
-        clearInterval(heartbeat);
-        Promise.resolve(watch.stop()).catch((err) =>
-          req.log.warn({ err, jobId }, 'stopping the job watch failed'),
-        );
-        res.end();
-      };
-      openStreams.add(close);
-      req.raw.on('close', close);
-      res.on('close', close);
-
-      res.write(`event: job\ndata: ${JSON.stringify(JobView.parse(withLinks(job)))}\n\n`);
-      if (TERMINAL_STATUS.has(job.status)) return close();
+      openStreams.add(stream.close);
+      stream.send({ event: 'job', data: JobView.parse(withLinks(job)) });
+      if (TERMINAL_STATUS.has(job.status)) return stream.close();
       const send = (e: EventOf<EventType>) => {
-        if (closed) return;
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-        if (TERMINAL_EVENTS.has(e.type)) close();
+        if (stream.closed) return;
+        stream.send({ id: e.id, event: e.type, data: e });
+        if (TERMINAL_EVENTS.has(e.type)) stream.close();
       };
       sink.live = send;
       for (const e of pending.splice(0)) send(e);

@@ -28,6 +28,7 @@ import {
   type ReelDeps,
 } from '../reels/actions.ts';
 import { ReelViewSchema, parseIfMatch, reelView } from '../reels/view.ts';
+import { openSse } from '../sse.ts';
 
 /*
  * Reels (issue 12 §3): review and approval of generated takes, and their compile into one MP4. The reel is
@@ -522,35 +523,22 @@ export const reelRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: Mode
         await watch.stop();
         throw err;
       }
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
+      const stream = openSse(req, reply, {
+        heartbeatMs: ctx.sseHeartbeatMs,
+        onClose: () => {
+          openStreams.delete(stream.close);
+          Promise.resolve(watch.stop()).catch((err) =>
+            req.log.warn({ err, reelId }, 'stopping the reel watch failed'),
+          );
+        },
       });
-      let closed = false;
-      const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), ctx.sseHeartbeatMs);
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        openStreams.delete(close);
-        clearInterval(heartbeat);
-        Promise.resolve(watch.stop()).catch((err) =>
-          req.log.warn({ err, reelId }, 'stopping the reel watch failed'),
-        );
-        res.end();
-      };
-      openStreams.add(close);
-      req.raw.on('close', close);
-      res.on('close', close);
-      res.write(`event: reel\ndata: ${JSON.stringify(reelView({ stored, links }))}\n\n`);
+      openStreams.add(stream.close);
+      stream.send({ event: 'reel', data: reelView({ stored, links }) });
       const send = (e: EventOf<EventType>) => {
-        if (closed || e.type !== 'reel.updated') return;
+        if (stream.closed || e.type !== 'reel.updated') return;
         // changes the first read already shows are not sent again
         if ((e.data as { revision: number }).revision <= stored.revision) return;
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        stream.send({ id: e.id, event: e.type, data: e });
       };
       sink.live = send;
       for (const e of pending.splice(0)) send(e);
