@@ -4,17 +4,16 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFaststart, motionEnergy, probeFacts, volumeStats } from '@reelbus/kit/testing';
 import { makeSampleCall, type SampleCall } from '../sample.ts';
-import { ROOT, startE2E, waitForJob, type E2E } from './harness.ts';
+import { ROOT, sharedE2E, waitForJob, type SharedE2E } from './harness.ts';
 
 describe('call recording → split-screen video, end to end', () => {
-  let e2e: E2E;
+  let e2e: SharedE2E;
   let sample: SampleCall;
 
   beforeAll(async () => {
-    // 13 notifier consumers and 7 processes take a while to be ready on a busy 2-core machine
-    e2e = await startE2E({ readyTimeoutMs: 150_000 });
+    e2e = await sharedE2E();
     sample = makeSampleCall({ file: join(e2e.dir, 'call.wav') });
-  }, 240_000);
+  }, 300_000);
   afterAll(async () => {
     await e2e?.close();
   });

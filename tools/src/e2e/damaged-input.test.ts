@@ -2,19 +2,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFaststart, makeDamagedMp3, probeFacts, type DamagedFixture } from '@reelbus/kit/testing';
 import { makeSampleCall } from '../sample.ts';
-import { startE2E, type E2E } from './harness.ts';
+import { sharedE2E, type SharedE2E } from './harness.ts';
 
 // Issue 11 §3 through the real stack: a truncated MP3 followed by garbage becomes a video of what
 // decodes, and the finished job says what was lost.
 describe('a partly damaged call recording, end to end', () => {
-  let e2e: E2E;
+  let e2e: SharedE2E;
   let mp3: DamagedFixture;
 
   beforeAll(async () => {
-    e2e = await startE2E();
+    e2e = await sharedE2E();
     const sample = makeSampleCall({ file: join(e2e.dir, 'call.wav') });
     mp3 = await makeDamagedMp3({ source: sample.file, file: join(e2e.dir, 'call.mp3'), keepFraction: 0.5 });
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await e2e?.close();
   });

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { probeFacts } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startE2E, type E2E } from './harness.ts';
+import { ROOT, sharedE2E, type SharedE2E } from './harness.ts';
 
 const exec = promisify(execFile);
-let e2e: E2E;
+let e2e: SharedE2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({ services: ['notifier', 'ai-generator', 'ingest'] });
-}, 120_000);
+  e2e = await sharedE2E();
+}, 300_000);
 afterAll(async () => {
   await e2e?.close();
 });
@@ -29,7 +29,7 @@ async function cli(args: string[]): Promise<string> {
         ...process.env,
         REELBUS_URL: e2e.stack.ingestUrl,
         REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-        REELBUS_HOME: join(e2e.dir, 'state'),
+        REELBUS_HOME: e2e.home,
       },
       timeout: 120_000,
     },

@@ -12,34 +12,26 @@ import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus, FsBlobStore } from '@reelbus/kit';
 import { isFaststart, makeVideo, probeFacts } from '@reelbus/kit/testing';
-import { ROOT, startE2E, waitForJob, type E2E } from './harness.ts';
+import { ROOT, sharedE2E, waitForJob, type SharedE2E } from './harness.ts';
 
 const run = promisify(execFile);
 
 describe('merges, end to end', () => {
-  let e2e: E2E;
+  let e2e: SharedE2E;
   let server: Server;
   let base: string;
-  const logs: string[] = [];
 
   beforeAll(async () => {
-    try {
-      e2e = await startE2E({
-        env: { MERGE_ALLOW_PRIVATE_URLS: 'true', ALLOW_PRIVATE_URLS: 'true' },
-        readyTimeoutMs: 150_000,
-        log: (l) => logs.push(l),
-      });
-    } catch (err) {
-      console.error(logs.slice(-40).join('\n'));
-      throw err;
-    }
+    // The shared stack allows private URLs (MERGE_ALLOW_PRIVATE_URLS, ALLOW_PRIVATE_URLS): the clip URL
+    // here is this file's own server on 127.0.0.1.
+    e2e = await sharedE2E();
     server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'video/mp4' });
       createReadStream(join(e2e.dir, 'url.mp4')).pipe(res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  }, 240_000);
+  }, 300_000);
   afterAll(async () => {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await e2e?.close();
@@ -74,7 +66,7 @@ describe('merges, end to end', () => {
           ...process.env,
           REELBUS_URL: e2e.stack.ingestUrl,
           REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-          REELBUS_HOME: join(e2e.dir, 'state'),
+          REELBUS_HOME: e2e.home,
         },
         timeout: 300_000,
       },

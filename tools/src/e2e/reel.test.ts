@@ -13,17 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ReelbusClient } from '../client.ts';
 import type { ReelView } from '../reel.ts';
 import { waitForTakes } from '../reel.ts';
-import { ROOT, startE2E, type E2E } from './harness.ts';
+import { ROOT, sharedE2E, type SharedE2E } from './harness.ts';
 
 const exec = promisify(execFile);
-let e2e: E2E;
+let e2e: SharedE2E;
 
 beforeAll(async () => {
-  e2e = await startE2E({
-    services: ['notifier', 'ai-generator', 'encoder', 'ingest'],
-    readyTimeoutMs: 150_000, // a loaded machine (as in merge.test.ts)
-  });
-}, 240_000);
+  e2e = await sharedE2E();
+}, 300_000);
 afterAll(async () => {
   await e2e?.close();
 });
@@ -38,7 +35,7 @@ async function cli(args: string[]): Promise<string> {
         ...process.env,
         REELBUS_URL: e2e.stack.ingestUrl,
         REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-        REELBUS_HOME: join(e2e.dir, 'state'),
+        REELBUS_HOME: e2e.home,
       },
       timeout: 180_000,
     },

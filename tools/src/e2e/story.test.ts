@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore, SAMPLE_TRACKS, probe, seedSampleLibrary } from '@reelbus/kit';
@@ -13,7 +12,7 @@ import {
 } from '@reelbus/kit/testing';
 import { makePicture } from '../sample.ts';
 import { submitStory } from '../story.ts';
-import { ROOT, startE2E, type E2E } from './harness.ts';
+import { ROOT, sharedE2E, type SharedE2E } from './harness.ts';
 
 // The story flow needs the image-converter and the audio-splitter's story handler (issue 4).
 const ready = existsSync(join(ROOT, 'services/image-converter/src/main.ts'));
@@ -31,30 +30,23 @@ const GAIN_DB = -25;
 const FRAME = 1 / 30;
 
 describe.skipIf(!ready)('spoken story → branded slideshow video, end to end', () => {
-  let e2e: E2E;
+  let e2e: SharedE2E;
   let blobDir: string;
-  const logs: string[] = [];
 
   beforeAll(async () => {
+    e2e = await sharedE2E();
     // A small music library seeded up front (one mood, short variants), so the compositor does not
-    // spend the test synthesising the whole sample library (it seeds only when music/ is empty).
-    blobDir = mkdtempSync(join(tmpdir(), 'reelbus-story-blobs-'));
+    // spend the test synthesising the whole sample library (it seeds only when music/ is empty; no
+    // other file on the shared stack makes stories).
+    blobDir = e2e.stack.blobDir;
     await seedSampleLibrary({
       blobs: new FsBlobStore({ root: blobDir }),
       tracks: SAMPLE_TRACKS.filter((t) => t.mood === 'family'),
       variants: [30, 60],
     });
-    try {
-      // A loaded 2-core machine starts seven services slowly: a generous readiness deadline.
-      e2e = await startE2E({ env: { BLOB_DIR: blobDir }, readyTimeoutMs: 150_000, log: (l) => logs.push(l) });
-    } catch (err) {
-      console.error(logs.slice(-40).join('\n'));
-      throw err;
-    }
-  }, 240_000);
+  }, 300_000);
   afterAll(async () => {
     await e2e?.close();
-    if (blobDir) rmSync(blobDir, { recursive: true, force: true });
   });
 
   it('renders intro, the photos moving under the voice with the corner logo, outro, and music 25 dB under the speech', async () => {
@@ -81,7 +73,7 @@ describe.skipIf(!ready)('spoken story → branded slideshow video, end to end', 
     const job = await e2e.client.follow(jobId, () => {}, { pollMs: 250 });
     if (job.status !== 'completed')
       console.error(
-        logs
+        (await e2e.recentLogs(2_000))
           .filter((l) => /warn|error/i.test(l))
           .slice(-30)
           .join('\n'),
