@@ -6,7 +6,8 @@ import { isFaststart, motionEnergy, probeFacts, volumeStats } from '@reelbus/kit
 import { makeSampleCall, type SampleCall } from '../sample.ts';
 import { ROOT, sharedE2E, waitForJob, type SharedE2E } from './harness.ts';
 
-describe('call recording → split-screen video, end to end', () => {
+// On the shared stack a call can wait behind another file's renders: more than vitest's default 60 s.
+describe('call recording → split-screen video, end to end', { timeout: 180_000 }, () => {
   let e2e: SharedE2E;
   let sample: SampleCall;
 
