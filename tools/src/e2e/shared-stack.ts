@@ -65,12 +65,14 @@ export function sharedStackOptions(): Omit<StackOptions, 'root' | 'dataDir'> {
 
 /** The broker: `POST /acquire` starts the stack once and answers `SharedStackInfo`; `GET /logs?tail=N`. */
 export async function startSharedStackBroker(root: string): Promise<{ url: string; close(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'reelbus-e2e-shared-'));
+  // Made with the stack: a run that never asks for it leaves nothing behind.
+  let dir: string | undefined;
   const logs: string[] = [];
   let starting: Promise<Stack> | undefined;
   const acquire = async (): Promise<SharedStackInfo> => {
-    starting ??= (async () =>
-      startStack({
+    starting ??= (async () => {
+      dir = mkdtempSync(join(tmpdir(), 'reelbus-e2e-shared-'));
+      return startStack({
         ...sharedStackOptions(),
         root,
         dataDir: join(dir, 'state'),
@@ -79,10 +81,11 @@ export async function startSharedStackBroker(root: string): Promise<{ url: strin
           logs.push(l);
           if (logs.length > KEPT_LOG_LINES) logs.splice(0, logs.length - KEPT_LOG_LINES);
         },
-      }))();
+      });
+    })();
     const stack = await starting;
     return {
-      home: join(dir, 'state'),
+      home: join(dir!, 'state'),
       ingestUrl: stack.ingestUrl,
       natsUrl: stack.natsUrl,
       namespace: stack.namespace,
@@ -119,7 +122,7 @@ export async function startSharedStackBroker(root: string): Promise<{ url: strin
       await new Promise<void>((r) => server.close(() => r()));
       const stack = await starting?.catch(() => undefined);
       await stack?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
