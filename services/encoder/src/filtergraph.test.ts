@@ -10,6 +10,7 @@ import {
 } from './filtergraph.ts';
 
 const inputs = (key: string) => `/media/${key}`;
+type ClipsInput = NonNullable<TimelineInput['tracks']>[number]['clips'];
 
 /** The parts of one ffmpeg command: the input options, every filter chain, the output options. */
 function build(timeline: TimelineInput, extra: Partial<BuildRenderArgsOptions> = {}) {
@@ -132,12 +133,7 @@ describe('buildRenderArgs', () => {
   });
 
   it('draws the still cards of a drawn call once into a repeated background, and only the waveforms on every frame', () => {
-    const card = (
-      x: number,
-      color: string,
-      face: string,
-      label: string,
-    ): TimelineInput['tracks'][number]['clips'] => [
+    const card = (x: number, color: string, face: string, label: string): ClipsInput => [
       { type: 'color', color, start: 0, duration: 10, position: { x, y: 0, width: 640, height: 562 } },
       {
         type: 'image',
@@ -213,7 +209,7 @@ describe('buildRenderArgs', () => {
       position: rect(x),
       ...more,
     });
-    const stillChains = (clips: TimelineInput['tracks'][number]['clips'], extra = {}) =>
+    const stillChains = (clips: ClipsInput, extra = {}) =>
       build({ version: 1, duration: 4, tracks: [{ clips }] }, extra).chains.filter((c) =>
         /\[s\d+\]$/.test(c),
       );
@@ -240,7 +236,7 @@ describe('buildRenderArgs', () => {
     expect(stillChains([moving, label])).toEqual([]);
     expect(stillChains([label, moving])).toHaveLength(2);
     // a chunk: a clip that covers the chunk's frames is still there, even if it started before it
-    const long = { version: 1, duration: 8, tracks: [{ clips: [color(0, { duration: 8 })] }] } as const;
+    const long: TimelineInput = { version: 1, duration: 8, tracks: [{ clips: [color(0, { duration: 8 })] }] };
     expect(
       build(long, { window: { startFrame: 60, frameCount: 60 }, streams: 'video' }).chains.filter((c) =>
         /\[s\d+\]$/.test(c),
