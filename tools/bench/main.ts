@@ -1,9 +1,10 @@
-// `npm run bench [-- --quick] [-- --only bus|pipeline|story|encode|merge|render|throughput]`: runs the benchmarks, prints
-// one table (medians, p95, ratio against the baseline measured in the same run) and writes every figure
-// with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
+// `npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|throughput]`: runs the benchmarks, prints
+// one table (medians, p95, ratio against the baseline measured in the same run) headed by the load
+// average at the start and the end (figures taken at load ≫ cores are indicative only), and writes
+// every figure with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { natsServerBinary } from '@reelbus/kit/testing';
@@ -30,16 +31,21 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice(7) : argv[++i];
       for (const name of (v ?? '').split(',')) {
-        const b = name === 'memory' ? 'throughput' : name;
+        // `call` is the call pipeline's benchmark (`pipeline`); `memory` comes with `throughput`
+        const b = name === 'memory' ? 'throughput' : name === 'call' ? 'pipeline' : name;
         if (!(BENCHES as readonly string[]).includes(b)) {
-          console.error(`--only: unknown benchmark "${name}" (choose from ${BENCHES.join(', ')}, memory)`);
+          console.error(
+            `--only: unknown benchmark "${name}" (choose from ${BENCHES.join(', ')}, call, memory)`,
+          );
           process.exit(2);
         }
-        only.push(b as BenchName);
+        if (!only.includes(b as BenchName)) only.push(b as BenchName);
       }
     } else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench [-- --quick] [-- --only bus|pipeline|story|encode|merge|render|throughput|memory[,…]]',
+        'usage: npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|throughput|memory[,…]]\n' +
+          '  --quick  short inputs, one round (a quick check; the full run is what figures are quoted from)\n' +
+          '  call = pipeline (the call end to end against tools/bench/plain-call.sh)',
       );
       process.exit(0);
     } else {
@@ -73,6 +79,13 @@ export function machineInfo(): Record<string, unknown> {
   };
 }
 
+/** The 1, 5 and 15 minute load averages, e.g. `1.02 0.87 0.60`. */
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
   const machine = machineInfo();
@@ -81,6 +94,8 @@ async function main(): Promise<void> {
     `${quick ? 'quick' : 'full'} run: ${only.join(', ')} on ${String(machine.cpuModel)} ×${String(machine.cores)}`,
   );
   const started = new Date();
+  const loadAtStart = loadAverage();
+  log(`load average at start: ${loadAtStart} (${String(machine.cores)} cores)`);
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const timings: Record<string, number> = {};
@@ -111,7 +126,14 @@ async function main(): Promise<void> {
     timings[name] = (performance.now() - t) / 1000;
     log(`${name}: ${timings[name]!.toFixed(0)} s`);
   }
+  const loadAtEnd = loadAverage();
   console.log('');
+  console.log(
+    `${quick ? 'quick' : 'full'} run, ${String(machine.cores)} cores; load average (1/5/15 min) at start ${loadAtStart}, at end ${loadAtEnd}` +
+      (Number(loadAtStart.split(' ')[0]) > Number(machine.cores)
+        ? ' — the machine was busy with other work: wall-clock figures are indicative only, compare CPU-seconds'
+        : ''),
+  );
   console.log(formatTable(rows));
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
@@ -124,6 +146,7 @@ async function main(): Promise<void> {
         mode: quick ? 'quick' : 'full',
         only,
         machine,
+        loadAverage: { start: loadAtStart, end: loadAtEnd },
         secondsPerBench: timings,
         rows,
         details,

@@ -4,9 +4,8 @@
 // made before the compositor drew the local provider's speakers itself (CALL_LOCAL_RENDER=clips: two
 // speaker clips, then the final encode), so before and after are measured in the same run. Wall time
 // and CPU-seconds (every process of the stack, their ffmpeg children included) for each.
-// Plus the 2-minute story when that pipeline exists.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeCall, runCallJob, startBenchStack, tempDir, type BenchStack } from './common.ts';
@@ -96,19 +95,6 @@ async function runPlain(
   return { totalSec, cpuSec: readReapedChildrenCpuSec() - cpu0 };
 }
 
-export function storyAvailable(root: string): boolean {
-  if (!existsSync(join(root, 'services', 'image-converter', 'src', 'main.ts'))) return false;
-  const routes = join(root, 'services', 'ingest', 'src', 'routes');
-  const compositor = join(root, 'services', 'compositor', 'src');
-  const mentions = (dir: string, re: RegExp) =>
-    existsSync(dir) &&
-    readdirSync(dir).some(
-      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && re.test(readFileSync(join(dir, f), 'utf8')),
-    );
-  // the story is end to end only when ingest takes it AND the compositor turns it into a Timeline
-  return mentions(routes, /\/v1\/stories/) && mentions(compositor, /images\.converted|story\.received/);
-}
-
 export async function benchPipeline(opts: {
   quick: boolean;
   log: (s: string) => void;
@@ -186,7 +172,7 @@ export async function benchPipeline(opts: {
         unit: 's',
         subject: wall(reel),
         baseline: wall(plain),
-        note: 'the plain command is tools/bench/plain-call.sh',
+        note: 'ratio target ≤ 1.15× (issue 10 §5); the plain command is tools/bench/plain-call.sh',
       }),
       row({
         bench: 'pipeline',
@@ -262,28 +248,6 @@ export async function benchPipeline(opts: {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  if (storyAvailable(root)) {
-    log('story: the story pipeline is present, but this benchmark does not drive it yet');
-    rows.push(
-      row({
-        bench: 'pipeline',
-        metric: '2 min story vs plain script',
-        unit: 's',
-        subject: [],
-        note: 'story: pipeline present, not benchmarked yet',
-      }),
-    );
-  } else {
-    log('story: not available yet');
-    rows.push(
-      row({
-        bench: 'pipeline',
-        metric: '2 min story vs plain script',
-        unit: 's',
-        subject: [],
-        note: 'story: not available yet',
-      }),
-    );
-  }
+  // The 2-minute story has its own benchmark: `npm run bench -- --only story`.
   return { rows, raw };
 }

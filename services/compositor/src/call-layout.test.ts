@@ -127,17 +127,6 @@ describe('buildCallTimeline', () => {
         position: { x: 0, y: 0, width: 640, height: 562 },
       }),
       expect.objectContaining({
-        type: 'waveform',
-        source: { key: 'jobs/j1/split/caller.wav' },
-        channel: 'mix',
-        style: 'cline',
-        amplitude: 'lin',
-        color: '#8fd3ff',
-        trimStart: 0,
-        ...timing,
-        position: { x: 0, y: 562, width: 640, height: 158 },
-      }),
-      expect.objectContaining({
         type: 'text',
         text: 'Caller',
         fontSize: 40,
@@ -153,42 +142,53 @@ describe('buildCallTimeline', () => {
       }),
       expect.objectContaining({ type: 'image', source: { key: 'jobs/j1/input/calleeImage.jpg' } }),
       expect.objectContaining({
-        type: 'waveform',
-        source: { key: 'jobs/j1/split/callee.wav' },
-        color: '#ffb38f',
-        position: { x: 640, y: 562, width: 640, height: 158 },
-      }),
-      expect.objectContaining({
         type: 'text',
         text: 'Callee',
         position: { x: 640, y: 509, width: 640, height: 29 },
       }),
     ]);
+    // the waveforms (which move) on a track of their own above the cards (which do not)
+    expect(t.tracks[1]!.name).toBe('waves');
+    expect(t.tracks[1]!.clips).toEqual([
+      expect.objectContaining({
+        type: 'waveform',
+        source: { key: 'jobs/j1/split/caller.wav' },
+        channel: 'mix',
+        style: 'cline',
+        amplitude: 'lin',
+        color: '#8fd3ff',
+        trimStart: 0,
+        ...timing,
+        position: { x: 0, y: 562, width: 640, height: 158 },
+      }),
+      expect.objectContaining({
+        type: 'waveform',
+        source: { key: 'jobs/j1/split/callee.wav' },
+        color: '#ffb38f',
+        position: { x: 640, y: 562, width: 640, height: 158 },
+      }),
+    ]);
     // no video clip, so nothing but the call's recording is heard
-    expect(t.tracks[0]!.clips.some((c) => c.type === 'video')).toBe(false);
+    expect(t.tracks.some((tr) => tr.clips.some((c) => c.type === 'video'))).toBe(false);
     expect(t.audio.map((a) => a.source.key)).toEqual([recording.key]);
   });
 
   it('draws one speaker beside the card of a silent side, and a mono call as one card in the middle', () => {
     const caller = { faceKey: 'avatars/faces/a.png', audioKey: 'jobs/j1/split/caller.wav' };
     const oneSided = buildCallTimeline({ recording, clips: {}, drawn: { caller }, mode: 'stereo' });
-    expect(oneSided.tracks[0]!.clips.map((c) => c.type)).toEqual([
-      'color',
-      'image',
-      'waveform',
-      'text',
-      'color',
-      'text',
+    expect(oneSided.tracks.map((tr) => tr.clips.map((c) => c.type))).toEqual([
+      ['color', 'image', 'text', 'color', 'text'],
+      ['waveform'],
     ]);
-    expect(oneSided.tracks[0]!.clips[5]).toMatchObject({ text: 'Callee — silent' });
+    expect(oneSided.tracks[0]!.clips[4]).toMatchObject({ text: 'Callee — silent' });
 
     // the card keeps the local provider's 640×720 shape, as its clip did letterboxed in the frame
     const mono = buildCallTimeline({ recording, clips: {}, drawn: { caller }, mode: 'mono' });
-    expect(mono.tracks[0]!.clips.map((c) => [c.type, c.position])).toEqual([
+    expect(mono.tracks.flatMap((tr) => tr.clips.map((c) => [c.type, c.position]))).toEqual([
       ['color', { x: 320, y: 0, width: 640, height: 562 }],
       ['image', { x: 320, y: 0, width: 640, height: 562 }],
-      ['waveform', { x: 320, y: 562, width: 640, height: 158 }],
       ['text', { x: 320, y: 509, width: 640, height: 29 }],
+      ['waveform', { x: 320, y: 562, width: 640, height: 158 }],
     ]);
   });
 
@@ -201,7 +201,8 @@ describe('buildCallTimeline', () => {
       mode: 'stereo',
       size: { width: 1920, height: 1080 },
     });
-    const [, , wave, label] = t.tracks[0]!.clips;
+    const [, , label] = t.tracks[0]!.clips;
+    const [wave] = t.tracks[1]!.clips;
     expect(wave!.position).toEqual({ x: 0, y: 842, width: 960, height: 238 });
     expect(label).toMatchObject({
       fontSize: 60,

@@ -121,7 +121,14 @@ export function buildCallTimeline({
     output: { width: W, height: H, fps },
     duration: T,
     background: BACKGROUND,
-    tracks: [{ name: 'speakers', clips: clipsOut }],
+    tracks: [
+      { name: 'speakers', clips: clipsOut.filter((c) => c.type !== 'waveform') },
+      // The waveforms on a track of their own above the cards (they touch nothing else on screen):
+      // the cards and labels do not change from frame to frame, so the encoder draws them once.
+      ...(clipsOut.some((c) => c.type === 'waveform')
+        ? [{ name: 'waves', clips: clipsOut.filter((c) => c.type === 'waveform') }]
+        : []),
+    ],
     audio: [{ name: 'call', source: { key: recording.key } }],
   };
   return Timeline.parse(timeline);

@@ -94,11 +94,12 @@ describe('compose with the local provider drawn directly', () => {
     });
     expect(ctx.published.map((p) => [p.type, p.id])).toEqual([['timeline.ready', 'timeline.ready:d1']]);
     const t = timelineOf(ctx);
-    expect(t.tracks[0]!.clips.map((c) => c.type)).toEqual([
-      ...['color', 'image', 'waveform', 'text'],
-      ...['color', 'image', 'waveform', 'text'],
+    // the cards (still) under the waveforms (moving), on a track of their own
+    expect(t.tracks.map((tr) => [tr.name, tr.clips.map((c) => c.type)])).toEqual([
+      ['speakers', [...['color', 'image', 'text'], ...['color', 'image', 'text']]],
+      ['waves', ['waveform', 'waveform']],
     ]);
-    expect(t.tracks[0]!.clips.filter((c) => c.type === 'waveform').map((c) => c.source?.key)).toEqual([
+    expect(t.tracks[1]!.clips.map((c) => (c.type === 'waveform' ? c.source?.key : c.type))).toEqual([
       'jobs/d1/split/caller.wav',
       'jobs/d1/split/callee.wav',
     ]);
@@ -185,17 +186,20 @@ describe('compose with the local provider drawn directly', () => {
     const ctx = fakeHandlerContext();
     await composeCall({ event: audioSplit('d5', { silent: ['caller'] }), ctx, deps: deps(jobs) });
     const clips = timelineOf(ctx).tracks[0]!.clips;
-    expect(clips.map((c) => c.type)).toEqual(['color', 'text', 'color', 'image', 'waveform', 'text']);
+    expect(clips.map((c) => c.type)).toEqual(['color', 'text', 'color', 'image', 'text']);
+    expect(timelineOf(ctx).tracks[1]!.clips.map((c) => c.type)).toEqual(['waveform']);
     expect(clips[1]).toMatchObject({ text: 'Caller — silent' });
 
     await callJob(jobs, 'd5m');
     const mono = fakeHandlerContext();
     await composeCall({ event: audioSplit('d5m', { mode: 'mono' }), ctx: mono, deps: deps(jobs) });
-    expect(timelineOf(mono).tracks[0]!.clips.map((c) => [c.type, c.position])).toEqual([
-      ['color', { x: 320, y: 0, width: 640, height: 562 }],
-      ['image', { x: 320, y: 0, width: 640, height: 562 }],
-      ['waveform', { x: 320, y: 562, width: 640, height: 158 }],
-      ['text', { x: 320, y: 509, width: 640, height: 29 }],
+    expect(
+      timelineOf(mono).tracks.flatMap((tr) => tr.clips.map((c) => [tr.name, c.type, c.position])),
+    ).toEqual([
+      ['speakers', 'color', { x: 320, y: 0, width: 640, height: 562 }],
+      ['speakers', 'image', { x: 320, y: 0, width: 640, height: 562 }],
+      ['speakers', 'text', { x: 320, y: 509, width: 640, height: 29 }],
+      ['waves', 'waveform', { x: 320, y: 562, width: 640, height: 158 }],
     ]);
   });
 

@@ -16,6 +16,8 @@ describe('EncoderEnv', () => {
   it('defaults to ffmpeg with MediaConvert off and the reference prices', () => {
     const c = parseConfig(EncoderEnv, {});
     expect(c.ENCODER_BACKEND).toBe('ffmpeg');
+    // two spans of a long Timeline at once: both cores of a 2-core machine
+    expect([c.CHUNK_THRESHOLD_SEC, c.CHUNK_SECONDS, c.CHUNK_CONCURRENCY]).toEqual([90, 30, 2]);
     expect(mediaConvertEnabled(c)).toBe(false);
     expect(mediaConvertRates(c)).toMatchObject({ perMinuteHdUsd: 0.015, perImageUsd: 0.001 });
   });

@@ -17,8 +17,12 @@ export const EncoderEnv = z
     CHUNK_THRESHOLD_SEC: env.number({ min: 0, max: 86_400 }).default(DEFAULT_CHUNK_THRESHOLD_SEC),
     /** Seconds of video per chunk (equal frame counts; boundaries move out of transitions). */
     CHUNK_SECONDS: env.number({ min: 0.5, max: 3_600 }).default(DEFAULT_CHUNK_SECONDS),
-    /** Chunks (and chunked audio) this process renders at once, besides WORK_CONCURRENCY whole renders. */
-    CHUNK_CONCURRENCY: env.int({ min: 1, max: 64 }).default(1),
+    /**
+     * Chunks (and chunked audio) this process renders at once, besides WORK_CONCURRENCY whole renders.
+     * 2: one ffmpeg runs its filter graph on one thread and keeps ~1.1 of 2 cores busy, so one encoder
+     * on a 2-core machine renders two spans of a long Timeline at once (the story bench measures it).
+     */
+    CHUNK_CONCURRENCY: env.int({ min: 1, max: 64 }).default(2),
     /** Your account's MediaConvert endpoint; the SDK's regional default when absent. */
     MEDIACONVERT_ENDPOINT: env.url().optional(),
     /** IAM role MediaConvert assumes (S3 read/write on the bucket). Setting it enables the backend. */

@@ -10,6 +10,7 @@ import {
 } from './filtergraph.ts';
 
 const inputs = (key: string) => `/media/${key}`;
+type ClipsInput = NonNullable<TimelineInput['tracks']>[number]['clips'];
 
 /** The parts of one ffmpeg command: the input options, every filter chain, the output options. */
 function build(timeline: TimelineInput, extra: Partial<BuildRenderArgsOptions> = {}) {
@@ -129,6 +130,118 @@ describe('buildRenderArgs', () => {
     // exactly one lossy encode: one output, one video and one audio encoder
     expect(args.filter((a) => a === '-c:v')).toHaveLength(1);
     expect(args.filter((a) => a === '-c:a')).toHaveLength(1);
+  });
+
+  it('draws the still cards of a drawn call once into a repeated background, and only the waveforms on every frame', () => {
+    const card = (x: number, color: string, face: string, label: string): ClipsInput => [
+      { type: 'color', color, start: 0, duration: 10, position: { x, y: 0, width: 640, height: 562 } },
+      {
+        type: 'image',
+        source: { key: face },
+        fit: 'contain',
+        start: 0,
+        duration: 10,
+        position: { x, y: 0, width: 640, height: 562 },
+      },
+      {
+        type: 'text',
+        text: label,
+        fontSize: 40,
+        color: '#ffffff',
+        start: 0,
+        duration: 10,
+        position: { x, y: 509, width: 640, height: 29 },
+      },
+    ];
+    const wave = (x: number, key: string) => ({
+      type: 'waveform' as const,
+      source: { key },
+      start: 0,
+      duration: 10,
+      position: { x, y: 562, width: 640, height: 158 },
+    });
+    const timeline: TimelineInput = {
+      version: 1,
+      duration: 10,
+      tracks: [
+        { clips: [...card(0, '#1f3b5c', 'a.png', 'Caller'), ...card(640, '#4b2a5c', 'b.png', 'Callee')] },
+        { clips: [wave(0, 'caller.wav'), wave(640, 'callee.wav')] },
+      ],
+      audio: [{ name: 'call', source: { key: 'call.wav' } }],
+    };
+    const { chains } = build(timeline);
+    const video = chains.filter((c) => !c.includes(':a]') && !c.startsWith('[a_'));
+    const text = (label: string, x: number) =>
+      `drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:expansion=none:text=${label}:fontsize=40:fontcolor=0xffffff:x=${x}+(640-text_w)/2:y=509+(29-text_h)/2`;
+    expect(video).toEqual([
+      // one frame: the background, each card's colour, face and label, in stack order, no `enable`
+      'color=c=0x000000:s=1280x720:r=30,trim=end_frame=1,format=yuv420p[s0]',
+      'color=c=0x1f3b5c:s=640x562:r=30,trim=end_frame=1,format=yuva420p,settb=1/30,setpts=N[c2]',
+      '[s0][c2]overlay=x=0:y=0[s1]',
+      `[0:v]${contain(640, 562)},loop=loop=-1:size=1,trim=end_frame=1,settb=1/30,setpts=N[c4]`,
+      '[s1][c4]overlay=x=0:y=0[s3]',
+      `[s3]${text('Caller', 0)}[s5]`,
+      'color=c=0x4b2a5c:s=640x562:r=30,trim=end_frame=1,format=yuva420p,settb=1/30,setpts=N[c7]',
+      '[s5][c7]overlay=x=640:y=0[s6]',
+      `[1:v]${contain(640, 562)},loop=loop=-1:size=1,trim=end_frame=1,settb=1/30,setpts=N[c9]`,
+      '[s6][c9]overlay=x=640:y=0[s8]',
+      `[s8]${text('Callee', 640)}[s10]`,
+      // …repeated for exactly round(duration × fps) frames
+      '[s10]loop=loop=-1:size=1,trim=end_frame=300,settb=1/30,setpts=N[base]',
+      "[base][c11]overlay=x=0:y=562:eof_action=pass:enable='between(t,-0.016667,9.983333)'[v12]",
+      "[v12][c13]overlay=x=640:y=562:eof_action=pass:enable='between(t,-0.016667,9.983333)'[v14]",
+      '[v14]format=yuv420p[v]',
+    ]);
+    // flattenStill: false draws every clip on every frame (the same pixels: render.test.ts)
+    const slow = build(timeline, { flattenStill: false }).chains;
+    expect(slow[0]).toBe('color=c=0x000000:s=1280x720:r=30,trim=end_frame=300,format=yuv420p[base]');
+    expect(slow.filter((c) => c.includes('overlay='))).toHaveLength(6);
+    expect(slow.filter((c) => c.includes('loop=loop=-1:size=1,trim=end_frame=300'))).toHaveLength(2);
+  });
+
+  it('takes into the still background only what stays the same on every frame and keeps the stacking order', () => {
+    const rect = (x: number, y = 0) => ({ x, y, width: 100, height: 100 });
+    const color = (x: number, more: object = {}) => ({
+      type: 'color' as const,
+      color: '#102030',
+      start: 0,
+      duration: 4,
+      position: rect(x),
+      ...more,
+    });
+    const stillChains = (clips: ClipsInput, extra = {}) =>
+      build({ version: 1, duration: 4, tracks: [{ clips }] }, extra).chains.filter((c) =>
+        /\[s\d+\]$/.test(c),
+      );
+    // a colour that moves in (fade), one that starts late, an image with Ken Burns: drawn per frame
+    expect(stillChains([color(0, { fadeIn: 1 })])).toEqual([]);
+    expect(stillChains([color(0, { start: 1, duration: 3 })])).toEqual([]);
+    expect(
+      stillChains([
+        {
+          type: 'image',
+          source: { key: 'p.jpg' },
+          start: 0,
+          duration: 4,
+          motion: { type: 'kenburns', from: { zoom: 1, x: 0.5, y: 0.5 }, to: { zoom: 1.2, x: 0.5, y: 0.5 } },
+        },
+      ]),
+    ).toEqual([]);
+    // a still colour above a moving one: taken when their rects do not meet, not when they do
+    const moving = color(0, { fadeOut: 1 });
+    expect(stillChains([moving, color(100)])).toHaveLength(2);
+    expect(stillChains([moving, color(50)])).toEqual([]);
+    // a text above a moving clip stays in place, whatever its rect (drawtext may paint outside it)
+    const label = { type: 'text' as const, text: 'Hi', start: 0, duration: 4, position: rect(300, 300) };
+    expect(stillChains([moving, label])).toEqual([]);
+    expect(stillChains([label, moving])).toHaveLength(2);
+    // a chunk: a clip that covers the chunk's frames is still there, even if it started before it
+    const long: TimelineInput = { version: 1, duration: 8, tracks: [{ clips: [color(0, { duration: 8 })] }] };
+    expect(
+      build(long, { window: { startFrame: 60, frameCount: 60 }, streams: 'video' }).chains.filter((c) =>
+        /\[s\d+\]$/.test(c),
+      ),
+    ).toHaveLength(2);
   });
 
   it('uses the preset override and a constrained bitrate when the timeline asks for one', () => {
@@ -507,12 +620,12 @@ describe('buildRenderArgs', () => {
       // 1600 samples a frame: 160 columns of 10 samples, the bottom half of a 320×180 frame
       '[0:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,pan=mono|c0=c0,' +
         'apad,atrim=start_sample=0:end_sample=192000,showwaves=s=160x90:mode=p2p:n=10:rate=30:colors=0x00ff88:scale=log,' +
-        'format=yuva420p,scale=160:90,setsar=1,settb=1/30,setpts=N,setpts=PTS+30[c0]',
+        'scale=160:90,format=yuva420p,setsar=1,settb=1/30,setpts=N,setpts=PTS+30[c0]',
       "[base][c0]overlay=x=80:y=90:eof_action=pass:enable='between(t,0.983333,4.983333)'[v1]",
       // 100 px wide: 100 columns of 16 samples
       '[1:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,pan=mono|c0=0.5*c0+0.5*c1,' +
         'apad,atrim=start_sample=0:end_sample=96000,showwaves=s=100x40:mode=cline:n=16:rate=30:colors=0xffffff:scale=sqrt,' +
-        'format=yuva420p,scale=100:40,setsar=1,settb=1/30,setpts=N[c2]',
+        'scale=100:40,format=yuva420p,setsar=1,settb=1/30,setpts=N[c2]',
       "[v1][c2]overlay=x=0:y=0:eof_action=pass:enable='between(t,-0.016667,1.983333)'[v3]",
     ]);
     expect(() =>

@@ -70,6 +70,12 @@ export interface BuildRenderArgsOptions {
   fontFile?: string;
   /** Lossless H.264 (the kit preset's `lossless`): for exactness tests. */
   lossless?: boolean;
+  /**
+   * Draw what does not change (still colours, images and texts under everything that moves) once into
+   * a repeated background frame instead of on every frame (default). `false` draws every clip on every
+   * frame: the same pixels, slower (tests compare the two).
+   */
+  flattenStill?: boolean;
 }
 
 export interface RenderArgs {
@@ -114,6 +120,7 @@ export function buildRenderArgs({
   preset,
   fontFile = DEFAULT_FONT,
   lossless = false,
+  flattenStill = true,
 }: BuildRenderArgsOptions): RenderArgs {
   let t = applyOutputPreset(Timeline.parse(timeline));
   if (window) t = chunkTimeline({ timeline: t, ...window });
@@ -131,6 +138,7 @@ export function buildRenderArgs({
     sources,
     fontFile,
     label: 0,
+    flattenStill,
   };
 
   const chains: string[] = [];
@@ -184,6 +192,8 @@ interface GraphContext {
   sources: (key: string) => SourceInfo | undefined;
   fontFile: string;
   label: number;
+  /** Draw the still units once into a repeated background frame (see stillUnits). */
+  flattenStill: boolean;
 }
 
 function addInput(ctx: GraphContext, args: string[]): number {
@@ -242,9 +252,9 @@ function trackUnits(ctx: GraphContext, ti: number): Unit[] {
 
 function videoChains(ctx: GraphContext): string[] {
   const { t, fps, N } = ctx;
-  const chains = [
-    `color=c=${hex(t.background)}:s=${t.output.width}x${t.output.height}:r=${fps},trim=end_frame=${N},format=yuv420p[base]`,
-  ];
+  const units = t.tracks.flatMap((_, ti) => trackUnits(ctx, ti));
+  const still = ctx.flattenStill ? stillUnits(units, N) : new Set<Unit>();
+  const chains: string[] = [];
   let current = 'base';
   const overlay = (label: string, rect: Rect, from: number, count: number) => {
     const out = `v${ctx.label++}`;
@@ -257,40 +267,117 @@ function videoChains(ctx: GraphContext): string[] {
     );
     current = out;
   };
-  t.tracks.forEach((_, ti) => {
-    for (const unit of trackUnits(ctx, ti)) {
-      if (unit.kind === 'text') {
-        const out = `v${ctx.label++}`;
-        chains.push(`[${current}]${drawText({ ctx, item: unit.item })}[${out}]`);
-        current = out;
-        continue;
-      }
-      const { members } = unit;
-      members.forEach((m, i) => {
-        const prev = members[i - 1];
-        const next = members[i + 1];
-        const inOv = prev ? prev.f.endFrame - m.f.startFrame : 0;
-        const outOv = next ? m.f.endFrame - next.f.startFrame : 0;
-        const E = m.f.elapsedFrames;
-        // Its own frames: between the blend with the previous clip and the blend with the next.
-        const midEnd = next ? m.f.endFrame - outOv : Math.min(m.f.endFrame, N);
-        const midCount = midEnd - (m.f.startFrame + inOv);
-        if (midCount > 0) {
-          const label = `c${ctx.label++}`;
-          chains.push(
-            `${clipStream(ctx, { item: m, from: E + inOv, count: midCount })}${shiftPts(m.f.startFrame - E)}[${label}]`,
-          );
-          overlay(label, m.rect, m.f.startFrame + inOv, midCount);
-        }
-        if (next) {
-          const x = blend(ctx, m, next, outOv);
-          chains.push(...x.chains);
-          overlay(x.label, x.box, next.f.startFrame, outOv);
-        }
-      });
+  const background = `color=c=${hex(t.background)}:s=${t.output.width}x${t.output.height}:r=${fps}`;
+  if (still.size === 0) {
+    chains.push(`${background},trim=end_frame=${N},format=yuv420p[base]`);
+  } else {
+    chains.push(...stillChains(ctx, { background, units: units.filter((u) => still.has(u)) }));
+  }
+  for (const unit of units) {
+    if (still.has(unit)) continue;
+    if (unit.kind === 'text') {
+      const out = `v${ctx.label++}`;
+      chains.push(`[${current}]${drawText({ ctx, item: unit.item })}[${out}]`);
+      current = out;
+      continue;
     }
-  });
+    const { members } = unit;
+    members.forEach((m, i) => {
+      const prev = members[i - 1];
+      const next = members[i + 1];
+      const inOv = prev ? prev.f.endFrame - m.f.startFrame : 0;
+      const outOv = next ? m.f.endFrame - next.f.startFrame : 0;
+      const E = m.f.elapsedFrames;
+      // Its own frames: between the blend with the previous clip and the blend with the next.
+      const midEnd = next ? m.f.endFrame - outOv : Math.min(m.f.endFrame, N);
+      const midCount = midEnd - (m.f.startFrame + inOv);
+      if (midCount > 0) {
+        const label = `c${ctx.label++}`;
+        chains.push(
+          `${clipStream(ctx, { item: m, from: E + inOv, count: midCount })}${shiftPts(m.f.startFrame - E)}[${label}]`,
+        );
+        overlay(label, m.rect, m.f.startFrame + inOv, midCount);
+      }
+      if (next) {
+        const x = blend(ctx, m, next, outOv);
+        chains.push(...x.chains);
+        overlay(x.label, x.box, next.f.startFrame, outOv);
+      }
+    });
+  }
   chains.push(`[${current}]format=yuv420p[v]`);
+  return chains;
+}
+
+/**
+ * Whether a unit draws the same pixels on every frame of the render: a colour, a still image without
+ * Ken Burns, or a text, on screen from the first frame to the last, without fades or a transition
+ * (a constant opacity is fine).
+ */
+function isStill(unit: Unit, N: number): boolean {
+  const item = unit.kind === 'text' ? unit.item : unit.members.length === 1 ? unit.members[0]! : undefined;
+  if (!item) return false;
+  const { clip, f } = item;
+  if (f.startFrame > 0 || f.endFrame < N) return false;
+  if (clip.fadeIn > 0 || clip.fadeOut > 0) return false;
+  return clip.type === 'color' || clip.type === 'text' || (clip.type === 'image' && !clip.motion);
+}
+
+function disjoint(a: Rect, b: Rect): boolean {
+  return a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+}
+
+/**
+ * The units drawn once into a still background instead of on every frame: the still units at the
+ * bottom of the stack, plus later still colours and images whose rect no moving unit under them
+ * touches (two overlays on disjoint rects commute, so drawing them earlier changes no pixel). A text
+ * is only taken while everything under it is taken: the area drawtext paints (glyphs, box border)
+ * is not known from its rect.
+ */
+function stillUnits(units: readonly Unit[], N: number): Set<Unit> {
+  const taken = new Set<Unit>();
+  const moving: Rect[] = [];
+  let blocked = false;
+  for (const unit of units) {
+    const still = isStill(unit, N);
+    if (unit.kind === 'text') {
+      if (still && !blocked && moving.length === 0) taken.add(unit);
+      else blocked = true;
+      continue;
+    }
+    const rects = unit.members.map((m) => m.rect);
+    if (still && !blocked && moving.every((r) => disjoint(r, rects[0]!))) taken.add(unit);
+    else moving.push(...rects);
+  }
+  return taken;
+}
+
+/**
+ * The still background: the output's colour with every still unit drawn on ONE frame, in stack order,
+ * then that frame repeated for the whole render (`loop`), so a face card or a label costs one overlay
+ * per render, not one per frame. Each frame equals what the per-frame overlays would give.
+ */
+function stillChains(
+  ctx: GraphContext,
+  { background, units }: { background: string; units: Unit[] },
+): string[] {
+  const { fps, N } = ctx;
+  const chains = [`${background},trim=end_frame=1,format=yuv420p[s${ctx.label}]`];
+  let current = `s${ctx.label++}`;
+  for (const unit of units) {
+    const out = `s${ctx.label++}`;
+    if (unit.kind === 'text') {
+      chains.push(`[${current}]${drawText({ ctx, item: unit.item, still: true })}[${out}]`);
+    } else {
+      const m = unit.members[0]!;
+      const label = `c${ctx.label++}`;
+      // Its frame at pts 0, like the background's (a still looks the same at any point of its clock).
+      chains.push(`${clipStream(ctx, { item: m, from: 0, count: 1 })}[${label}]`);
+      chains.push(`[${current}][${label}]overlay=x=${m.rect.x}:y=${m.rect.y}[${out}]`);
+    }
+    current = out;
+  }
+  chains.push(`[${current}]loop=loop=-1:size=1,trim=end_frame=${N},settb=1/${fps},setpts=N[base]`);
   return chains;
 }
 
@@ -454,7 +541,9 @@ function waveformStream(ctx: GraphContext, { item, from: E, count: V }: Piece): 
     `[${i}:a]asetpts=PTS-STARTPTS,aresample=${SR},aformat=sample_fmts=fltp:channel_layouts=stereo,${pan},` +
     `apad,atrim=start_sample=${E * S}:end_sample=${(E + V) * S},` +
     `showwaves=s=${columns}x${item.rect.height}:mode=${clip.style}:n=${n}:rate=${fps}:colors=${hex(clip.color)}:scale=${clip.amplitude},` +
-    `format=yuva420p,scale=${item.rect.width}:${item.rect.height},setsar=1,settb=1/${fps},setpts=N${E > 0 ? `+${E}` : ''}`
+    // One swscale pass resamples the columns to the rect and converts RGBA to YUVA: converting first
+    // and then scaling (two passes) cost about twice as much CPU per frame.
+    `scale=${item.rect.width}:${item.rect.height},format=yuva420p,setsar=1,settb=1/${fps},setpts=N${E > 0 ? `+${E}` : ''}`
   );
 }
 
@@ -559,7 +648,15 @@ function alphaFilters(clip: Clip, f: ClipFrames, fps: number): string {
 }
 
 /** drawtext for a text clip; its window and alpha are in output frame numbers (`n`), shifted to the clip's clock. */
-function drawText({ ctx, item }: { ctx: GraphContext; item: Placed }): string {
+function drawText({
+  ctx,
+  item,
+  still = false,
+}: {
+  ctx: GraphContext;
+  item: Placed;
+  still?: boolean;
+}): string {
   const clip = item.clip as Extract<Clip, { type: 'text' }>;
   const { rect, f } = item;
   const { fps } = ctx;
@@ -590,7 +687,8 @@ function drawText({ ctx, item }: { ctx: GraphContext; item: Placed }): string {
         ]
       : []),
     ...(factors.length ? [`alpha='${factors.join('*')}'`] : []),
-    `enable='between(n,${f.startFrame},${end})'`,
+    // On the still background it is drawn once, on every frame of the render.
+    ...(still ? [] : [`enable='between(n,${f.startFrame},${end})'`]),
   ];
   return `drawtext=${opts.join(':')}`;
 }
