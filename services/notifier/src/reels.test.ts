@@ -203,7 +203,13 @@ describe('projectReel on a real document store', () => {
     const handlers = notifierHandlers({
       jobs,
       reels,
-      webhook: { secret: 'unused-secret-0123456789', timeoutMs: 1_000, attempts: 1, backoffMs: 1 },
+      webhook: {
+        secret: 'unused-secret-0123456789',
+        timeoutMs: 1_000,
+        attempts: 1,
+        backoffMs: 1,
+        allowPrivate: true,
+      },
       clock: () => new Date(AT),
     });
     const cancelled = latestEvent('job.cancelled').envelope.parse({
