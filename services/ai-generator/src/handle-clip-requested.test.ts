@@ -5,7 +5,12 @@ import { FsBlobStore, probe } from '@reelbus/kit';
 import { makeSpeech, probeFacts } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAiGeneratorEnv } from './config.ts';
-import { BUNDLED_FACES, handleClipRequested, type ClipDeps } from './handle-clip-requested.ts';
+import {
+  BUNDLED_FACES,
+  clipProviderName,
+  handleClipRequested,
+  type ClipDeps,
+} from './handle-clip-requested.ts';
 import { createLocalProvider } from './providers/local.ts';
 import { clipRequested, newRecordingContext } from './testing/context.ts';
 
@@ -146,6 +151,62 @@ describe('handleClipRequested with the local provider', () => {
       step: 'generate',
       reason: expect.stringContaining('provider "fal"'),
     });
+  });
+});
+
+describe('the provider of a test-mode clip (issue 15 §4)', () => {
+  it('is the one the event names, else local for a test run, else AI_PROVIDER (pure)', () => {
+    expect(clipProviderName({ named: undefined, defaultProvider: 'fal', testMode: true })).toBe('local');
+    expect(clipProviderName({ named: 'fal', defaultProvider: 'fal', testMode: true })).toBe('fal');
+    expect(clipProviderName({ named: undefined, defaultProvider: 'fal', testMode: false })).toBe('fal');
+  });
+
+  it('a test-mode clip.requested that names no provider is made by local on a fal stack', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aigen-testmode-'));
+    try {
+      const file = await makeSpeech({ text: 'Testing, one two.', file: join(dir, 'speech.wav') });
+      const blobs = new FsBlobStore({ root: join(dir, 'blobs') });
+      await blobs.putFile('jobs/jt/split/caller.wav', file);
+      // AI_PROVIDER=fal, but this process runs no fal provider: only a test run can succeed here
+      const deps: ClipDeps = {
+        blobs,
+        providers: { local: createLocalProvider({ width: 320, height: 360 }) },
+        defaultProvider: 'fal',
+        settings: {
+          width: 320,
+          height: 360,
+          segmentConcurrency: 1,
+          defaultImages: BUNDLED_FACES,
+          tmpDir: dir,
+        },
+      };
+      const e = clipRequested(
+        {
+          role: 'caller',
+          label: 'Caller',
+          audioKey: 'jobs/jt/split/caller.wav',
+          durationSec: 1,
+          expectedClips: 1,
+        },
+        'jt',
+      );
+      const real = await handleClipRequested({ e, ctx: newRecordingContext(), deps });
+      expect(real).toMatchObject({ outcome: 'fail', reason: expect.stringContaining('provider "fal"') });
+      const ctx = newRecordingContext({ testMode: true });
+      expect(await handleClipRequested({ e, ctx, deps })).toEqual({ outcome: 'ok' });
+      expect(ctx.published[0]).toMatchObject({
+        type: 'clip.generated',
+        testMode: true,
+        data: { provider: 'local', placeholder: false },
+      });
+      expect(probeFacts(join(dir, 'blobs', 'jobs/jt/clips/caller.mp4')).video).toMatchObject({
+        codec: 'h264',
+        width: 320,
+        height: 360,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -40,6 +40,23 @@ export interface ClipDeps {
   registry?: ModelRegistry | undefined;
 }
 
+/** The provider a test run uses when it names none: offline, paid for by nobody (issue 15 §4). */
+export const TEST_MODE_PROVIDER = 'local';
+
+/**
+ * The provider of one clip (pure): the one the event names, else `local` for a test-mode job, else
+ * AI_PROVIDER. The compositor names the provider it decided for the call, by the same rule; an event
+ * from another publisher may name none.
+ */
+export function clipProviderName(opts: {
+  named: string | undefined;
+  defaultProvider: string;
+  testMode: boolean;
+}): string {
+  const { named, defaultProvider, testMode } = opts;
+  return named ?? (testMode ? TEST_MODE_PROVIDER : defaultProvider);
+}
+
 /** Where a role's clip is stored. */
 export function clipKey(jobId: string, role: SpeakerRole): string {
   return `jobs/${jobId}/clips/${role}.mp4`;
@@ -57,7 +74,11 @@ export async function handleClipRequested(opts: {
   const { e, ctx, deps } = opts;
   const { blobs, providers, defaultProvider, settings } = deps;
   const { role, label, audioKey, expectedClips } = e.data;
-  const providerName = e.data.provider ?? defaultProvider;
+  const providerName = clipProviderName({
+    named: e.data.provider,
+    defaultProvider,
+    testMode: ctx.testMode === true,
+  });
   const provider = providers[providerName];
   if (!provider) {
     return {

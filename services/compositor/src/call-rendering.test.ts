@@ -22,4 +22,18 @@ describe('decideCallRendering', () => {
       });
     },
   );
+
+  it.each([
+    // a test run pays for no generation: local unless the job names its provider
+    [undefined, 'fal', 'local', 'direct'],
+    ['fal', 'fal', 'fal', 'clips'],
+    ['fal', 'local', 'fal', 'clips'],
+  ] as const)(
+    'test mode: job provider %j, AI_PROVIDER=%s → %s drawn %s',
+    (jobProvider, defaultProvider, provider, rendering) => {
+      expect(
+        decideCallRendering({ jobProvider, defaultProvider, localRender: 'direct', testMode: true }),
+      ).toEqual({ provider, rendering });
+    },
+  );
 });

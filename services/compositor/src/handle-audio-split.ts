@@ -57,6 +57,7 @@ export async function composeCall({
         jobProvider: before.input.provider,
         defaultProvider: deps.calls.defaultProvider,
         localRender: deps.calls.localRender,
+        testMode: before.testMode,
       });
   let faces: Partial<Record<SpeakerRole, string>> | undefined = prior?.provider ? prior.faces : undefined;
   if (rendering === 'direct' && speaking.length > 0 && !faces) {

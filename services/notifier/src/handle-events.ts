@@ -34,6 +34,9 @@ export const PROJECTED_TYPES = [
   'job.cancelled',
 ] as const satisfies readonly EventType[];
 
+/** The events after which a reel's take or compile is projected (see reels.ts). */
+const REEL_ENDING_TYPES: ReadonlySet<EventType> = new Set(['job.completed', 'job.failed', 'job.cancelled']);
+
 /**
  * Handlers the notifier runs at once: at least one per event type. Its work is small (a store
  * update, sometimes a webhook), and the kit shares the slots between the per-type consumers, so
@@ -142,11 +145,9 @@ export function notifierHandlers({
       if (err instanceof DeletedJobError) return { outcome: 'skip', reason: err.message };
       throw err;
     }
-    if (
-      reels &&
-      job.origin?.type === 'reel' &&
-      (event.type === 'job.completed' || event.type === 'job.failed')
-    )
+    // The events that end a job: a take or compile that was cancelled must leave `pending`/`running`
+    // on its reel as surely as one that completed or failed.
+    if (reels && job.origin?.type === 'reel' && REEL_ENDING_TYPES.has(event.type))
       await projectReel({ reels, job, ctx, at: clock().toISOString() });
     const completion = event.type === 'video.encoded' ? await completeJob({ job, ctx }) : undefined;
     const hook = pendingWebhook(job);

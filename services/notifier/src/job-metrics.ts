@@ -49,7 +49,11 @@ export function finishedBy(opts: {
   return finished;
 }
 
-/** Records a finished job in `reelbus_jobs_finished_total`, `…_job_duration_seconds` and the cost counter. */
+/**
+ * Records a finished job in `reelbus_jobs_finished_total`, `…_job_duration_seconds` and the cost counter,
+ * each labelled `test_mode`: a test run of a new version on real inputs must not move the figures
+ * operators are alerted on (success rate, processing time, cost).
+ */
 export function recordFinishedJob(f: FinishedJob, registry: Metrics = metrics): void {
   const testMode = String(f.testMode);
   registry.add(
@@ -59,10 +63,15 @@ export function recordFinishedJob(f: FinishedJob, registry: Metrics = metrics): 
     'counter',
     METRIC_HELP[METRIC.jobsFinished],
   );
-  registry.observe(METRIC.jobDuration, { kind: f.kind, outcome: f.outcome }, f.durationSec, {
-    buckets: JOB_DURATION_BUCKETS,
-    help: METRIC_HELP[METRIC.jobDuration],
-  });
+  registry.observe(
+    METRIC.jobDuration,
+    { kind: f.kind, outcome: f.outcome, test_mode: testMode },
+    f.durationSec,
+    {
+      buckets: JOB_DURATION_BUCKETS,
+      help: METRIC_HELP[METRIC.jobDuration],
+    },
+  );
   if (f.cost) {
     registry.add(
       METRIC.jobCost,
@@ -78,7 +87,7 @@ export function recordFinishedJob(f: FinishedJob, registry: Metrics = metrics): 
 const DECLARED_OUTCOMES = ['completed', 'failed', 'cancelled'] as const;
 
 /**
- * Declares every kind × outcome × test_mode series of the job counters and the completed/failed
+ * Declares every kind × outcome × test_mode series of the job counters and of the completed/failed
  * duration histograms at zero, and sets the daily cost budget the cost alert compares against.
  */
 export function declareJobMetrics(opts: { dailyCostBudgetUsd: number; registry?: Metrics }): void {
@@ -93,12 +102,13 @@ export function declareJobMetrics(opts: { dailyCostBudgetUsd: number; registry?:
           { help: METRIC_HELP[METRIC.jobsFinished] },
         );
       if (outcome !== 'cancelled')
-        registry.declare(
-          METRIC.jobDuration,
-          'histogram',
-          { kind, outcome },
-          { buckets: JOB_DURATION_BUCKETS, help: METRIC_HELP[METRIC.jobDuration] },
-        );
+        for (const testMode of ['false', 'true'])
+          registry.declare(
+            METRIC.jobDuration,
+            'histogram',
+            { kind, outcome, test_mode: testMode },
+            { buckets: JOB_DURATION_BUCKETS, help: METRIC_HELP[METRIC.jobDuration] },
+          );
     }
   }
   registry.set(METRIC.costBudget, {}, dailyCostBudgetUsd, METRIC_HELP[METRIC.costBudget]);

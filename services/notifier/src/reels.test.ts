@@ -1,6 +1,6 @@
 // A finished job projected into its reel: pure decisions, then on a real document store (NATS KV).
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Reel, names, newJob, type Job } from '@reelbus/contracts';
+import { Reel, latestEvent, names, newJob, type EventOf, type Job } from '@reelbus/contracts';
 import { KvDocumentStore, type DocumentStore } from '@reelbus/kit';
 import {
   randomNamespace,
@@ -9,7 +9,9 @@ import {
   type NatsServerHandle,
 } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifierHandlers } from './handle-events.ts';
 import { projectReel, reelProjectionOf } from './reels.ts';
+import { MemoryJobStore } from './test-support.ts';
 
 const AT = '2026-12-02T10:00:00.000Z';
 const video = (jobId: string) => ({
@@ -192,5 +194,44 @@ describe('projectReel on a real document store', () => {
     });
     await projectReel({ reels, job, ctx, at: AT });
     expect(ctx.published).toEqual([]);
+  });
+  it('a cancelled take job (job.cancelled through the handlers) leaves pending: the take fails as cancelled', async () => {
+    await reels.create('reel_c', reelDoc());
+    const jobs = new MemoryJobStore();
+    const origin = { type: 'reel' as const, id: 'reel_c', sectionId: 's2', takeId: 't1' };
+    await jobs.create({ ...newJob({ id: 'job_take2', kind: 'generation', origin }), status: 'running' });
+    const handlers = notifierHandlers({
+      jobs,
+      reels,
+      webhook: {
+        secret: 'unused-secret-0123456789',
+        timeoutMs: 1_000,
+        attempts: 1,
+        backoffMs: 1,
+        allowPrivate: true,
+      },
+      clock: () => new Date(AT),
+    });
+    const cancelled = latestEvent('job.cancelled').envelope.parse({
+      id: 'job.cancelled:job_take2',
+      type: 'job.cancelled',
+      version: 1,
+      jobId: 'job_take2',
+      occurredAt: AT,
+      data: { by: 'reviewer', reason: 'wrong prompt' },
+    }) as EventOf<'job.cancelled'>;
+    const ctx = recordingContext();
+    const { handle } = handlers['job.cancelled']!;
+    await handle(cancelled, ctx);
+    await handle(cancelled, ctx); // a redelivery moves nothing
+    const take = (await reels.get('reel_c'))!.doc.sections[1]!.takes[0]!;
+    expect(take).toMatchObject({
+      status: 'failed',
+      error: 'the generation was cancelled (wrong prompt)',
+      finishedAt: AT,
+    });
+    expect(ctx.published.map((p) => [p.type, (p.data as { change?: string }).change])).toEqual([
+      ['reel.updated', 'take.failed'],
+    ]);
   });
 });

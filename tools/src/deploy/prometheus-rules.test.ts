@@ -64,11 +64,13 @@ describe('infra/prometheus alert rules', () => {
     }
   });
 
-  it('leave test-mode jobs out of the success-rate and cost figures', () => {
-    for (const name of ['ReelbusJobSuccessRateLow', 'ReelbusDailyCostHigh']) {
+  it('leave test-mode jobs out of the success-rate, processing-time and cost figures', () => {
+    for (const name of ['ReelbusJobSuccessRateLow', 'ReelbusJobsSlow', 'ReelbusDailyCostHigh']) {
       const rule = rules.find((r) => r.alert === name)!;
       const finishedOrCost = selectionsOf(rule.expr).filter((s) =>
-        /^reelbus_(jobs_finished_total|job_estimated_cost_usd_total)$/.test(s.metric),
+        /^reelbus_(jobs_finished_total|job_duration_seconds_(sum|count)|job_estimated_cost_usd_total)$/.test(
+          s.metric,
+        ),
       );
       expect(finishedOrCost.length, name).toBeGreaterThan(0);
       for (const s of finishedOrCost) expect(s.labels, name).toContain('test_mode');

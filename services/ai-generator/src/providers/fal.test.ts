@@ -176,6 +176,23 @@ describe('fal provider against a local server speaking fal’s queue protocol', 
     expect(s.requests.at(-1)?.cancelled).toBe(true);
   });
 
+  it('cancels the fal request when the job is cancelled (the handler signal aborts), without retrying', async () => {
+    const s = await start(() => 'hang');
+    const req = await request('job-cancel');
+    const ctl = new AbortController();
+    const generating = provider(s)
+      .generate({ ...req, signal: ctl.signal })
+      .catch((e: unknown) => e);
+    // once the client polls, it holds the request id (a cancel during the submit itself has none to name)
+    while (!s.calls.some((c) => c.endsWith('/status'))) await new Promise((r) => setTimeout(r, 10));
+    ctl.abort(new Error('job job-cancel was cancelled'));
+    const err = (await generating) as Error;
+    expect(err.message).toBe('job job-cancel was cancelled');
+    expect(s.requests).toHaveLength(1); // a cancel is no failure to retry
+    expect(s.requests[0]!.cancelled).toBe(true);
+    expect(s.calls).toContain(`PUT /fal-ai/infinitalk/requests/${s.requests[0]!.id}/cancel`);
+  });
+
   it("names the step, the model and fal's message when it fails for good, and a placeholder stands in", async () => {
     const s = await start(() => 'fail');
     await expect(provider(s).generate(await request('fail'))).rejects.toThrow(

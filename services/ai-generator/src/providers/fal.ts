@@ -196,7 +196,8 @@ export function createFalProvider(opts: FalProviderOptions): AvatarProvider {
               height: info.video?.height ?? 0,
             };
           } catch (err) {
-            if (req.signal.aborted) throw err;
+            // the job was cancelled (or the service stops): the abort's reason, not the SDK's AbortError
+            if (req.signal.aborted) throw req.signal.reason instanceof Error ? req.signal.reason : err;
             if (timeout.signal.aborted) break;
             lastError = err;
             const retryable = !(err instanceof FalError) || err.retryable;

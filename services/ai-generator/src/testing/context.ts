@@ -5,7 +5,9 @@ import { recordingContext, testEvent, type PublishedRecord } from '@reelbus/kit/
 export type { PublishedRecord as Published } from '@reelbus/kit/testing';
 
 /** The kit's recording HandlerContext, with progress reports as objects (what these tests read). */
-export function newRecordingContext(opts: { signal?: AbortSignal } = {}): HandlerContext & {
+export function newRecordingContext(
+  opts: { signal?: AbortSignal; testMode?: boolean } = {},
+): HandlerContext & {
   published: PublishedRecord[];
   warnings: Array<{ step: string; message: string }>;
   progressed: Array<{ step: string; status: string; percent: number | undefined }>;

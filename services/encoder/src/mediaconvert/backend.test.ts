@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timeline, type EventOf } from '@reelbus/contracts';
-import { FsBlobStore, isPermanent, METRIC, metrics, probe, S3BlobStore } from '@reelbus/kit';
+import {
+  FsBlobStore,
+  isJobCancelled,
+  isPermanent,
+  JobCancelledError,
+  METRIC,
+  metrics,
+  probe,
+  S3BlobStore,
+} from '@reelbus/kit';
 import { collectSpans, freePort, makeImage, makeSpeech, makeTone, makeVideo } from '@reelbus/kit/testing';
 import { renderTimelineEvent } from '../handle-timeline.ts';
 import { fakeHandlerContext, storyTimelineInput } from '../testing.ts';
@@ -339,6 +348,56 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
     expect(tokens[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(tokens[1]).not.toBe(tokens[0]);
   }, 60_000);
+
+  describe('a cancelled reelbus job cancels its MediaConvert job (CancelJob through the SDK)', () => {
+    /** Renders `jobId` on a job that never ends by itself; aborts once a GetJob of it has been asked. */
+    async function cancelMidway(jobId: string): Promise<{ err: unknown; id: string }> {
+      fake.nextOutcome = { status: 'PROGRESSING' };
+      const createdBefore = fake.created.length;
+      const ctl = new AbortController();
+      const rendering = backend()
+        .render({ jobId, timeline: storyEvent(jobId).data.timeline, signal: ctl.signal })
+        .catch((e: unknown) => e);
+      const polled = () => {
+        const id = fake.created[createdBefore];
+        return (
+          id !== undefined &&
+          fake.requests.some((r) => r.method === 'GET' && r.path === `/2017-08-29/jobs/${id}`)
+        );
+      };
+      while (!polled()) await new Promise((r) => setTimeout(r, 10));
+      ctl.abort(new JobCancelledError({ jobId, by: 'tester', reason: 'wrong photos' }));
+      return { err: await rendering, id: fake.created[createdBefore]! };
+    }
+    const cancels = (id: string) =>
+      fake.requests.filter((r) => r.method === 'DELETE' && r.path === `/2017-08-29/jobs/${id}`);
+
+    it('between polls', async () => {
+      const canceledBefore = metrics.value(METRIC.mediaConvertJobs, { status: 'canceled' });
+      const { err, id } = await cancelMidway('mc10');
+      expect(isJobCancelled(err)).toBe(true);
+      expect(cancels(id)).toHaveLength(1);
+      // a cancel asked for in reelbus is no MediaConvert failure (the alert counts those)
+      expect(metrics.value(METRIC.mediaConvertJobs, { status: 'canceled' })).toBe(canceledBefore);
+      // MediaConvert now reports it cancelled
+      const res = await fetch(`${fake.endpoint}/2017-08-29/jobs/${id}`);
+      expect(((await res.json()) as { job: { status: string } }).job.status).toBe('CANCELED');
+    }, 60_000);
+
+    it('while a GetJob is in flight (the SDK call is aborted, the job still cancelled)', async () => {
+      fake.getDelayMs = 5_000;
+      try {
+        const { err, id } = await cancelMidway('mc11');
+        expect(isJobCancelled(err)).toBe(true);
+        // aborted while its first GetJob waited for the answer (5 s away): no second poll came
+        const gets = fake.requests.filter((r) => r.method === 'GET' && r.path === `/2017-08-29/jobs/${id}`);
+        expect(gets).toHaveLength(1);
+        expect(cancels(id)).toHaveLength(1);
+      } finally {
+        fake.getDelayMs = 0;
+      }
+    }, 60_000);
+  });
 
   it('repeats CreateJob with the same ClientRequestToken after a crash before the record, and MediaConvert answers with the same job', async () => {
     fake.nextOutcome = { status: 'COMPLETE', produce };

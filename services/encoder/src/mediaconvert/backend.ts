@@ -156,7 +156,12 @@ export class MediaConvertBackend implements EncoderBackend {
     for (const w of warnings) await onWarning?.(w);
 
     const id = await this.#submitOrAdopt({ jobId, job, ...(signal ? { signal } : {}), logger });
-    await this.#follow({ id, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) });
+    await this.#follow({
+      id,
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      logger,
+    });
 
     // Probe what MediaConvert wrote, so video.encoded carries real facts.
     const media: MediaInfo = await withTempDir(
@@ -255,8 +260,44 @@ export class MediaConvertBackend implements EncoderBackend {
     return id;
   }
 
+  /**
+   * Follows the job to its end; when `signal` aborts (the reelbus job was cancelled, or the encoder
+   * shuts down past its grace period) at any point, in a wait or mid-request, the MediaConvert job
+   * is cancelled too (CancelJob): MediaConvert bills by output minute, and nothing will collect the
+   * result. A shutdown's redelivery submits anew.
+   */
+  async #follow(opts: {
+    id: string;
+    signal?: AbortSignal;
+    onProgress?: (pct: number) => void;
+    logger?: RenderRequest['logger'];
+  }): Promise<Job> {
+    try {
+      return await this.#poll(opts);
+    } catch (err) {
+      const { signal } = opts;
+      if (!signal?.aborted) throw err;
+      await this.#cancel(opts.id, opts.logger);
+      // the abort's own reason (a JobCancelledError, the shutdown's), not the SDK's AbortError wrapped as a failed call
+      throw signal.reason instanceof Error ? signal.reason : err;
+    }
+  }
+
+  /** CancelJob, without the (aborted) signal; a failure is logged, never thrown over the abort. */
+  async #cancel(id: string, logger?: RenderRequest['logger']): Promise<void> {
+    try {
+      await this.#send('CancelJob', () => this.client.send(new CancelJobCommand({ Id: id })), id);
+      logger?.info({ mediaConvertJobId: id }, 'MediaConvert job cancelled');
+    } catch (err) {
+      logger?.warn(
+        { mediaConvertJobId: id, err: describeError(err) },
+        'cancelling the MediaConvert job failed',
+      );
+    }
+  }
+
   /** Polls GetJob with backoff until COMPLETE; ERROR/CANCELED are permanent with MediaConvert's own message. */
-  async #follow({
+  async #poll({
     id,
     signal,
     onProgress,
@@ -306,15 +347,7 @@ export class MediaConvertBackend implements EncoderBackend {
           },
         );
       }
-      try {
-        await waitMs(delay, signal);
-      } catch (err) {
-        // Shutting down: cancel, so the redelivered render does not pay for two jobs.
-        await this.#send('CancelJob', () => this.client.send(new CancelJobCommand({ Id: id })), id).catch(
-          () => undefined,
-        );
-        throw err;
-      }
+      await waitMs(delay, signal); // an abort here cancels the job (see #follow)
       delay = Math.min(pollMaxMs, Math.round(delay * 1.5));
     }
   }

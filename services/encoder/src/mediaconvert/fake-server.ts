@@ -13,7 +13,9 @@ export interface RecordedRequest {
 export type FakeOutcome =
   | { status: 'COMPLETE'; produce?: (createBody: Record<string, unknown>) => Promise<void> }
   | { status: 'ERROR'; errorMessage: string; errorCode: number }
-  | { status: 'CANCELED' };
+  | { status: 'CANCELED' }
+  /** Never ends on its own: PROGRESSING until CancelJob (a long job to cancel mid-way). */
+  | { status: 'PROGRESSING' };
 
 export interface FakeMediaConvert {
   endpoint: string;
@@ -24,6 +26,8 @@ export interface FakeMediaConvert {
   created: string[];
   /** While true, GetJob answers 503 (the SDK retries, then gives up): a network partition. */
   getsUnavailable: boolean;
+  /** GetJob answers after this long (a slow API: a cancel arrives while the SDK waits). Default 0. */
+  getDelayMs: number;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,7 @@ export async function startFakeMediaConvert(): Promise<FakeMediaConvert> {
     nextOutcome: { status: 'COMPLETE' },
     created: [],
     getsUnavailable: false,
+    getDelayMs: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer((req, res) => {
@@ -81,11 +86,14 @@ export async function startFakeMediaConvert(): Promise<FakeMediaConvert> {
           job.outcome = { status: 'CANCELED' };
           return send(202, {});
         }
+        if (fake.getDelayMs > 0) await new Promise((r) => setTimeout(r, fake.getDelayMs));
+        if (res.destroyed) return; // the client gave up (aborted) while we waited
         if (fake.getsUnavailable) return send(503, { message: 'Service Unavailable' });
         const id = get[1];
         if (job.outcome.status === 'CANCELED') return send(200, { job: { id, status: 'CANCELED' } });
         job.polls++;
-        if (job.polls === 1) return send(200, { job: { id, status: 'PROGRESSING', jobPercentComplete: 50 } });
+        if (job.polls === 1 || job.outcome.status === 'PROGRESSING')
+          return send(200, { job: { id, status: 'PROGRESSING', jobPercentComplete: 50 } });
         if (job.outcome.status === 'ERROR') {
           const { errorMessage, errorCode } = job.outcome;
           return send(200, { job: { id, status: 'ERROR', errorMessage, errorCode } });
