@@ -175,7 +175,7 @@ describe('scene projects, end to end', () => {
   beforeAll(async () => {
     try {
       e2e = await startE2E({
-        readyTimeoutMs: 150_000,
+        readyTimeoutMs: 240_000,
         log: (l) => logs.push(l),
         serviceEnv: {
           // Renders over 5 s are chunked (5-second chunks), so the 7-second renders here go through
@@ -191,7 +191,7 @@ describe('scene projects, end to end', () => {
       console.error(logs.slice(-40).join('\n'));
       throw err;
     }
-  }, 240_000);
+  }, 330_000);
   afterEach((ctx) => {
     // The stack's last lines explain a failure (a service restarted, a port refused, …).
     if (ctx.task.result?.state === 'fail') console.error(logs.slice(-60).join('\n'));
