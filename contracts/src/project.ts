@@ -222,6 +222,13 @@ export type ProjectDocumentInput = z.input<typeof ProjectDocument>;
 export const ProjectRenderPreset = z.enum(['preview', 'final']);
 export type ProjectRenderPreset = z.infer<typeof ProjectRenderPreset>;
 
+/**
+ * Where a project's own blobs live: its voiceovers, generated and fetched visuals, overlays and music
+ * (`projects/<id>/assets/…`). Outside `jobs/`, so no job's retention sweep removes them; they are
+ * removed with the project (`DELETE /v1/projects/:id`).
+ */
+export const projectBlobPrefix = (projectId: string): string => `projects/${projectId}/`;
+
 export const PROJECT_ASSET_ROLES = ['voiceover', 'visual', 'overlay', 'music', 'logo'] as const;
 
 /**

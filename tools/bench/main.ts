@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|throughput]`: runs the benchmarks, prints
+// `npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|project|throughput]`: runs the benchmarks, prints
 // one table (medians, p95, ratio against the baseline measured in the same run) headed by the load
 // average at the start and the end (figures taken at load ≫ cores are indicative only), and writes
 // every figure with the machine's description to bench-results/<timestamp>.json. Nothing is asserted.
@@ -12,6 +12,7 @@ import { benchBus } from './bus.ts';
 import { benchEncode } from './encode.ts';
 import { benchMerge } from './merge.ts';
 import { benchPipeline } from './pipeline.ts';
+import { benchProject } from './project.ts';
 import { benchRender } from './render.ts';
 import { benchStory } from './story.ts';
 import { benchThroughput } from './throughput.ts';
@@ -19,7 +20,7 @@ import { formatTable, type Row } from './stats.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-const BENCHES = ['bus', 'pipeline', 'story', 'encode', 'merge', 'render', 'throughput'] as const;
+const BENCHES = ['bus', 'pipeline', 'story', 'encode', 'merge', 'render', 'project', 'throughput'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
@@ -43,7 +44,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       }
     } else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|throughput|memory[,…]]\n' +
+        'usage: npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|project|throughput|memory[,…]]\n' +
           '  --quick  short inputs, one round (a quick check; the full run is what figures are quoted from)\n' +
           '  call = pipeline (the call end to end against tools/bench/plain-call.sh)',
       );
@@ -116,7 +117,9 @@ async function main(): Promise<void> {
                   ? await benchMerge({ quick, log })
                   : name === 'render'
                     ? await benchRender({ quick, log, root: ROOT })
-                    : await benchThroughput({ quick, log, root: ROOT });
+                    : name === 'project'
+                      ? await benchProject({ quick, log, root: ROOT })
+                      : await benchThroughput({ quick, log, root: ROOT });
       rows.push(...res.rows);
       details[name] = res.raw;
     } catch (err) {

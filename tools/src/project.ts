@@ -154,3 +154,67 @@ export async function demoEdits(client: ClientOptions, projectId: string): Promi
   done.push(`undo "${u.label}" → revision ${u.revision} (music back at 0.15)`);
   return done;
 }
+
+/** The long project's narration lines (a few, reused: each is voiced once and shared by its scenes). */
+const LONG_PROJECT_LINES = [
+  'The boats come in at dawn.',
+  'Nets are mended by noon.',
+  'The market is loud and bright.',
+  'At dusk the harbour lights come on.',
+];
+/** Scene lengths in turn (seconds): some are not a whole number of frames at 15 fps, on purpose. */
+const LONG_PROJECT_DURATIONS = [12, 13, 14, 11.5];
+
+/**
+ * A long scene project (the 5-minute case of issue 13): `scenes` scenes cycling through `visuals` (few,
+ * reused), every other scene narrated with one of four lines, a fade or a wipe into two of every three
+ * next scenes, a product overlay on every fourth, calm music. With the defaults: 25 scenes, 315 s of
+ * scenes less 12 s of transitions = 303 s. Returns the `POST /v1/projects` body and the video's length.
+ */
+export function longProjectSpec(opts: {
+  visuals: Array<Record<string, unknown>>;
+  overlay: Record<string, unknown>;
+  output: { shortSide: number; fps: number };
+  scenes?: number;
+}): { spec: Record<string, unknown>; durationSec: number; sceneSec: number; transitionSec: number } {
+  const { visuals, overlay, output, scenes: count = 25 } = opts;
+  const scenes = Array.from({ length: count }, (_, i) => {
+    const transition =
+      i % 3 === 0
+        ? { type: 'fade', duration: 0.5 }
+        : i % 3 === 1
+          ? { type: 'wipeleft', duration: 1 }
+          : undefined;
+    return {
+      id: `s${i + 1}`,
+      narration: i % 2 === 0 ? LONG_PROJECT_LINES[(i / 2) % LONG_PROJECT_LINES.length]! : '',
+      visual: visuals[i % visuals.length]!,
+      duration: LONG_PROJECT_DURATIONS[i % LONG_PROJECT_DURATIONS.length]!,
+      ...(i % 4 === 3
+        ? {
+            overlay: {
+              image: overlay,
+              position: { x: 'right', y: 'bottom' },
+              scale: 0.25,
+              animation: 'fade',
+            },
+          }
+        : {}),
+      ...(transition ? { transition } : {}),
+    };
+  });
+  const sceneSec = scenes.reduce((sum, s) => sum + s.duration, 0);
+  // The last scene's transition leads nowhere: it is not rendered.
+  const transitionSec = scenes.slice(0, -1).reduce((sum, s) => sum + (s.transition?.duration ?? 0), 0);
+  return {
+    spec: {
+      title: `A ${Math.round((sceneSec - transitionSec) / 60)}-minute harbour film`,
+      output: { aspect: '16:9', ...output },
+      music: { source: { mood: 'calm' }, volume: 0.15 },
+      scenes,
+    },
+    durationSec: sceneSec - transitionSec,
+    sceneSec,
+    transitionSec,
+  };
+}

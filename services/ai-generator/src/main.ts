@@ -73,6 +73,7 @@ const projectAssets: ProjectAssetDeps = {
   providers: generation.providers,
   blobs: rt.blobs,
   tmpDir: base.tmpDir,
+  poll: generation.poll,
   fetch: {
     allowPrivate: config.PROJECT_ALLOW_PRIVATE_URLS,
     timeoutMs: config.PROJECT_FETCH_TIMEOUT_MS,

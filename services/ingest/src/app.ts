@@ -224,12 +224,12 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.register(recordingRoutes, { ctx });
   app.register(storyRoutes, { ctx });
   app.register(mergeRoutes, { ctx });
-  app.register(projectRoutes, { ctx });
+  const models = deps.models ?? loadModelRegistry(config.modelsConfig);
+  app.register(projectRoutes, { ctx, models });
   app.register(hlsRoutes, { ctx });
   app.register(renderRoutes, { ctx });
   app.register(jobRoutes, { ctx });
   app.register(adminRoutes, { ctx });
-  const models = deps.models ?? loadModelRegistry(config.modelsConfig);
   app.register(generationRoutes, { ctx, models });
   app.register(reelRoutes, { ctx, models });
   app.register(providerWebhookRoutes, { ctx });

@@ -3,15 +3,21 @@
 // by the local provider as job steps; the encoder renders the Timeline in chunks (a low threshold here). The MP4s are checked with
 // ffprobe (size, fps, frame count = the scenes less the transition), their pixels (the overlay shows
 // where it is enabled and not where it is disabled) and their loudness (music-only stretch where
-// `volume` puts it).
+// `volume` puts it). The retention sweeper (INTERMEDIATE_TTL=0 here) removes a finished render's
+// intermediates but never the project's assets; deleting the project removes them. A 5-minute project
+// renders at preview size in 61 chunks to the frame, its phases seen over SSE (1080p: the bench,
+// `npm run bench -- --only project`).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resolvePosition, type Job } from '@reelbus/contracts';
+import { resolvePosition, type EventOf, type Job } from '@reelbus/contracts';
 import { FsBlobStore, runFfmpeg } from '@reelbus/kit';
 import { isFaststart, probeFacts } from '@reelbus/kit/testing';
-import { projectApi, type Revisioned } from '../project.ts';
+import { longProjectSpec, projectApi, type Revisioned } from '../project.ts';
 import { ROOT, startE2E, type E2E } from './harness.ts';
 
 const run = promisify(execFile);
@@ -33,6 +39,16 @@ const videoFrames = (file: string) =>
         'csv=p=0',
         file,
       ],
+      { encoding: 'utf8' },
+    ).trim(),
+  );
+
+/** Seconds of the first video stream (its own duration, not the container's). */
+const videoStreamSec = (file: string) =>
+  Number(
+    execFileSync(
+      'ffprobe',
+      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration', '-of', 'csv=p=0', file],
       { encoding: 'utf8' },
     ).trim(),
   );
@@ -90,6 +106,55 @@ function ebur128(file: string, from: number, seconds: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** The job document once `done(job)` holds, polled with a deadline (the notifier projects events after they happen). */
+async function jobWhen(e2e: E2E, jobId: string, done: (j: Job) => boolean, what: string): Promise<Job> {
+  const deadline = Date.now() + 60_000;
+  let job: Job = await e2e.client.getJob(jobId);
+  while (!done(job)) {
+    if (Date.now() > deadline)
+      throw new Error(`job ${jobId}: ${what} not seen in 60 s: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 250)); // polling the document, with a deadline
+    job = await e2e.client.getJob(jobId);
+  }
+  return job;
+}
+
+interface SseMessage {
+  event: string;
+  data: unknown;
+}
+
+/**
+ * A job's SSE stream: `opened` resolves with the first message (sent once the server watches the job),
+ * `done` with every message once the server ends the stream (after job.completed / job.failed).
+ */
+async function openJobEvents(url: string, apiKey: string) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect(res.status).toBe(200);
+  const messages: SseMessage[] = [];
+  let first: (m: SseMessage) => void = () => {};
+  const opened = new Promise<SseMessage>((r) => (first = r));
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (!event || data === undefined) continue; // a heartbeat comment
+        const m = { event, data: JSON.parse(data) as unknown };
+        if (messages.push(m) === 1) first(m);
+      }
+    }
+    return messages;
+  })();
+  return { opened, done };
+}
+
 describe('scene projects, end to end', () => {
   let e2e: E2E;
   const logs: string[] = [];
@@ -110,16 +175,23 @@ describe('scene projects, end to end', () => {
   beforeAll(async () => {
     try {
       e2e = await startE2E({
-        readyTimeoutMs: 150_000,
+        readyTimeoutMs: 240_000,
         log: (l) => logs.push(l),
-        // Renders over 5 s are chunked (2-second chunks), so the 7-second renders here go through chunking.
-        serviceEnv: { encoder: { CHUNK_THRESHOLD_SEC: '5', CHUNK_SECONDS: '2' } },
+        serviceEnv: {
+          // Renders over 5 s are chunked (5-second chunks), so the 7-second renders here go through
+          // chunking (2 chunks) and the 5-minute one in 61; ultrafast keeps the long one cheap.
+          encoder: { CHUNK_THRESHOLD_SEC: '5', CHUNK_SECONDS: '5', ENCODER_PRESET: 'ultrafast' },
+          // The 5-minute project fetches one picture from this test's server on 127.0.0.1.
+          'ai-generator': { PROJECT_ALLOW_PRIVATE_URLS: 'true' },
+          // A finished job's intermediates go at once (the sweeper looks every second).
+          notifier: { INTERMEDIATE_TTL: '0', RETENTION_SWEEP_INTERVAL_MS: '1000' },
+        },
       });
     } catch (err) {
       console.error(logs.slice(-40).join('\n'));
       throw err;
     }
-  }, 240_000);
+  }, 330_000);
   afterEach((ctx) => {
     // The stack's last lines explain a failure (a service restarted, a port refused, …).
     if (ctx.task.result?.state === 'fail') console.error(logs.slice(-60).join('\n'));
@@ -205,6 +277,34 @@ describe('scene projects, end to end', () => {
     expect(videoFrames(previewPath)).toBe(7 * 15);
     expect(isFaststart(previewPath)).toBe(true);
 
+    // The sweeper (INTERMEDIATE_TTL=0) removes the ended preview's intermediates (its narration mix,
+    // its chunks) but not the project's assets: voiceovers, generated visuals and music stay with the
+    // project, and the final render below reuses them.
+    await jobWhen(
+      e2e,
+      previewJobId!,
+      (j) => Boolean(j.retention?.intermediatesRemovedAt),
+      'the sweep of its intermediates',
+    );
+    const blobs = new FsBlobStore({ root: e2e.stack.blobDir });
+    expect(await blobs.list(`jobs/${previewJobId}/project/`)).toEqual([]);
+    expect(await blobs.list(`jobs/${previewJobId}/chunks/`)).toEqual([]);
+    expect(await blobs.stat(preview.outputs.video!.key)).toBeDefined();
+    const previewAssets = (preview.state as { project: { assets: Record<string, { key: string }> } }).project
+      .assets;
+    expect(Object.keys(previewAssets).sort()).toEqual([
+      'music',
+      'visual:s1',
+      'visual:s2',
+      'visual:s3',
+      'voiceover:s1',
+      'voiceover:s3',
+    ]);
+    for (const a of Object.values(previewAssets)) {
+      expect(a.key.startsWith(`projects/${id}/assets/`), a.key).toBe(true);
+      expect(await blobs.stat(a.key), a.key).toBeDefined();
+    }
+
     // Final: smaller for CI (the default is 1080p), 30 fps. A PATCH, then the render of revision 2.
     await projectApi({
       client,
@@ -223,7 +323,7 @@ describe('scene projects, end to end', () => {
     expect(videoFrames(path)).toBe(7 * 30);
     // Rendered in chunks (7 s over the 5 s threshold), joined to the exact frame count above.
     const chunks = final.progressDetail?.chunks;
-    expect(chunks?.total, JSON.stringify(final.progressDetail)).toBeGreaterThanOrEqual(3);
+    expect(chunks?.total, JSON.stringify(final.progressDetail)).toBeGreaterThanOrEqual(2);
     expect(chunks?.done).toBe(chunks?.total);
 
     // The overlay's box (bottom right, 30 % of the frame, 4 % margin): magenta in s1, not in s2.
@@ -247,5 +347,122 @@ describe('scene projects, end to end', () => {
     const state = (final.state as { project?: { assets: Record<string, { made?: boolean }> } }).project!;
     expect(state.assets['voiceover:s1']?.made).toBeFalsy();
     expect(state.assets['music']?.made).toBeFalsy();
+
+    // Deleting the project removes its assets; the rendered videos stay with their jobs.
+    expect((await blobs.list(`projects/${id}/`)).length).toBeGreaterThanOrEqual(6);
+    await projectApi({ client, method: 'DELETE', path: `/v1/projects/${id}` });
+    expect(await blobs.list(`projects/${id}/`)).toEqual([]);
+    expect(await blobs.stat(final.outputs.video!.key)).toBeDefined();
+    await expect(projectApi({ client, method: 'GET', path: `/v1/projects/${id}` })).rejects.toThrow(/404/);
   }, 600_000);
+
+  it('renders a 5-minute project in 61 chunks to the frame: the scenes less the transitions; phases over SSE', async () => {
+    const client = { baseUrl: e2e.stack.ingestUrl, apiKey: e2e.stack.secrets.apiKey };
+    const blobs = new FsBlobStore({ root: e2e.stack.blobDir });
+    // Few distinct assets, reused by many scenes: two stills in storage, one fetched from this test's
+    // server (held until the job's SSE stream is open, so every phase is seen), one drawn by the model.
+    const stills: string[] = [];
+    for (const [i, src] of [
+      'testsrc2=s=960x720',
+      'mandelbrot=s=960x720',
+      'color=c=#336699:s=960x720',
+    ].entries()) {
+      const file = join(e2e.dir, `still-${i}.png`);
+      await runFfmpeg({ step: 'test', args: ['-f', 'lavfi', '-i', src, '-frames:v', '1', file] });
+      stills.push(file);
+    }
+    await blobs.putFile('five/harbour.png', stills[0]!);
+    await blobs.putFile('five/product.png', stills[2]!);
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const server: Server = createServer((req, res) => {
+      if (req.url !== '/held/market.png') return void res.writeHead(404).end();
+      void held.then(() => {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        createReadStream(stills[1]!).pipe(res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const long = longProjectSpec({
+        visuals: [
+          { key: 'five/harbour.png' },
+          { url: `${base}/held/market.png` },
+          { model: 'local-image', params: { prompt: 'a lighthouse at dusk' } },
+        ],
+        overlay: { key: 'five/product.png' },
+        output: { shortSide: 480, fps: 15 },
+      });
+      expect(long.durationSec).toBe(303); // 315 s of scenes less 12 s of transitions
+      const created = await projectApi<Revisioned>({
+        client,
+        method: 'POST',
+        path: '/v1/projects',
+        body: long.spec,
+      });
+      const started = await projectApi<Revisioned & { jobId: string; eventsUrl: string }>({
+        client,
+        method: 'POST',
+        path: `/v1/projects/${created.projectId}/render`,
+      });
+      const sse = await openJobEvents(
+        started.eventsUrl.replace(/^https?:\/\/[^/]+/, e2e.stack.ingestUrl),
+        e2e.stack.secrets.apiKey,
+      );
+      expect((await sse.opened).event).toBe('job');
+      release();
+      const messages = await sse.done;
+      expect(messages.at(-1)?.event, JSON.stringify(messages.at(-1))).toBe('job.completed');
+
+      const progress = messages
+        .filter((m) => m.event === 'job.progress')
+        .map((m) => (m.data as EventOf<'job.progress'>).data);
+      const phases = [...new Set(progress.map((p) => p.phase).filter(Boolean))];
+      // `complete` follows video.encoded, so it may reach the bus after job.completed ends the stream.
+      expect(phases.slice(0, 4)).toEqual(['preparing', 'rendering', 'concatenating', 'uploading']);
+      expect(phases.slice(4)).toEqual(phases.length > 4 ? ['complete'] : []);
+      expect(
+        progress.some((p) => p.phase === 'preparing' && /voiceovers \d+ of 13/.test(p.message ?? '')),
+      ).toBe(true);
+
+      const job = await jobWhen(
+        e2e,
+        started.jobId,
+        (j) => j.status === 'completed' && j.progressDetail?.phase === 'complete',
+        'completed at phase complete',
+      );
+      expect(job.origin).toEqual({ type: 'project', id: created.projectId, revision: 1 });
+      // Four narration lines, one fetched and one drawn picture, the music: made once each and shared.
+      const assets = Object.values(
+        (job.state as { project: { assets: Record<string, { key: string; made?: boolean }> } }).project
+          .assets,
+      );
+      expect(new Set(assets.map((a) => a.key)).size).toBe(4 + 2 + 1);
+
+      const path = join(e2e.stack.blobDir, job.outputs.video!.key);
+      const facts = probeFacts(path);
+      expect(facts.video).toMatchObject({
+        codec: 'h264',
+        width: 854,
+        height: 480,
+        pixFmt: 'yuv420p',
+      });
+      // ffprobe's average rate of 61 joined chunks: 4545 frames in 303.00x s.
+      expect(facts.video!.fps).toBeCloseTo(15, 3);
+      expect(facts.audio).toMatchObject({ codec: 'aac', sampleRate: 48000, channels: 2 });
+      // The scenes less the transitions, within one frame.
+      const frames = videoFrames(path);
+      expect(Math.abs(frames - 303 * 15)).toBeLessThanOrEqual(1);
+      // In 5-second chunks of 75 frames (61 for 4545 frames), every one rendered and joined.
+      const chunks = job.progressDetail!.chunks!;
+      expect(chunks.total).toBe(Math.ceil(frames / 75));
+      expect(chunks.done).toBe(chunks.total);
+      expect(Math.abs(videoStreamSec(path) - 303)).toBeLessThanOrEqual(1 / 15);
+      expect(Math.abs(facts.durationSec - 303)).toBeLessThanOrEqual(1 / 15);
+    } finally {
+      release();
+      server.close();
+    }
+  }, 1_500_000);
 });

@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -7,6 +8,7 @@ import type { EventOf, ProjectAsset } from '@reelbus/contracts';
 import {
   TransientError,
   describeError,
+  isJobCancelled,
   isPermanent,
   probe,
   redactUrl,
@@ -17,15 +19,30 @@ import {
   type HandlerContext,
   type HandlerOutcome,
 } from '@reelbus/kit';
+import { buildProviderInput, outputUrls } from '../models/input.ts';
 import { UnknownModelError, type ModelRegistry } from '../models/registry.ts';
-import type { ProviderName } from '../models/types.ts';
-import { isProviderError, type GenerationProvider } from '../generation/types.ts';
+import type { Model, ProviderName } from '../models/types.ts';
+import { nextPollDelay, type PollSettings } from '../generation/handle-generation.ts';
+import { downloadOutput } from '../generation/store-outputs.ts';
+import {
+  isProviderError,
+  type GenerationProvider,
+  type RemoteProvider,
+  type RemoteState,
+} from '../generation/types.ts';
 
 /*
  * project.asset.requested → one asset of a project render, made and stored at its project-owned key:
- * a model run (direct providers: local, ElevenLabs), a fetched URL, or a given music file; voiceovers
- * and music loudness-normalised to −16 LUFS. Then project.asset.ready for the compositor's fan-in.
- * Several run at once (the service's concurrency): a project's assets are made in parallel.
+ * a model run, a fetched URL, or a given music file; voiceovers and music loudness-normalised to
+ * −16 LUFS. Then project.asset.ready for the compositor's fan-in. Several run at once (the service's
+ * concurrency): a project's assets are made in parallel.
+ *
+ * Model runs go through the generation providers: a direct one (local, ElevenLabs) runs to the end
+ * here; a remote one (Replicate, fal) is submitted once and polled to its end, the way a generation is
+ * (same provider clients, same input mapping and output download), without a webhook: a provider's
+ * webhook is routed to a generation job, and an asset is no job of its own. The run's request id is
+ * kept beside the asset (`<asset key>.run.json`, owned by the project), so a redelivery resumes the
+ * run instead of paying for a second one.
  */
 
 export interface ProjectAssetDeps {
@@ -34,7 +51,17 @@ export interface ProjectAssetDeps {
   blobs: BlobStore;
   tmpDir: string;
   fetch: { allowPrivate: boolean; timeoutMs: number; maxBytes: number };
+  /** How remote runs (Replicate, fal) are polled, and how long one may take (the generations' settings). */
+  poll?: PollSettings;
 }
+
+/** Remote runs when the service passes no settings: a first look after 2 s, then up to every 15 s, 30 min at most. */
+export const DEFAULT_ASSET_POLL: PollSettings = {
+  initialMs: 2_000,
+  maxMs: 15_000,
+  timeoutMs: 30 * 60_000,
+  maxErrors: 5,
+};
 
 /** Which file of a run is the asset. */
 const ROLE_OF_MEDIA = { audio: 'audio', image: 'image', video: 'video' } as const;
@@ -152,6 +179,7 @@ export async function handleProjectAssetRequested(opts: {
           );
         }
         await deps.blobs.putFile(asset.key, out, { contentType: contentType(asset.key) });
+        await source.stored?.();
         return info?.durationSec;
       },
       { tmpDir: deps.tmpDir },
@@ -184,6 +212,12 @@ function contentType(key: string): string {
   return 'application/octet-stream';
 }
 
+/** The asset's raw file, and what to do once the asset is stored (forget a remote run). */
+interface Obtained {
+  path: string;
+  stored?: () => Promise<void>;
+}
+
 /** The asset's raw file: a model's output, a fetched URL, or a blob. */
 async function obtain(opts: {
   asset: ProjectAsset;
@@ -191,7 +225,7 @@ async function obtain(opts: {
   deps: ProjectAssetDeps;
   ctx: HandlerContext;
   label: string;
-}): Promise<{ path: string }> {
+}): Promise<Obtained> {
   const { asset, dir, deps, ctx, label } = opts;
   const make = asset.make;
   if ('key' in make) {
@@ -232,10 +266,13 @@ async function obtain(opts: {
   const checked = deps.registry.validateParams(model.id, make.params);
   if (!checked.ok) throw new AssetFailure(`${label}: invalid params for ${model.id}: ${checked.message}`);
   const provider = deps.providers[model.provider];
-  if (!provider || provider.kind !== 'direct') {
+  if (!provider) {
     throw new AssetFailure(
-      `${label}: model ${model.id} runs on ${model.provider}; project assets are made by direct providers (local, elevenlabs) in this version`,
+      `${label}: model ${model.id} runs on ${model.provider}, which this ai-generator is not configured for (${PROVIDER_SETTING[model.provider] ?? model.provider})`,
     );
+  }
+  if (provider.kind === 'remote') {
+    return runRemote({ asset, model, params: checked.params, provider, dir, deps, ctx, label });
   }
   const result = await provider.run({
     jobId: `${asset.id}`,
@@ -251,6 +288,178 @@ async function obtain(opts: {
   const file = result.files.find((f) => f.role === ROLE_OF_MEDIA[asset.media]);
   if (!file) throw new AssetFailure(`${label}: ${model.id} produced no ${asset.media}`);
   return { path: file.path };
+}
+
+/** What a provider needs set to be there. */
+const PROVIDER_SETTING: Partial<Record<ProviderName, string>> = {
+  replicate: 'set REPLICATE_API_TOKEN',
+  fal: 'set FAL_KEY',
+  elevenlabs: 'set ELEVENLABS_API_KEY',
+};
+
+/** A remote run in progress, kept beside the asset so a redelivery resumes it. */
+interface RunRecord {
+  provider: string;
+  model: string;
+  requestId: string;
+  submittedAt: string;
+}
+
+/** Where the run of an asset is recorded (owned by the project, like the asset). */
+export const runRecordKey = (assetKey: string) => `${assetKey}.run.json`;
+
+async function readRunRecord(blobs: BlobStore, key: string): Promise<RunRecord | undefined> {
+  if (!(await blobs.stat(key))) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of await blobs.get(key)) chunks.push(c as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as RunRecord;
+  } catch {
+    return undefined; // unreadable: submit again
+  }
+}
+
+/** Media params (blob keys or URLs) as URLs the provider can fetch: given, presigned, or hosted by it. */
+async function remoteMediaUrls(opts: {
+  model: Model;
+  params: Record<string, unknown>;
+  provider: RemoteProvider;
+  dir: string;
+  deps: ProjectAssetDeps;
+  ctx: HandlerContext;
+  label: string;
+}): Promise<Record<string, string>> {
+  const { model, params, provider, dir, deps, ctx, label } = opts;
+  const urls: Record<string, string> = {};
+  for (const [name, kind] of Object.entries(model.media)) {
+    const value = params[name];
+    if (typeof value !== 'string') continue;
+    if (/^https?:\/\//i.test(value)) {
+      urls[name] = value;
+      continue;
+    }
+    if (!(await deps.blobs.stat(value)))
+      throw new AssetFailure(`${label}: params.${name}: no blob "${value}" in storage`);
+    const presigned = await deps.blobs.presign(value, { expiresInSec: 6 * 3600 });
+    if (presigned) urls[name] = presigned;
+    else {
+      const path = join(dir, `input-${name}`);
+      await deps.blobs.download(value, path);
+      urls[name] = await provider.hostFile({ path, kind, signal: ctx.signal });
+    }
+  }
+  return urls;
+}
+
+/**
+ * A remote model run for an asset: submitted once (or resumed from its record), polled with a growing
+ * wait until it ends, its output downloaded. A cancelled job cancels the run at the provider; a run
+ * that outlasts the poll timeout is cancelled and the asset fails naming the provider and the run.
+ */
+async function runRemote(opts: {
+  asset: ProjectAsset;
+  model: Model;
+  params: Record<string, unknown>;
+  provider: RemoteProvider;
+  dir: string;
+  deps: ProjectAssetDeps;
+  ctx: HandlerContext;
+  label: string;
+}): Promise<Obtained> {
+  const { asset, model, params, provider, dir, deps, ctx, label } = opts;
+  const poll = deps.poll ?? DEFAULT_ASSET_POLL;
+  const recordKey = runRecordKey(asset.key);
+  const forget = () => deps.blobs.delete(recordKey);
+  const log = ctx.logger.child({ asset: asset.id, model: model.id, provider: model.provider });
+
+  let record = await readRunRecord(deps.blobs, recordKey);
+  if (record && (record.model !== model.id || record.provider !== model.provider)) record = undefined;
+  if (record) log.info({ requestId: record.requestId }, `${label}: resuming ${model.provider} run`);
+  else {
+    const mediaUrls = await remoteMediaUrls({ model, params, provider, dir, deps, ctx, label });
+    const input = buildProviderInput({ model, params, mediaUrls });
+    const { requestId } = await provider.submit({ model, input, webhookUrl: undefined, signal: ctx.signal });
+    record = { provider: model.provider, model: model.id, requestId, submittedAt: new Date().toISOString() };
+    await deps.blobs.put(recordKey, JSON.stringify(record), { contentType: 'application/json' });
+    log.info({ requestId }, `${label}: submitted to ${model.provider}`);
+  }
+  const { requestId } = record;
+  const run = `${model.provider} run ${requestId} of ${model.id}`;
+  const deadline = Date.parse(record.submittedAt) + poll.timeoutMs;
+  let delay = poll.initialMs;
+  let errors = 0;
+  for (;;) {
+    await sleep(Math.max(0, Math.min(delay, deadline - Date.now())), undefined, { signal: ctx.signal }).catch(
+      () => undefined,
+    );
+    if (ctx.signal.aborted) {
+      if (isJobCancelled(ctx.signal.reason)) {
+        // the user cancelled the render: stop paying for the run too
+        await provider
+          .cancel({ model, requestId })
+          .catch((err: unknown) => log.warn({ err }, 'cancel failed'));
+        await forget().catch(() => undefined);
+      }
+      // shutting down: the run goes on at the provider; a redelivery resumes it from its record
+      throw ctx.signal.reason ?? new Error('shutting down');
+    }
+    if (Date.now() >= deadline) {
+      await provider.cancel({ model, requestId }).catch(() => undefined);
+      await forget();
+      throw new AssetFailure(
+        `${label}: ${run} did not finish within ${Math.round(poll.timeoutMs / 1000)} s (GENERATION_TIMEOUT_MS); it was cancelled`,
+      );
+    }
+    let state: RemoteState;
+    try {
+      state = await provider.status({ model, requestId, signal: ctx.signal });
+      errors = 0;
+    } catch (err) {
+      if (ctx.signal.aborted) continue;
+      if (isProviderError(err) && !err.retryable) {
+        await forget();
+        throw err;
+      }
+      if (++errors >= poll.maxErrors)
+        throw new TransientError(`${label}: ${describeError(err)} (${errors} polls in a row)`, {
+          cause: err,
+          step: 'prepare',
+        });
+      log.warn({ err, errors }, 'status poll failed');
+      delay = nextPollDelay({ previousMs: delay, settings: poll });
+      continue;
+    }
+    if (state.state === 'running') {
+      ctx.working();
+      delay = nextPollDelay({ previousMs: delay, settings: poll });
+      continue;
+    }
+    if (state.state !== 'succeeded') {
+      await forget();
+      throw new AssetFailure(
+        state.state === 'failed'
+          ? `${label}: ${model.provider} ${model.ref}: ${state.error}`
+          : `${label}: ${model.provider} cancelled ${run}`,
+      );
+    }
+    const [url] = outputUrls({ model, result: state.output });
+    if (!url) {
+      await forget();
+      throw new AssetFailure(
+        `${label}: ${model.provider} ${model.ref} returned no output URL${model.output.path ? ` at ${model.output.path}` : ''}`,
+      );
+    }
+    const media = asset.media;
+    const file = await downloadOutput({
+      url,
+      dir,
+      name: 'output',
+      fallbackExt: model.output.ext ?? (media === 'image' ? 'png' : media === 'video' ? 'mp4' : 'mp3'),
+      signal: ctx.signal,
+    });
+    log.info({ requestId }, `${label}: ${run} finished`);
+    return { path: file.path, stored: forget };
+  }
 }
 
 async function normalise(opts: {

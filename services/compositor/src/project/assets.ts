@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Project, ProjectAsset, ProjectMedia, ProjectRenderPreset } from '@reelbus/contracts';
+import {
+  projectBlobPrefix,
+  type Project,
+  type ProjectAsset,
+  type ProjectMedia,
+  type ProjectRenderPreset,
+} from '@reelbus/contracts';
 import { projectFrame } from './timeline.ts';
 
 /*
@@ -63,7 +69,7 @@ export function planAssets(opts: {
   model: (id: string) => ModelFacts | undefined;
 }): AssetPlan {
   const { projectId, project, model } = opts;
-  const base = `projects/${projectId}/assets`;
+  const base = `${projectBlobPrefix(projectId)}assets`;
   const assets: ProjectAsset[] = [];
   const direct: Record<string, DirectMedia> = {};
   const problems: string[] = [];

@@ -209,6 +209,33 @@ describe('project assets on the bus', () => {
     ).toEqual(['voiceover:b']);
   }, 240_000);
 
+  it('makes an asset that several scenes share once and gives it to each of them', async () => {
+    const before = runs.length;
+    const shared = Project.parse({
+      title: 'Shared assets',
+      output: { shortSide: 144, fps: 15 },
+      scenes: ['x', 'y', 'z'].map((id) => ({
+        id,
+        narration: 'The same line.',
+        visual: { model: 'local-image', params: { prompt: 'one shared picture' } },
+        overlay: { image: { model: 'local-image', params: { prompt: 'a product' } } },
+      })),
+    });
+    const r = await render(shared, 'prj_shared');
+    expect(r.event.type).toBe('timeline.ready');
+    expect(runs.slice(before).sort()).toEqual([
+      'local-image "a product"',
+      'local-image "one shared picture"',
+      'local-speech "The same line."',
+    ]);
+    const state = readProjectState(await jobs.get(r.jobId))!;
+    const voiceovers = ['x', 'y', 'z'].map((id) => state.assets[`voiceover:${id}`]!);
+    expect(new Set(voiceovers.map((v) => v.key)).size).toBe(1);
+    expect(voiceovers.every((v) => v.ready && v.durationSec! > 0)).toBe(true);
+    const clips = (r.event as EventOf<'timeline.ready'>).data.timeline.tracks[0]!.clips;
+    expect(clips.map((c) => c.type)).toEqual(['image', 'image', 'image']);
+  }, 120_000);
+
   it('fails the render naming the scene whose visual cannot be had, or draws a placeholder with a warning when allowed', async () => {
     const bad = spec({ music: { enabled: false } });
     bad.scenes[2]!.visual = { url: 'https://127.0.0.1/missing.png' };

@@ -75,6 +75,29 @@ export function claimIfAllReady(state: ProjectJobState, claimant: string, at: st
   if (Object.values(state.assets).every((a) => a.ready)) state.claim = { by: claimant, at };
 }
 
+/**
+ * Inside a compare-and-set: the asset `assetId` is made (at `key`), and so is every other asset of the
+ * render at the same key (asked for once: see requestProjectAssets).
+ */
+export function markReady(
+  state: ProjectJobState,
+  made: { assetId: string; key: string; durationSec?: number | undefined; error?: string | undefined },
+): void {
+  const { assetId, key, durationSec, error } = made;
+  const sameKey = state.assets[assetId]!.key;
+  for (const [id, a] of Object.entries(state.assets)) {
+    if (id !== assetId && (a.ready || a.key !== sameKey)) continue;
+    state.assets[id] = {
+      ...a,
+      key,
+      ready: true,
+      made: true,
+      ...(durationSec !== undefined ? { durationSec } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+}
+
 const counts = (s: ProjectJobState) => {
   const all = Object.values(s.assets);
   return { ready: all.filter((a) => a.ready).length, total: all.length };
@@ -151,8 +174,12 @@ export async function requestProjectAssets({
   const recorded = readProjectState(job)!;
   const { ready, total } = counts(recorded);
   await preparing(ctx, event.jobId, recorded, 'started');
+  // Scenes that share an asset (the same picture, line or product image) share its key: it is asked
+  // for once, and its one `project.asset.ready` marks every asset at that key.
+  const asked = new Set<string>();
   for (const a of plan.assets) {
-    if (recorded.assets[a.id]?.ready) continue;
+    if (recorded.assets[a.id]?.ready || asked.has(a.key)) continue;
+    asked.add(a.key);
     await ctx.publish(
       'project.asset.requested',
       event.jobId,
@@ -183,14 +210,7 @@ export async function collectProjectAsset({
     const s = readProjectState(j);
     const a = s?.assets[assetId];
     if (!s || !a || a.ready) return undefined;
-    s.assets[assetId] = {
-      ...a,
-      key,
-      ready: true,
-      made: true,
-      ...(durationSec !== undefined ? { durationSec } : {}),
-      ...(error ? { error } : {}),
-    };
+    markReady(s, { assetId, key, durationSec, error });
     claimIfAllReady(s, event.id, at);
     return j;
   });

@@ -145,6 +145,99 @@ describe('scene project documents', () => {
     expect((await call('GET', '/v1/projects?limit=1000')).body.items.length).toBe(before);
   });
 
+  it('checks model ids and params against the registry when they are written, naming the field path', async () => {
+    const before = (await call('GET', '/v1/projects?limit=1000')).body.items.length;
+    const res = await call('POST', '/v1/projects', {
+      title: 'Models',
+      voice: { model: 'local-speech', voice: 'Not A Voice' },
+      music: { source: { prompt: 'calm piano', model: 'local-image' } },
+      scenes: [
+        scene('a'),
+        scene('b'),
+        {
+          ...scene('c'),
+          visual: { model: 'x', params: {} },
+          overlay: { image: { model: 'local-video', params: { prompt: 'p' } } },
+        },
+        { ...scene('d'), visual: { model: 'local-image', params: { prompt: 'p', width: 63 } } },
+      ],
+    });
+    expect(res.status).toBe(400);
+    const byField = Object.fromEntries(
+      res.body.error.issues.map((i: { field: string; message: string }) => [i.field, i.message]),
+    );
+    expect(byField['scenes[2].visual.model']).toMatch(
+      /^unknown model "x"; known: local-image, .*local-video/,
+    );
+    expect(byField['scenes[2].overlay.image.model']).toBe('"local-video" makes video, not image');
+    expect(byField['scenes[3].visual.params.width']).toBeDefined();
+    expect(byField['voice.voice']).toBeDefined();
+    expect(byField['music.source.model']).toBe('"local-image" makes image, not audio');
+    expect(res.body.error.message).toContain('scenes[2].visual.model: unknown model "x"; known: ');
+    expect((await call('GET', '/v1/projects?limit=1000')).body.items.length).toBe(before);
+
+    // Edits are checked the same way, by the path in their body; nothing changes.
+    const id = await newProject(['a', 'b']);
+    const edits = [
+      ['PATCH', `/v1/projects/${id}/scenes/a`, { visual: { model: 'nope', params: {} } }, 'visual.model'],
+      [
+        'PATCH',
+        `/v1/projects/${id}/scenes/a`,
+        { overlay: { image: { model: 'local-music', params: {} } } },
+        'overlay.image.model',
+      ],
+      [
+        'POST',
+        `/v1/projects/${id}/scenes`,
+        { scene: { ...scene('c'), visual: { model: 'local-image', params: { size: 3 } } } },
+        'scene.visual.params',
+      ],
+      ['PATCH', `/v1/projects/${id}`, { voice: { model: 'local-image' } }, 'voice.model'],
+      ['POST', `/v1/projects/${id}/voiceover`, { voice: { model: 'gone' } }, 'voice.model'],
+      ['PATCH', `/v1/projects/${id}/music`, { source: { prompt: 'p', model: 'nope' } }, 'source.model'],
+    ] as const;
+    for (const [method, url, body, field] of edits) {
+      const r = await call(method, url, body);
+      expect(r.status, `${method} ${url} ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.error.field, JSON.stringify(r.body)).toMatch(
+        new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}`),
+      );
+    }
+    expect((await get(id)).revision).toBe(1);
+    // A registry model of the right type with good params is taken.
+    const ok = await call('PATCH', `/v1/projects/${id}/scenes/a`, {
+      visual: { model: 'local-video', params: { prompt: 'waves', duration: 3 } },
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('deletes a project with the assets it owns, leaving other projects and jobs alone', async () => {
+    const blobs = new FsBlobStore({ root: blobDir });
+    const id = await newProject(['a']);
+    const other = await newProject(['b']);
+    const own = [`projects/${id}/assets/voiceover-1.wav`, `projects/${id}/assets/visual-2.png`];
+    for (const key of own) await blobs.put(key, 'x');
+    await blobs.put(`projects/${other}/assets/voiceover-3.wav`, 'y');
+    await blobs.put('jobs/job_1/final.mp4', 'z');
+
+    // A stale If-Match changes nothing: the document and its assets stay.
+    const stale = await call('DELETE', `/v1/projects/${id}`, undefined, { 'if-match': '"7"' });
+    expect(stale.status).toBe(409);
+    expect(await blobs.stat(own[0]!)).toBeDefined();
+
+    expect((await call('DELETE', `/v1/projects/${id}`, undefined, { 'if-match': '"1"' })).status).toBe(204);
+    expect((await call('GET', `/v1/projects/${id}`)).status).toBe(404);
+    for (const key of own) expect(await blobs.stat(key), key).toBeUndefined();
+    expect(await blobs.stat(`projects/${other}/assets/voiceover-3.wav`)).toBeDefined();
+    expect(await blobs.stat('jobs/job_1/final.mp4')).toBeDefined();
+
+    // A leftover written after the delete (a render that was still running) goes with a repeated DELETE.
+    await blobs.put(`projects/${id}/assets/music-4.m4a`, 'late');
+    const again = await call('DELETE', `/v1/projects/${id}`);
+    expect(again.status).toBe(404);
+    expect(await blobs.stat(`projects/${id}/assets/music-4.m4a`)).toBeUndefined();
+  });
+
   it('edits a scene into a new revision and answers 404 naming an unknown scene without changing anything', async () => {
     const id = await newProject();
     const ok = await call('PATCH', `/v1/projects/${id}/scenes/s2`, {

@@ -9,6 +9,7 @@ import {
   ProjectMedia,
   ProjectOutput,
   Scene,
+  projectBlobPrefix,
   SceneId,
   Transition,
   Voice,
@@ -21,14 +22,17 @@ import {
   isInvalidDocument,
   isInvalidListOptions,
   isRevisionConflict,
+  describeError,
+  type BlobStore,
   type StoredDocument,
 } from '@reelbus/kit';
+import type { ModelRegistry } from '@reelbus/ai-generator/models';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
-import { HttpError, badRequest, invalidInput } from '../errors.ts';
+import { HttpError, badRequest, invalidInput, type FieldIssue } from '../errors.ts';
 import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
 import { newJobId } from '../ids.ts';
 import {
@@ -45,6 +49,12 @@ import {
   undoEdit,
   type Recipe,
 } from '../projects/edits.ts';
+import {
+  musicModelIssues,
+  projectModelIssues,
+  sceneModelIssues,
+  voiceModelIssues,
+} from './projects-models.ts';
 
 /*
  * Scene projects (issue 13): a revisioned document (kit DocumentStore, collection `projects`) edited
@@ -205,7 +215,15 @@ const ifMatchOf = (req: WriteRequest): string | undefined => {
 const newProjectId = () => `prj_${randomBytes(9).toString('base64url')}`;
 const newSceneId = () => `s_${randomBytes(6).toString('base64url')}`;
 
-export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
+/** 400 naming every field whose model or params the registry refuses (checked before anything is stored). */
+function refuseModelIssues(issues: FieldIssue[]): void {
+  if (issues.length) throw invalidInput(issues);
+}
+
+export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: ModelRegistry }> = async (
+  app,
+  { ctx, models: registry },
+) => {
   const { config } = ctx;
   const store = () => {
     if (!ctx.projects) {
@@ -261,6 +279,7 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
       response: { 201: Revisioned, ...WRITE_ERRORS },
     },
     handler: async (req, reply) => {
+      refuseModelIssues(projectModelIssues({ registry, project: req.body }));
       const id = newProjectId();
       const project = {
         ...req.body,
@@ -358,7 +377,8 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
     url: '/v1/projects/:id',
     config: { access: 'user' },
     schema: {
-      summary: 'Delete a scene project (its rendered videos stay with their jobs)',
+      summary:
+        'Delete a scene project and its assets (voiceovers, generated visuals, music); its rendered videos stay with their jobs',
       tags: TAGS,
       params: ProjectParams,
       headers: WriteHeaders,
@@ -373,6 +393,11 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
       } catch (err) {
         throw mapStoreError(err, req.params.id);
       }
+      // The document goes first (no new render can start), then its assets. A project already gone
+      // still has its leftovers removed (a render that was running, an earlier delete cut short),
+      // so repeating the DELETE cleans up.
+      const assets = await deleteProjectBlobs(ctx.blobs, req.params.id);
+      req.log.info({ projectId: req.params.id, removed, assets }, 'project deleted with its assets');
       if (!removed) throw projectNotFound(req.params.id);
       return reply.code(204).send(null);
     },
@@ -391,8 +416,10 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
       body: PatchProjectBody,
       response: { 200: EditAnswer, ...WRITE_ERRORS },
     },
-    handler: async (req, reply) =>
-      edit(req, reply, `change ${Object.keys(req.body).join(', ')}`, patchProject(req.body)),
+    handler: async (req, reply) => {
+      refuseModelIssues(voiceModelIssues({ registry, where: 'voice', voice: req.body.voice }));
+      return edit(req, reply, `change ${Object.keys(req.body).join(', ')}`, patchProject(req.body));
+    },
   });
 
   app.route({
@@ -408,13 +435,15 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
       body: PatchSceneBody,
       response: { 200: EditAnswer, ...WRITE_ERRORS },
     },
-    handler: async (req, reply) =>
-      edit(
+    handler: async (req, reply) => {
+      refuseModelIssues(sceneModelIssues({ registry, where: '', scene: req.body }));
+      return edit(
         req,
         reply,
         `change ${Object.keys(req.body).join(', ')} of scene ${req.params.sceneId}`,
         patchScene(req.params.sceneId, req.body),
-      ),
+      );
+    },
   });
 
   app.route({
@@ -431,6 +460,7 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
       response: { 201: EditAnswer.extend({ sceneId: SceneId }), ...WRITE_ERRORS },
     },
     handler: async (req, reply) => {
+      refuseModelIssues(sceneModelIssues({ registry, where: 'scene', scene: req.body.scene }));
       const scene = Scene.parse({ ...req.body.scene, id: req.body.scene.id ?? newSceneId() });
       const answer = await edit(req, reply, `add scene ${scene.id}`, addScene(scene, req.body.index));
       return reply.code(201).send({ ...answer, sceneId: scene.id });
@@ -486,6 +516,7 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
     },
     handler: async (req, reply) => {
       const body = req.body ?? {};
+      refuseModelIssues(voiceModelIssues({ registry, where: 'voice', voice: body.voice }));
       const which = body.sceneIds ? `scenes ${body.sceneIds.join(', ')}` : 'all scenes';
       return edit(req, reply, `re-voice ${which}`, revoice(body));
     },
@@ -504,8 +535,10 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
       body: PatchMusicBody,
       response: { 200: EditAnswer, ...WRITE_ERRORS },
     },
-    handler: async (req, reply) =>
-      edit(req, reply, `change music ${Object.keys(req.body).join(', ')}`, patchMusic(req.body)),
+    handler: async (req, reply) => {
+      refuseModelIssues(musicModelIssues({ registry, where: 'source', source: req.body.source }));
+      return edit(req, reply, `change music ${Object.keys(req.body).join(', ')}`, patchMusic(req.body));
+    },
   });
 
   app.route({
@@ -621,6 +654,28 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async
     });
   }
 };
+
+/**
+ * Removes every blob the project owns (`projects/<id>/`); a blob that will not go fails the request
+ * naming it (503: the document is gone already, a repeated DELETE removes the rest).
+ */
+async function deleteProjectBlobs(blobs: BlobStore, projectId: string): Promise<number> {
+  const prefix = projectBlobPrefix(projectId);
+  const found = await blobs.list(prefix);
+  for (const b of found) {
+    try {
+      await blobs.delete(b.key);
+    } catch (err) {
+      throw new HttpError({
+        statusCode: 503,
+        code: 'assets_not_removed',
+        message: `project "${projectId}": ${b.key} could not be removed (${describeError(err)}); send the DELETE again to remove the project's remaining assets`,
+        cause: err,
+      });
+    }
+  }
+  return found.length;
+}
 
 function projectNotFound(id: string): HttpError {
   return new HttpError({
