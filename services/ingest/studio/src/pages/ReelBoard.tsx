@@ -30,7 +30,7 @@ import {
   isNewer,
   movedOrder,
   paramValuesOf,
-  sectionName,
+  sectionInText,
   takeActions,
 } from '../reels/board.ts';
 
@@ -357,7 +357,7 @@ function SectionRow({
 }) {
   const { client } = useAuth();
   const [error, setError] = useState<string>();
-  const name = sectionName(reel, s.id);
+  const name = sectionInText(reel, s.id);
   const approved = s.takes.find((t) => t.id === s.approvedTakeId);
   const headingId = `section-${s.id}-h`;
 
@@ -378,13 +378,13 @@ function SectionRow({
     <li class="reel-section" data-section-id={s.id} aria-labelledby={headingId}>
       <div class="reel-section__head">
         <h3 id={headingId}>
-          {index + 1}. {s.title ?? `Section ${s.id}`}
+          {index + 1}. {s.title ?? 'Untitled section'}
         </h3>
         <div class="reel-section__move">
           <button
             type="button"
             class="icon-button"
-            aria-label={`Move ${name.toLowerCase()} earlier`}
+            aria-label={`Move ${name} earlier`}
             disabled={index === 0}
             onClick={() => onMove(-1)}
           >
@@ -393,7 +393,7 @@ function SectionRow({
           <button
             type="button"
             class="icon-button"
-            aria-label={`Move ${name.toLowerCase()} later`}
+            aria-label={`Move ${name} later`}
             disabled={index === reel.sections.length - 1}
             onClick={() => onMove(1)}
           >
@@ -414,7 +414,7 @@ function SectionRow({
           <p>{error}</p>
         </div>
       ) : null}
-      <ul class="takes" aria-label={`Takes of ${name.toLowerCase()}`}>
+      <ul class="takes" aria-label={`Takes of ${name}`}>
         {s.takes.map((t) => (
           <TakeCard
             key={t.id}
@@ -456,7 +456,7 @@ function TakeCard({
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState('');
   const can = takeActions(s, t);
-  const who = `take ${t.id} of ${sectionName(reel, s.id).toLowerCase()}`;
+  const who = `take ${t.id} of ${sectionInText(reel, s.id)}`;
   const base = `take-${s.id}-${t.id}`;
   const run = async (action: () => Promise<void>) => {
     setBusy(true);
@@ -595,7 +595,7 @@ function Regenerate({
   const [issues, setIssues] = useState<PlacedIssues>(NO_ISSUES);
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState<string>();
-  const name = sectionName(reel, s.id).toLowerCase();
+  const name = sectionInText(reel, s.id);
   const controlId = (param: string) => `regen-${s.id}-${param}`;
   const controls = fields.map((f) => ({ control: controlId(f.name), fields: [`params.${f.name}`] }));
 

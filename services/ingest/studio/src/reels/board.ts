@@ -13,6 +13,12 @@ export function sectionName(reel: Pick<ReelView, 'sections'>, sectionId: string)
   return s.title ? `Section ${i + 1} “${s.title}”` : `Section ${i + 1}`;
 }
 
+/** The section's name inside a sentence: "section 2 “Midday”" (the title as written). */
+export function sectionInText(reel: Pick<ReelView, 'sections'>, sectionId: string): string {
+  const name = sectionName(reel, sectionId);
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
 const TAKE_COUNT_ORDER = ['ready', 'pending', 'rejected', 'failed'] as const;
 const COUNT_WORDS: Record<(typeof TAKE_COUNT_ORDER)[number], string> = {
   ready: 'waiting for review',
@@ -78,7 +84,7 @@ export function isNewer(update: Pick<ReelUpdate, 'revision'>, shown: Pick<ReelVi
 
 /** A live change in words, for the page's status line ("Take t2 of section 2 is ready."). */
 export function changeText(update: ReelUpdate, reel: Pick<ReelView, 'sections'>): string {
-  const where = update.sectionId ? ` of ${sectionName(reel, update.sectionId).replace(/^S/, 's')}` : '';
+  const where = update.sectionId ? ` of ${sectionInText(reel, update.sectionId)}` : '';
   const take = update.takeId ? `Take ${update.takeId}${where}` : 'A take';
   const by = update.by ? ` by ${update.by}` : '';
   switch (update.change) {
