@@ -28,6 +28,7 @@ import {
   compileIsCurrent,
   compileReadiness,
   isNewer,
+  keepVideoLinks,
   movedOrder,
   paramValuesOf,
   sectionInText,
@@ -168,8 +169,9 @@ function useReel(id: string) {
   const accept = useCallback((next: ReelView) => {
     // an older answer (a slow request overtaken by a newer read) never replaces a newer reel
     if (current.current && next.revision < current.current.revision) return;
-    current.current = next;
-    setReel(next);
+    const shown = keepVideoLinks(current.current, next, Date.now());
+    current.current = shown;
+    setReel(shown);
   }, []);
 
   const refresh = useCallback(() => {
@@ -215,9 +217,10 @@ function useReel(id: string) {
           return;
         }
         if (m.event === 'reel') {
-          // a (re)connection starts from the whole reel
-          current.current = undefined;
-          accept(payload as ReelView);
+          // a (re)connection starts from the whole reel (the same revision again after a reconnection)
+          const whole = payload as ReelView;
+          if (current.current && whole.revision <= current.current.revision) return;
+          accept(whole);
           return;
         }
         if (m.event !== 'reel.updated') return;
@@ -410,8 +413,16 @@ function SectionRow({
         )}
       </p>
       {error ? (
-        <div class="notice notice--error" role="alert" data-section-error={s.id}>
+        <div class="notice notice--error notice--dismissible" role="alert" data-section-error={s.id}>
           <p>{error}</p>
+          <button
+            type="button"
+            class="icon-button"
+            aria-label={`Dismiss the message about ${name}`}
+            onClick={() => setError(undefined)}
+          >
+            ✕
+          </button>
         </div>
       ) : null}
       <ul class="takes" aria-label={`Takes of ${name}`}>
@@ -594,7 +605,6 @@ function Regenerate({
   const [open, setOpen] = useState(false);
   const [issues, setIssues] = useState<PlacedIssues>(NO_ISSUES);
   const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<string>();
   const name = sectionInText(reel, s.id);
   const controlId = (param: string) => `regen-${s.id}-${param}`;
   const controls = fields.map((f) => ({ control: controlId(f.name), fields: [`params.${f.name}`] }));
@@ -619,14 +629,13 @@ function Regenerate({
     }
     setIssues(NO_ISSUES);
     setBusy(true);
-    setStatus(undefined);
     try {
-      const started = await regenerateSection(client, {
+      await regenerateSection(client, {
         reelId: reel.id,
         sectionId: s.id,
         params: changedParams(params, s.params),
       });
-      setStatus(`Take ${started.takeId} is being generated.`);
+      // the new take appears in the section, and the board's live line says it is being generated
       setOpen(false);
       onStarted();
     } catch (err) {
@@ -664,9 +673,6 @@ function Regenerate({
           </button>
         </form>
       </details>
-      <p class="muted" role="status">
-        {status}
-      </p>
     </div>
   );
 }

@@ -6,6 +6,8 @@ import {
   compileIsCurrent,
   compileReadiness,
   isNewer,
+  keepVideoLinks,
+  linkSecondsLeft,
   movedOrder,
   paramValuesOf,
   sectionName,
@@ -214,5 +216,38 @@ describe('paramValuesOf and compileIsCurrent', () => {
       false,
     );
     expect(compileIsCurrent(reel(sections))).toBe(false);
+  });
+});
+
+describe('keepVideoLinks', () => {
+  const NOW = Date.parse(AT);
+  const link = (job: string, expiresInSec: number) =>
+    `https://x.test/v1/jobs/${job}/video.mp4?expires=${NOW / 1000 + expiresInSec}&signature=ab`;
+  const withLink = (t: TakeView, l: string): TakeView => ({ ...t, links: { ...t.links, video: l } });
+
+  it('keeps the link a take already plays from while it works for 5 more minutes, so its video does not reload', () => {
+    const before = reel([
+      section('s1', [withLink(take('t1', 'ready'), link('job_t1', 3000))]),
+      section('s2', []),
+    ]);
+    const fresh = reel([
+      section('s1', [withLink(take('t1', 'approved'), link('job_t1', 3600))]),
+      section('s2', [withLink(take('t1', 'ready'), link('job_s2', 3600))]),
+    ]);
+    const kept = keepVideoLinks(before, fresh, NOW);
+    expect(kept.sections[0]!.takes[0]!.links.video).toBe(link('job_t1', 3000));
+    expect(kept.sections[0]!.takes[0]!.status).toBe('approved');
+    // a take that had no link takes the new one
+    expect(kept.sections[1]!.takes[0]!.links.video).toBe(link('job_s2', 3600));
+  });
+
+  it('takes the fresh link when the old one is about to expire, and reads how long a link works', () => {
+    const before = reel([section('s1', [withLink(take('t1', 'ready'), link('job_t1', 120))])]);
+    const fresh = reel([section('s1', [withLink(take('t1', 'ready'), link('job_t1', 3600))])]);
+    expect(keepVideoLinks(before, fresh, NOW).sections[0]!.takes[0]!.links.video).toBe(link('job_t1', 3600));
+    expect(keepVideoLinks(undefined, fresh, NOW)).toBe(fresh);
+    expect(linkSecondsLeft(link('j', 60), NOW)).toBe(60);
+    expect(linkSecondsLeft(undefined, NOW)).toBe(0);
+    expect(linkSecondsLeft('/v1/jobs/j/video.mp4', NOW)).toBe(0);
   });
 });

@@ -163,3 +163,45 @@ export function compileIsCurrent(reel: ReelView): boolean {
     reel.sections.every((s, i) => done[i]?.sectionId === s.id && done[i]?.takeId === s.approvedTakeId)
   );
 }
+
+/** Seconds a signed link still works (its `expires`, unix seconds), 0 when it has none or cannot be read. */
+export function linkSecondsLeft(link: string | undefined, nowMs: number): number {
+  if (!link) return 0;
+  try {
+    const expires = Number(new URL(link, 'http://base.invalid').searchParams.get('expires'));
+    return Number.isFinite(expires) ? Math.max(0, expires - nowMs / 1000) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A link that still works this long is kept rather than replaced (the API signs links for an hour by default). */
+const KEEP_LINK_MIN_SEC = 300;
+
+/**
+ * `next` with the signed video links of `prev` kept wherever they point at the same video and still work
+ * for a while: every read of the reel signs fresh links, and a `<video>` whose `src` changes reloads,
+ * stopping whoever is watching that take when another reviewer approves something.
+ */
+export function keepVideoLinks(prev: ReelView | undefined, next: ReelView, nowMs: number): ReelView {
+  if (!prev) return next;
+  const keep = <T extends { links: { video?: string | undefined } }>(old: T | undefined, cur: T): T =>
+    old?.links.video && cur.links.video && linkSecondsLeft(old.links.video, nowMs) > KEEP_LINK_MIN_SEC
+      ? { ...cur, links: { ...cur.links, video: old.links.video } }
+      : cur;
+  const takes = new Map(
+    prev.sections.flatMap((s) => s.takes.map((t) => [`${s.id}/${t.id}/${t.jobId}`, t] as const)),
+  );
+  const compile =
+    next.compile && prev.compile?.jobId === next.compile.jobId
+      ? keep(prev.compile, next.compile)
+      : next.compile;
+  return {
+    ...next,
+    sections: next.sections.map((s) => ({
+      ...s,
+      takes: s.takes.map((t) => keep(takes.get(`${s.id}/${t.id}/${t.jobId}`), t)),
+    })),
+    ...(compile ? { compile } : {}),
+  };
+}
