@@ -656,8 +656,11 @@ describe('the studio in a browser', () => {
 
   it('re-orders a reel’s sections, compiles once every section has an approved take, and plays the compiled video', async () => {
     expect(reelId).toBeDefined();
-    await page.getByRole('button', { name: 'Move section 3 earlier' }).click();
+    // With the keyboard: the focus stays on the moved section's button, under its new name.
+    await page.getByRole('button', { name: 'Move section 3 earlier' }).focus();
+    await page.keyboard.press('Enter');
     await expect.poll(sectionOrder).toEqual(['s1', 's3', 's2']);
+    await expect.poll(() => page.locator(':focus').getAttribute('aria-label')).toBe('Move section 2 earlier');
     expect(await page.locator('#compile-reasons').textContent()).toContain('Section 2 has no approved take');
     await takeOf('s3', 't1').getByRole('button', { name: 'Approve take t1 of section 2' }).click();
     const compile = page.locator('#compile-button');

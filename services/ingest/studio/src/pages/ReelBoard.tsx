@@ -106,6 +106,13 @@ export function ReelBoard({ id }: { id: string }) {
     setBoardError(undefined);
     try {
       accept(await reorderSections(client, { reelId: reel.id, order, revision: reel.revision }));
+      // Keep the keyboard on the moved section: its button in the same direction, or the other one at an end.
+      requestAnimationFrame(() => {
+        const buttons = (dir: number) =>
+          document.querySelector<HTMLButtonElement>(`[data-section-id="${sectionId}"] [data-move="${dir}"]`);
+        const same = buttons(by);
+        (same && !same.disabled ? same : buttons(-by))?.focus();
+      });
     } catch (err) {
       if (isApiError(err) && err.code === 'revision_conflict') {
         setBoardError(
@@ -387,6 +394,7 @@ function SectionRow({
           <button
             type="button"
             class="icon-button"
+            data-move="-1"
             aria-label={`Move ${name} earlier`}
             disabled={index === 0}
             onClick={() => onMove(-1)}
@@ -396,6 +404,7 @@ function SectionRow({
           <button
             type="button"
             class="icon-button"
+            data-move="1"
             aria-label={`Move ${name} later`}
             disabled={index === reel.sections.length - 1}
             onClick={() => onMove(1)}
