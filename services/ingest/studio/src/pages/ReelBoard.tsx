@@ -610,7 +610,8 @@ function Regenerate({
 }) {
   const { client } = useAuth();
   const fields = useMemo(() => (model ? paramFields(model.params) : []), [model]);
-  const [values, setValues] = useState<ParamValues>({});
+  /** What the reviewer changed in the form; the rest shows the section's params. */
+  const [edits, setEdits] = useState<ParamValues>({});
   const [open, setOpen] = useState(false);
   const [issues, setIssues] = useState<PlacedIssues>(NO_ISSUES);
   const [busy, setBusy] = useState(false);
@@ -618,10 +619,10 @@ function Regenerate({
   const controlId = (param: string) => `regen-${s.id}-${param}`;
   const controls = fields.map((f) => ({ control: controlId(f.name), fields: [`params.${f.name}`] }));
 
-  // The form starts from the section's params each time it is opened.
-  useEffect(() => {
-    if (open) setValues(paramValuesOf(fields, s.params));
-  }, [open, fields, s.params]);
+  // Live updates re-read the reel (a new params object each time), so the section's values are derived
+  // here and the reviewer's edits kept apart: an update while they type does not undo their typing.
+  const fromSection = useMemo(() => paramValuesOf(fields, s.params), [fields, s.params]);
+  const values = { ...fromSection, ...edits };
 
   async function onSubmit(e: Event) {
     e.preventDefault();
@@ -656,7 +657,15 @@ function Regenerate({
 
   return (
     <div class="regenerate">
-      <details open={open} onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+      <details
+        open={open}
+        onToggle={(e) => {
+          const opened = (e.currentTarget as HTMLDetailsElement).open;
+          // each opening starts again from the section's params
+          if (opened && !open) setEdits({});
+          setOpen(opened);
+        }}
+      >
         <summary>Regenerate {name}</summary>
         <form onSubmit={onSubmit} noValidate aria-label={`Regenerate ${name}`}>
           <FormErrors errors={issues.general} />
@@ -673,7 +682,7 @@ function Regenerate({
                 field={f}
                 value={values[f.name] ?? f.initial}
                 errors={issues.byControl[controlId(f.name)]}
-                onChange={(v) => setValues((x) => ({ ...x, [f.name]: v }))}
+                onChange={(v) => setEdits((x) => ({ ...x, [f.name]: v }))}
               />
             ))}
           </fieldset>
