@@ -19,6 +19,7 @@ const run = promisify(execFile);
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: {
   querySelector<T = any>(selector: string): T | null;
+  querySelectorAll<T = any>(selector: string): T[];
   activeElement: { id: string } | null;
   createElement(tag: 'video'): { canPlayType(mime: string): string };
   body: unknown;
@@ -524,6 +525,246 @@ describe('the studio in a browser', () => {
       .toMatch(/Running|Completed/);
     expect(listReads()).toBe(readsBefore);
     await shot('jobs-live');
+  }, 120_000);
+
+  // Reels (issue 14): made, reviewed and compiled in the studio with the offline local-video model.
+  let reelId: string | undefined;
+  /** Opens `path` signed in (the sign-in page asks first when the tests above were left out, e.g. with -t). */
+  const openSignedIn = async (p: Page, path: string) => {
+    await p.goto(url(path));
+    await p.locator('h1').first().waitFor();
+    if (new URL(p.url()).pathname === '/sign-in') {
+      await p.getByLabel('API key').fill(e2e.stack.secrets.apiKey);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.waitForURL((u) => `${u.pathname}${u.search}` === path);
+    }
+  };
+  const takeOf = (sectionId: string, takeId: string) =>
+    page.locator(`[data-section-id="${sectionId}"] [data-take-id="${takeId}"]`);
+  const sectionOrder = () =>
+    page.locator('.reel-section').evaluateAll((els) => els.map((e) => e.getAttribute('data-section-id')));
+
+  it('makes a reel from three sections with the models’ params forms, an API error next to its field', async () => {
+    await openSignedIn(page, '/reels');
+    await page.getByRole('heading', { name: 'Reels', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'New reel' }).click();
+    await page.getByRole('heading', { name: 'New reel' }).waitFor();
+    await page.getByLabel(/^Title/).fill('Studio reel');
+    await page.getByRole('button', { name: 'Add a section' }).click();
+    const forms = page.locator('fieldset.draft-section');
+    await expect.poll(() => forms.count()).toBe(3);
+    for (const [i, prompt] of ['first light', 'midday', 'dusk'].entries()) {
+      const f = forms.nth(i);
+      await f.getByLabel('Model').selectOption('local-video');
+      await f.getByLabel(/^Prompt/).fill(prompt);
+      await f.getByLabel(/^Duration/).fill('1');
+      await f.getByLabel(/^Width/).fill(i === 1 ? '5000' : '320');
+      await f.getByLabel(/^Height/).fill('180');
+    }
+    await forms.nth(0).getByLabel('Section title').fill('Opening');
+    // A width the model refuses: the API names sections[1].params.width, shown under that field.
+    await page.getByRole('button', { name: 'Create the reel' }).click();
+    const widthError = forms.nth(1).locator('.field-errors');
+    await expect.poll(() => widthError.textContent(), { timeout: 15_000 }).toMatch(/3840/);
+    expect(
+      await forms
+        .nth(1)
+        .getByLabel(/^Width/)
+        .getAttribute('aria-invalid'),
+    ).toBe('true');
+    await shot('reel-new-error');
+
+    await forms
+      .nth(1)
+      .getByLabel(/^Width/)
+      .fill('320');
+    await page.getByRole('button', { name: 'Create the reel' }).click();
+    await page.waitForURL(/\/reels\/reel_[^/]+$/, { timeout: 30_000 });
+    reelId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await page.getByRole('heading', { name: /Studio reel/ }).waitFor();
+    expect(await sectionOrder()).toEqual(['s1', 's2', 's3']);
+  }, 120_000);
+
+  it('shows a reel’s takes live as they finish, playing inline; regenerates, rejects with a reason, and shows a concurrent approve refused', async () => {
+    expect(reelId).toBeDefined();
+    // The takes finish while the page is open: the reel's event stream says so, no reload.
+    await expect
+      .poll(() => page.locator('.take--ready').count(), { timeout: 180_000, interval: 500 })
+      .toBe(3);
+    const video = takeOf('s1', 't1').locator('video');
+    expect(await video.getAttribute('playsinline')).not.toBeNull();
+    expect(await video.getAttribute('src')).toMatch(/\/v1\/jobs\/[^/]+\/video\.mp4\?expires=\d+&signature=/);
+    await page.waitForFunction(
+      () => document.querySelector<VideoElement>('[data-take-id="t1"] video')!.readyState >= 1,
+    );
+    expect(requestsTo(new RegExp(`^/v1/reels/${reelId}/events$`)).length).toBeGreaterThanOrEqual(1);
+
+    // Regenerate the middle section with another prompt: a second take appears and becomes ready live.
+    const s2 = page.locator('[data-section-id="s2"]');
+    await s2.locator('summary').click();
+    await s2.getByLabel(/^Prompt/).fill('midday, again');
+    await s2.getByRole('button', { name: 'Make a new take' }).click();
+    await takeOf('s2', 't2').waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => takeOf('s2', 't2').getAttribute('class'), { timeout: 180_000 })
+      .toContain('take--ready');
+    expect(await takeOf('s2', 't2').locator('.take__prompt').textContent()).toBe('“midday, again”');
+    await expect.poll(() => page.locator('#reel-change').textContent()).toContain('Take t2 of section 2');
+
+    // Two approvals of one section at once (as two reviewers would): one wins, the other is refused (409)
+    // and the page says why.
+    const approvals = () =>
+      responses.filter((r) => /\/sections\/s2\/takes\/t[12]\/approve$/.test(new URL(r.url()).pathname));
+    await page.evaluate(() => {
+      for (const t of ['t1', 't2'])
+        document
+          .querySelector(`[data-section-id="s2"] [data-take-id="${t}"] button[aria-label^="Approve"]`)!
+          .click();
+    });
+    await expect.poll(() => approvals().length, { timeout: 30_000 }).toBe(2);
+    expect(
+      approvals()
+        .map((r) => r.status())
+        .sort(),
+    ).toEqual([200, 409]);
+    const refused = page.locator('[data-section-error="s2"]');
+    await expect
+      .poll(() => refused.textContent())
+      .toMatch(/Could not approve take t[12]: .*already has an approved take/);
+    await expect.poll(() => s2.locator('.take--approved').count()).toBe(1);
+
+    // Reject the opening's take with a reason, then approve it after all.
+    const opening = takeOf('s1', 't1');
+    await opening.getByRole('button', { name: 'Reject take t1 of section 1 “Opening”…' }).click();
+    await opening.getByLabel('Why reject take t1?').fill('Too dark at the start');
+    await opening.getByRole('button', { name: 'Reject take t1 of section 1 “Opening”' }).click();
+    await expect
+      .poll(() => opening.locator('.take__review').textContent())
+      .toMatch(/^Rejected by .+: Too dark at the start$/);
+    await opening.getByRole('button', { name: 'Approve take t1 of section 1 “Opening”' }).click();
+    await expect.poll(() => opening.getAttribute('class')).toContain('take--approved');
+
+    // Two of three sections approved: compile is disabled and says which section lacks a take.
+    const compile = page.locator('#compile-button');
+    expect(await compile.isDisabled()).toBe(true);
+    expect(await compile.getAttribute('aria-describedby')).toBe('compile-reasons');
+    expect(await page.locator('#compile-reasons').textContent()).toContain(
+      'Section 3 has no approved take (1 waiting for review).',
+    );
+    await shot('reel-board');
+  }, 420_000);
+
+  it('re-orders a reel’s sections, compiles once every section has an approved take, and plays the compiled video', async () => {
+    expect(reelId).toBeDefined();
+    // With the keyboard: the focus stays on the moved section's button, under its new name.
+    await page.getByRole('button', { name: 'Move section 3 earlier' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(sectionOrder).toEqual(['s1', 's3', 's2']);
+    await expect.poll(() => page.locator(':focus').getAttribute('aria-label')).toBe('Move section 2 earlier');
+    expect(await page.locator('#compile-reasons').textContent()).toContain('Section 2 has no approved take');
+    await takeOf('s3', 't1').getByRole('button', { name: 'Approve take t1 of section 2' }).click();
+    const compile = page.locator('#compile-button');
+    await expect.poll(() => compile.isDisabled()).toBe(false);
+    expect(await page.locator('#compile-reasons').count()).toBe(0);
+    await compile.click();
+
+    const video = page.locator('#reel-video');
+    await video.waitFor({ timeout: 300_000 });
+    expect(await video.getAttribute('playsinline')).not.toBeNull();
+    await video.evaluate(async (v: VideoElement) => {
+      v.muted = true;
+      await v.play();
+    });
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector<VideoElement>('#reel-video')!;
+        return v.readyState >= 3 && v.currentTime > 0.2;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const t0 = await video.evaluate((v: VideoElement) => v.currentTime);
+    await page.waitForFunction(
+      (t) => document.querySelector<VideoElement>('#reel-video')!.currentTime > t + 0.3,
+      t0,
+      { timeout: 30_000 },
+    );
+    expect(await video.evaluate((v: VideoElement) => [v.videoWidth, v.videoHeight, v.error])).toEqual([
+      320,
+      180,
+      null,
+    ]);
+    await video.evaluate((v: VideoElement) => v.pause());
+    // The compile joined the approved takes in the order shown.
+    const reel = await e2e.client.getReel<{
+      compile: { status: string; takes: Array<{ sectionId: string }>; output: { videoCount: number } };
+    }>(reelId!);
+    expect(reel.compile.status).toBe('completed');
+    expect(reel.compile.takes.map((t) => t.sectionId)).toEqual(['s1', 's3', 's2']);
+    expect(reel.compile.output.videoCount).toBe(3);
+    expect(requests.some((r) => r.url().includes(e2e.stack.secrets.apiKey))).toBe(false);
+    await page.locator('#compile-h').scrollIntoViewIfNeeded();
+    await shot('reel-compiled');
+  }, 420_000);
+
+  it('plays a generated voice on its job page', async () => {
+    await openSignedIn(page, '/generations?model=local-speech');
+    await page.getByLabel(/^Text/).fill('The reel is ready for review.');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 30_000 });
+    const audio = page.locator('#job-audio');
+    await audio.waitFor({ timeout: 120_000 });
+    expect(await audio.getAttribute('controls')).not.toBeNull();
+    expect(await audio.getAttribute('src')).toMatch(/\/v1\/jobs\/[^/]+\/audio\?expires=\d+&signature=/);
+    await audio.evaluate(async (a: VideoElement) => {
+      a.muted = true;
+      await a.play();
+    });
+    await page.waitForFunction(
+      () => {
+        const a = document.querySelector<VideoElement>('#job-audio')!;
+        return a.readyState >= 3 && a.currentTime > 0.2;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    await shot('generation-audio');
+  }, 180_000);
+
+  it('fits the reel pages on a 390×844 phone without sideways scrolling', async () => {
+    expect(reelId).toBeDefined();
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    try {
+      const p = await phone.newPage();
+      for (const [path, name] of [
+        ['/reels', 'reels-phone'],
+        ['/reels/new', 'reel-new-phone'],
+        [`/reels/${reelId}`, 'reel-board-phone'],
+      ] as const) {
+        await openSignedIn(p, path);
+        if (path === '/reels') await p.locator('.reel-list').waitFor();
+        if (path === '/reels/new') await p.locator('fieldset.draft-section').first().waitFor();
+        if (path.startsWith('/reels/reel_')) await p.locator('#reel-video').waitFor();
+        expect(await scrollsSideways(p), path).toBe(false);
+        await shot(name, p);
+      }
+      // Every control of the board has a name a screen reader reads out.
+      const unnamed = await p.evaluate(() =>
+        [...document.querySelectorAll('button, input, select, textarea, video')]
+          .filter((el) => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
+          .map((el) => String(el.outerHTML).slice(0, 80)),
+      );
+      expect(unnamed).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+    await openSignedIn(page, '/reels');
+    await page.locator(`[data-reel-id="${reelId}"]`).waitFor();
+    await shot('reels');
   }, 120_000);
 });
 

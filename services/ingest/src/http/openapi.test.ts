@@ -168,7 +168,7 @@ describe('answers go through their response schemas without losing a field', () 
     expect(res.statusCode, res.body).toBe(200);
     const { links, ...served } = res.json<Job & { links: Record<string, string> }>();
     expect(served).toEqual(JSON.parse(JSON.stringify(job)));
-    expect(Object.keys(links).sort()).toEqual(['events', 'hls', 'poster', 'self', 'video']);
+    expect(Object.keys(links).sort()).toEqual(['audio', 'events', 'hls', 'poster', 'self', 'video']);
 
     const list = await app.inject({ method: 'GET', url: '/v1/jobs?limit=5', headers: auth });
     const listed = list.json<{ jobs: Array<Job & { links: unknown }> }>().jobs.find((j) => j.id === job.id)!;

@@ -83,3 +83,65 @@ describe('job links', () => {
     expect(res.json().error.message).toContain('no poster yet');
   });
 });
+
+describe('a generation’s audio', () => {
+  // A speech generation stores a WAV; music an M4A: each is served with its stored type.
+  const wav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(60, 7)]);
+  const withAudio = async (contentType?: string) => {
+    const key = 'jobs/job_a/generate/audio.wav';
+    await blobs.put(key, wav, { contentType: contentType ?? 'audio/wav' });
+    await jobs.create(
+      newJob({
+        id: 'job_a',
+        kind: 'generation',
+        status: 'completed',
+        outputs: {
+          audio: {
+            key,
+            durationSec: 1.2,
+            sizeBytes: wav.length,
+            ...(contentType ? { contentType } : {}),
+          },
+        },
+      }),
+    );
+  };
+
+  it('is served with its stored type and byte ranges, over a signed link on the job that needs no key', async () => {
+    await withAudio('audio/wav');
+    const job = (await app.inject({ method: 'GET', url: '/v1/jobs/job_a', headers: auth })).json();
+    expect(job.links.audio).toMatch(
+      new RegExp(`^${PUBLIC_BASE_URL}/v1/jobs/job_a/audio\\?expires=\\d+&signature=[0-9a-f]{64}$`),
+    );
+    expect(job.links.video).toBeUndefined();
+    const path = job.links.audio.slice(PUBLIC_BASE_URL.length);
+    const whole = await app.inject({ method: 'GET', url: path });
+    expect(whole.statusCode).toBe(200);
+    expect(whole.headers['content-type']).toBe('audio/wav');
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    expect(whole.rawPayload.equals(wav)).toBe(true);
+    // A player asks for ranges (Safari always does).
+    const part = await app.inject({ method: 'GET', url: path, headers: { range: 'bytes=0-3' } });
+    expect(part.statusCode).toBe(206);
+    expect(part.headers['content-range']).toBe(`bytes 0-3/${wav.length}`);
+    expect(part.rawPayload.toString()).toBe('RIFF');
+    // With the key instead of a signature; without either, 401; the audio link does not open the video.
+    const keyed = await app.inject({ method: 'GET', url: '/v1/jobs/job_a/audio', headers: auth });
+    expect(keyed.statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v1/jobs/job_a/audio' })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: path.replace('/audio?', '/video.mp4?') })).statusCode,
+    ).toBe(403);
+  });
+
+  it('names a job without audio, and serves audio without a recorded type as bytes', async () => {
+    await jobs.create(newJob({ id: 'job_na', kind: 'generation' }));
+    const none = await app.inject({ method: 'GET', url: '/v1/jobs/job_na/audio', headers: auth });
+    expect(none.statusCode).toBe(404);
+    expect(none.json().error.message).toBe('job "job_na" has no audio yet (status: queued)');
+    await withAudio(undefined);
+    const res = await app.inject({ method: 'GET', url: '/v1/jobs/job_a/audio', headers: auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+  });
+});

@@ -31,6 +31,12 @@ export const JobView = Job.extend({
       .url()
       .optional()
       .describe('A signed, expiring link to the poster frame (when the job made one)'),
+    audio: z
+      .url()
+      .optional()
+      .describe(
+        'A signed, expiring link to the audio a speech, music or audio generation made (an <audio> tag plays it without a key)',
+      ),
     trace: z.url().optional().describe("The job's trace in Jaeger (JAEGER_URL)"),
     hls: z
       .url()
@@ -63,6 +69,9 @@ const VideoQuery = z.object({
 
 const Mp4 = z.file().describe('The MP4 (H.264/AAC, moov first)');
 const Jpeg = z.file().describe('A JPEG');
+const Audio = z.file().describe('The audio as the generation stored it (WAV, M4A, MP3, …)');
+/** What an audio output is served as when its content type was not recorded. */
+const AUDIO_FALLBACK_TYPE = 'application/octet-stream';
 
 export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
   const { config, jobs, blobs, bus } = ctx;
@@ -97,6 +106,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
         events: `${self}/events`,
         ...(job.outputs.video ? { video: videoLink(job.id).url } : {}),
         ...(job.outputs.poster ? { poster: signedLink(`/v1/jobs/${job.id}/poster.jpg`).url } : {}),
+        ...(job.outputs.audio ? { audio: signedLink(`/v1/jobs/${job.id}/audio`).url } : {}),
         ...(job.traceId && config.jaegerUrl ? { trace: `${config.jaegerUrl}/trace/${job.traceId}` } : {}),
         ...(job.outputs.hls ? { hls: hlsLink(job.id) } : {}),
       },
@@ -152,15 +162,19 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
     },
   });
 
-  /** A named output of a job (the video, its poster) with Range support, or a 302 to a presigned URL. */
+  /**
+   * A named output of a job (the video, its poster, a generation's audio) with Range support, or a 302 to
+   * a presigned URL. `contentType` undefined: the type stored with the output.
+   */
   const serveOutput = async (
     req: FastifyRequest<{ Params: { id: string } }>,
     reply: FastifyReply,
-    { name, contentType }: { name: 'video' | 'poster'; contentType: string },
+    { name, contentType: fixedType }: { name: 'video' | 'poster' | 'audio'; contentType?: string },
   ) => {
     const job = await loadJob(req.params.id);
     const output = job.outputs[name];
     if (!output) throw notFound(`job "${job.id}" has no ${name} yet (status: ${job.status})`);
+    const contentType = fixedType ?? output.contentType ?? AUDIO_FALLBACK_TYPE;
     const presigned = await blobs.presign(output.key, { expiresInSec: 3600, contentType });
     if (presigned) return reply.redirect(presigned, 302);
 
@@ -197,6 +211,10 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
     serveOutput(req, reply, { name: 'video', contentType: 'video/mp4' });
   const servePoster = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) =>
     serveOutput(req, reply, { name: 'poster', contentType: 'image/jpeg' });
+  // Audio comes as the provider made it (WAV from the local speech model, M4A music, MP3 from ElevenLabs):
+  // served with the type stored beside it.
+  const serveAudio = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) =>
+    serveOutput(req, reply, { name: 'audio' });
   for (const url of ['/v1/jobs/:id/video.mp4', '/v1/jobs/:id/video']) {
     app.route({
       method: 'GET',
@@ -241,6 +259,28 @@ export const jobRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (ap
       },
     },
     handler: servePoster,
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/v1/jobs/:id/audio',
+    config: { access: 'user-or-signed-link' },
+    schema: {
+      summary:
+        'The audio a speech, music or audio generation made (HTTP Range → 206), or a 302 to a presigned S3 URL',
+      description:
+        'Served with the content type stored with `outputs.audio` (e.g. `audio/wav`, `audio/mp4`, `audio/mpeg`). Authenticate with the API key, or with a signed link (`expires` + `signature`, from `links.audio`).',
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: VideoQuery,
+      response: {
+        200: { description: 'The whole file', content: { 'audio/*': { schema: Audio } } },
+        206: { description: 'The requested byte range', content: { 'audio/*': { schema: Audio } } },
+        302: z.undefined().describe('A redirect (Location) to a presigned S3 URL (S3 blob store)'),
+        '4xx': ErrorBody,
+      },
+    },
+    handler: serveAudio,
   });
 
   app.route({

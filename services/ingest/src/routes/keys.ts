@@ -12,9 +12,37 @@ const KeyUsage = z.object({
   activeJobs: z.number().int().describe('Its unfinished jobs now (counted across ingest replicas)'),
 });
 
-/** Operator routes about the API keys themselves. */
+/** The calling key as `GET /v1/me` shows it: its name and role, never the key or its hash. */
+const Me = z
+  .object({
+    name: z.string().describe('The key’s name (what jobs record as `submittedBy.name`)'),
+    role: z.enum(ROLES).describe('`operator` keys may also call the operator routes'),
+  })
+  .meta({ id: 'Me', description: 'The API key the request was made with' });
+
+/** Routes about the API keys themselves: the caller's own (any key), and every key (operators). */
 export const keyRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async (app, { ctx }) => {
   const { config, keys, activeJobs } = ctx;
+
+  app.route({
+    method: 'GET',
+    url: '/v1/me',
+    config: { access: 'user' },
+    schema: {
+      summary: 'The calling API key: its name and role (any key)',
+      description:
+        'What a client shows as "signed in as", and whether to offer operator pages (the operator routes check the role again).',
+      tags: ['keys'],
+      querystring: NoQuery,
+      response: { 200: Me, '4xx': ErrorBody },
+    },
+    handler: async (req) => {
+      // The access hook set the principal from the key (a missing or wrong key got 401 before this).
+      const me = req.principal;
+      if (!me) throw new Error('GET /v1/me without a principal: the access hook did not run');
+      return { name: me.name, role: me.role };
+    },
+  });
 
   app.route({
     method: 'GET',

@@ -1,14 +1,16 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiClient } from './api/client.ts';
-import type { KindSpec } from './api/types.ts';
+import type { KindSpec, Me } from './api/types.ts';
 import { clearKey, loadKey, saveKey } from './session.ts';
 
 export interface Auth {
   /** The client for the signed-in key; undefined when signed out. */
   client: ApiClient | undefined;
-  /** The key's role once known (`GET /v1/keys` answers operators only); operator pages show for `operator`. */
+  /** The key's role once known (`GET /v1/me`); operator pages show for `operator`. */
   role: 'operator' | 'user' | undefined;
+  /** The key's name once known (`GET /v1/me`). */
+  name: string | undefined;
   /** The job kinds (steps, weights, phases) once loaded, by kind. */
   kinds: Record<string, KindSpec>;
   /** Why the user was signed out (shown on the sign-in page). */
@@ -23,7 +25,7 @@ export function AuthProvider({ children }: { children: ComponentChildren }) {
   const [key, setKey] = useState<string | undefined>(loadKey);
   const [notice, setNotice] = useState<string>();
   const [kinds, setKinds] = useState<Record<string, KindSpec>>({});
-  const [role, setRole] = useState<'operator' | 'user'>();
+  const [me, setMe] = useState<Me>();
 
   const signOut = useCallback((why?: string) => {
     clearKey();
@@ -55,9 +57,9 @@ export function AuthProvider({ children }: { children: ComponentChildren }) {
       // Without the kinds the studio still works: progress comes from the job documents.
       () => undefined,
     );
-    setRole(undefined);
-    client.role().then(
-      (r) => live && setRole(r),
+    setMe(undefined);
+    client.me().then(
+      (m) => live && setMe(m),
       // Unknown (the server could not be reached): operator pages stay hidden; the API decides anyway.
       () => undefined,
     );
@@ -67,8 +69,8 @@ export function AuthProvider({ children }: { children: ComponentChildren }) {
   }, [client]);
 
   const value = useMemo(
-    () => ({ client, role, kinds, notice, signIn, signOut }),
-    [client, role, kinds, notice, signIn, signOut],
+    () => ({ client, role: me?.role, name: me?.name, kinds, notice, signIn, signOut }),
+    [client, me, kinds, notice, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

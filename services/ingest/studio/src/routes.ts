@@ -5,6 +5,9 @@ import { Jobs } from './pages/Jobs.tsx';
 import { NewCall } from './pages/NewCall.tsx';
 import { NewStory } from './pages/NewStory.tsx';
 import { Operators } from './pages/Operators.tsx';
+import { ReelBoard } from './pages/ReelBoard.tsx';
+import { ReelNew } from './pages/ReelNew.tsx';
+import { Reels } from './pages/Reels.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { Watch } from './pages/Watch.tsx';
 
@@ -32,6 +35,10 @@ export const ROUTES: StudioRoute[] = [
   { path: '/new/call', component: NewCall, needsKey: true, nav: 'New call' },
   { path: '/new/story', component: NewStory, needsKey: true, nav: 'New story' },
   { path: '/generations', component: Generations, needsKey: true, nav: 'Generations' },
+  // Reels: `/reels/new` before `/reels/:id` (the first route that matches wins).
+  { path: '/reels', component: Reels, needsKey: true, nav: 'Reels' },
+  { path: '/reels/new', component: ReelNew, needsKey: true },
+  { path: '/reels/:id', component: ReelBoard, needsKey: true },
   { path: '/operators', component: Operators, needsKey: true, nav: 'Operators', role: 'operator' },
   { path: '/watch/:id', component: Watch, needsKey: false },
 ];

@@ -9,6 +9,7 @@ import type {
   JobStatus,
   JobView,
   KindSpec,
+  Me,
   ModelInfo,
   SignedLink,
 } from './types.ts';
@@ -33,10 +34,14 @@ export class ApiClient {
   /** A request; an answer other than 2xx throws ApiError (a 401 also tells the app the key is no good). */
   async request<T>(
     path: string,
-    opts: { method?: string; json?: unknown; signal?: AbortSignal } = {},
+    opts: { method?: string; json?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const { method = 'GET', json, signal } = opts;
-    const headers: Record<string, string> = { ...this.authHeaders, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...opts.headers,
+      ...this.authHeaders,
+      accept: 'application/json',
+    };
     if (json !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -79,18 +84,9 @@ export class ApiClient {
     return this.request('/v1/kinds');
   }
 
-  /**
-   * The key's role: `GET /v1/keys` answers operator keys only, so 200 → operator, 403 → user. (The
-   * studio shows operator pages from it; the API checks every operator call again.)
-   */
-  async role(): Promise<'operator' | 'user'> {
-    try {
-      await this.request('/v1/keys');
-      return 'operator';
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 403) return 'user';
-      throw err;
-    }
+  /** The signed-in key's name and role (the studio shows operator pages from it; the API checks every operator call again). */
+  me(): Promise<Me> {
+    return this.request('/v1/me');
   }
 
   listModels(signal?: AbortSignal): Promise<{ models: ModelInfo[] }> {

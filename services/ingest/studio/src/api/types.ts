@@ -13,6 +13,8 @@ export type JobView = Job & {
     video?: string;
     /** A signed link to the poster frame, when the job has one. */
     poster?: string;
+    /** A signed link to the audio a speech, music or audio generation made. */
+    audio?: string;
     /** The job's trace in Jaeger. */
     trace?: string;
   };
@@ -38,6 +40,12 @@ export interface FieldIssue {
 /** Every error answer of the API. */
 export interface ApiErrorBody {
   error: { code: string; message: string; field?: string; issues?: FieldIssue[] };
+}
+
+/** `GET /v1/me`: the key the studio is signed in with. */
+export interface Me {
+  name: string;
+  role: 'operator' | 'user';
 }
 
 /** `POST /v1/jobs/:id/links`. */

@@ -3,7 +3,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, isApiError } from '../api/errors.ts';
 import type { ModelInfo } from '../api/types.ts';
 import { useAuth } from '../auth.tsx';
-import { FieldErrors, FormErrors, Notice, useTitle } from '../components/ui.tsx';
+import { ParamControl } from '../components/ParamControl.tsx';
+import { FormErrors, Notice, useTitle } from '../components/ui.tsx';
 import { placeIssues, type ControlFields, type PlacedIssues } from '../forms/fields.ts';
 import {
   alternativesNote,
@@ -11,7 +12,6 @@ import {
   paramFields,
   paramsFromValues,
   priceText,
-  type ParamField,
   type ParamValues,
 } from '../forms/schema-form.ts';
 import { label } from '../format.ts';
@@ -215,6 +215,7 @@ function GenerationForm({ model }: { model: ModelInfo }) {
         {fields.map((f) => (
           <ParamControl
             key={f.name}
+            id={controlId(f.name)}
             field={f}
             value={values[f.name] ?? f.initial}
             errors={issues.byControl[controlId(f.name)]}
@@ -226,101 +227,5 @@ function GenerationForm({ model }: { model: ModelInfo }) {
         {busy ? 'Starting…' : 'Generate'}
       </button>
     </form>
-  );
-}
-
-function ParamControl({
-  field: f,
-  value,
-  errors,
-  onChange,
-}: {
-  field: ParamField;
-  value: string | boolean;
-  errors: string[] | undefined;
-  onChange: (v: string | boolean) => void;
-}) {
-  const id = controlId(f.name);
-  const describedBy = [f.hint ? `${id}-hint` : '', errors?.length ? `${id}-error` : '']
-    .filter(Boolean)
-    .join(' ');
-  const common = {
-    id,
-    name: f.name,
-    'aria-invalid': errors?.length ? ('true' as const) : undefined,
-    'aria-describedby': describedBy || undefined,
-    'aria-required': f.required ? ('true' as const) : undefined,
-  };
-  const text = typeof value === 'string' ? value : '';
-  const hint = f.hint ? (
-    <p class="hint" id={`${id}-hint`}>
-      {f.hint}
-    </p>
-  ) : null;
-  const name = (
-    <>
-      {label(f.name)}
-      {f.required ? <span class="required"> (required)</span> : null}
-    </>
-  );
-  if (f.kind === 'boolean') {
-    return (
-      <div class="check">
-        <input
-          {...common}
-          type="checkbox"
-          checked={value === true}
-          onChange={(e) => onChange(e.currentTarget.checked)}
-        />
-        <label for={id}>{name}</label>
-        {hint}
-        <FieldErrors id={`${id}-error`} errors={errors} />
-      </div>
-    );
-  }
-  return (
-    <div class="field">
-      <label for={id}>{name}</label>
-      {f.kind === 'choice' ? (
-        <select {...common} value={text} onChange={(e) => onChange(e.currentTarget.value)}>
-          {f.required && text === '' ? <option value="">Choose…</option> : null}
-          {!f.required ? <option value="">Default</option> : null}
-          {f.options.map((o) => (
-            <option value={o.text} key={o.text}>
-              {o.text}
-            </option>
-          ))}
-        </select>
-      ) : f.kind === 'long-text' || f.kind === 'json' ? (
-        <textarea
-          {...common}
-          rows={f.kind === 'json' ? 3 : 4}
-          maxLength={f.maxLength}
-          value={text}
-          onInput={(e) => onChange(e.currentTarget.value)}
-        />
-      ) : f.kind === 'integer' || f.kind === 'number' ? (
-        <input
-          {...common}
-          type="number"
-          inputMode={f.kind === 'integer' ? 'numeric' : 'decimal'}
-          min={f.min}
-          max={f.max}
-          step={f.step}
-          value={text}
-          onInput={(e) => onChange(e.currentTarget.value)}
-        />
-      ) : (
-        <input
-          {...common}
-          type="text"
-          maxLength={f.maxLength}
-          value={text}
-          onInput={(e) => onChange(e.currentTarget.value)}
-        />
-      )}
-      {hint}
-      <FieldErrors id={`${id}-error`} errors={errors} />
-    </div>
   );
 }

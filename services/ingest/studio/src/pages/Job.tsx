@@ -344,9 +344,9 @@ function RetryJob({
 }
 
 /**
- * A generation's picture (its poster: a JPEG of the image, at most 640 wide, over the signed link);
- * audio outputs are named but not played (no route serves `outputs.audio` yet). Videos play in the
- * video section above.
+ * A generation's picture (its poster: a JPEG of the image, at most 640 wide, over the signed link) or
+ * its audio (speech, music: an audio player over the signed `links.audio`). Videos play in the video
+ * section above.
  */
 function GeneratedMedia({ job }: { job: JobView }) {
   const image = job.outputs.image;
@@ -375,10 +375,29 @@ function GeneratedMedia({ job }: { job: JobView }) {
         </figure>
       ) : null}
       {audio ? (
-        <p class="muted">
-          Audio, {clock(audio.durationSec)} · {bytes(audio.sizeBytes)} (stored as <code>{audio.key}</code>;
-          the studio cannot play it yet).
-        </p>
+        <figure class="result">
+          {job.links?.audio ? (
+            <audio
+              id="job-audio"
+              class="result__audio"
+              controls
+              preload="metadata"
+              src={job.links.audio}
+              aria-label={`The audio job ${job.id} generated`}
+            />
+          ) : null}
+          <figcaption class="muted">
+            Audio, {clock(audio.durationSec)} · {bytes(audio.sizeBytes)}
+            {job.links?.audio ? (
+              <>
+                {' · '}
+                <a href={job.links.audio} download>
+                  Download
+                </a>
+              </>
+            ) : null}
+          </figcaption>
+        </figure>
       ) : null}
     </section>
   );
