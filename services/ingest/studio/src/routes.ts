@@ -5,6 +5,8 @@ import { Jobs } from './pages/Jobs.tsx';
 import { NewCall } from './pages/NewCall.tsx';
 import { NewStory } from './pages/NewStory.tsx';
 import { Operators } from './pages/Operators.tsx';
+import { ProjectPage } from './pages/Project.tsx';
+import { Projects } from './pages/Projects.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { Watch } from './pages/Watch.tsx';
 
@@ -32,6 +34,8 @@ export const ROUTES: StudioRoute[] = [
   { path: '/new/call', component: NewCall, needsKey: true, nav: 'New call' },
   { path: '/new/story', component: NewStory, needsKey: true, nav: 'New story' },
   { path: '/generations', component: Generations, needsKey: true, nav: 'Generations' },
+  { path: '/projects', component: Projects, needsKey: true, nav: 'Projects' },
+  { path: '/projects/:id', component: ProjectPage, needsKey: true },
   { path: '/operators', component: Operators, needsKey: true, nav: 'Operators', role: 'operator' },
   { path: '/watch/:id', component: Watch, needsKey: false },
 ];

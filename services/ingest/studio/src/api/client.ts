@@ -33,10 +33,14 @@ export class ApiClient {
   /** A request; an answer other than 2xx throws ApiError (a 401 also tells the app the key is no good). */
   async request<T>(
     path: string,
-    opts: { method?: string; json?: unknown; signal?: AbortSignal } = {},
+    opts: { method?: string; json?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {},
   ): Promise<T> {
     const { method = 'GET', json, signal } = opts;
-    const headers: Record<string, string> = { ...this.authHeaders, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...opts.headers,
+      ...this.authHeaders,
+      accept: 'application/json',
+    };
     if (json !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
