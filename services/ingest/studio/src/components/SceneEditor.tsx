@@ -317,7 +317,7 @@ function OverlayEditor({
         <label for={c('overlay-enabled')}>Show the overlay</label>
         <FieldErrors id={`${c('overlay-enabled')}-error`} errors={err('overlay-enabled')} />
       </div>
-      <div class="triple">
+      <div class="overlay__grid">
         <div class="field">
           <label for={c('overlay-x')}>Across</label>
           <select
