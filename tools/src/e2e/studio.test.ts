@@ -656,6 +656,7 @@ describe('the studio in a browser', () => {
       await ep.getByRole('button', { name: /^Preview/ }).click();
       await ep.locator('[data-phase="complete"][data-state="done"]').waitFor({ timeout: 420_000 });
       const phasesSeen = (await ep.evaluate(() => window.phasesSeen)) as string[];
+      console.log(`preview phases seen: ${phasesSeen.join(' | ')}`);
       expect(
         phasesSeen.some((p) => p.startsWith('Preparing')),
         phasesSeen.join(' | '),
@@ -691,7 +692,7 @@ describe('the studio in a browser', () => {
       await shot('project-previewed', ep);
     }, 600_000);
 
-    it('says another tab changed the project when it changed through the API after the page read it, and saves again after a reload', async () => {
+    it('says another tab changed the project when it changed through the API after the page read it, saves again after a reload, names a refused field under it, adds and deletes a scene', async () => {
       expect(projectId).toBeDefined();
       const before = await stored();
       // Another client changes the title: the page still shows the revision before it.
@@ -717,6 +718,26 @@ describe('the studio in a browser', () => {
       await expect
         .poll(async () => (await stored()).project.scenes.find((s) => s.id === 's1')!.overlay!.animation)
         .toBe('zoom');
+
+      // A field the API refuses is named under its control; nothing is stored.
+      const duration = ep.getByLabel('Duration (seconds)');
+      await duration.fill('0');
+      await ep.getByRole('button', { name: 'Save scene 1' }).click();
+      await expect
+        .poll(() => ep.locator('#scene-s1-duration-error').textContent(), { timeout: 15_000 })
+        .toMatch(/>\s*0|positive|small/i);
+      expect(await duration.getAttribute('aria-invalid')).toBe('true');
+      expect((await stored()).project.scenes.find((s) => s.id === 's1')).toMatchObject({ duration: 2 });
+      await ep.getByRole('button', { name: 'Discard changes' }).click();
+      expect(await duration.inputValue()).toBe('2');
+
+      // A scene added after the first, then deleted again.
+      await ep.getByRole('button', { name: 'Add a scene after scene 1' }).click();
+      await expect.poll(async () => (await sceneTexts()).length).toBe(4);
+      expect((await sceneTexts())[1]).toBe('(no narration)');
+      await ep.getByRole('button', { name: 'Delete scene 2' }).click();
+      await expect.poll(sceneTexts).toEqual(['Hello there.', 'Goodbye.', 'A field of wheat.']);
+      expect((await stored()).project.scenes.map((s) => s.id)).toEqual(['s1', 's3', 's2']);
     }, 120_000);
 
     it('fits the editor and the project list on a 390×844 phone, every control labelled', async () => {

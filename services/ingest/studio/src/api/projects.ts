@@ -99,6 +99,20 @@ export class ProjectsApi {
     return this.#write(id, revision, 'PATCH', `/scenes/${encodeURIComponent(sceneId)}`, patch);
   }
 
+  /** A new scene at `index` (the end when absent); answers its id. */
+  addScene(
+    id: string,
+    revision: number,
+    scene: Omit<Scene, 'id' | 'voiceTake'>,
+    index?: number,
+  ): Promise<EditAnswer & { sceneId: string }> {
+    return this.#write(id, revision, 'POST', '/scenes', index === undefined ? { scene } : { scene, index });
+  }
+
+  deleteScene(id: string, revision: number, sceneId: string): Promise<EditAnswer> {
+    return this.#write(id, revision, 'DELETE', `/scenes/${encodeURIComponent(sceneId)}`);
+  }
+
   order(id: string, revision: number, sceneIds: string[]): Promise<EditAnswer> {
     return this.#write(id, revision, 'PUT', '/scene-order', { sceneIds });
   }
@@ -124,10 +138,10 @@ export class ProjectsApi {
     return this.#write(id, revision, 'POST', preset === 'preview' ? '/preview' : '/render', {});
   }
 
-  #write<T>(id: string, revision: number, method: string, sub: string, json: unknown): Promise<T> {
+  #write<T>(id: string, revision: number, method: string, sub: string, json?: unknown): Promise<T> {
     return this.#client.request(`${projectPath(id)}${sub}`, {
       method,
-      json,
+      ...(json === undefined ? {} : { json }),
       headers: { 'if-match': `"${revision}"` },
     });
   }

@@ -194,7 +194,10 @@ export function SceneEditor({
             <button
               type="button"
               class="button button--quiet"
-              onClick={() => setDraft(sceneDraft(scene))}
+              onClick={() => {
+                setDraft(sceneDraft(scene));
+                for (const field of ['narration', 'visual', 'duration']) actions.clearIssue(c(field));
+              }}
               disabled={!changes}
             >
               Discard changes

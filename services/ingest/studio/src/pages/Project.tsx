@@ -12,6 +12,9 @@ import '../projects/projects.css';
 
 type Preset = 'preview' | 'final';
 
+/** A new scene's picture until it is given one: drawn by the free local model. */
+const NEW_SCENE_VISUAL = { model: 'local-image', params: { prompt: 'a calm plain background' } };
+
 const withScenes = (v: ProjectView, scenes: Scene[]): ProjectView => ({
   ...v,
   project: { ...v.project, scenes },
@@ -126,6 +129,31 @@ export function ProjectPage({ id }: { id: string }) {
       optimistic: (v) => withScenes(v, moveItem(v.project.scenes, from, to)),
     });
 
+  const addScene = () =>
+    void p.write({
+      done: `Scene ${index + 2} added`,
+      send: async (api, revision) => {
+        const added = await api.addScene(
+          id,
+          revision,
+          { narration: '', visual: NEW_SCENE_VISUAL },
+          index + 1,
+        );
+        setSelected(added.sceneId);
+        return added;
+      },
+    });
+
+  const deleteScene = () => {
+    const neighbour = project.scenes[index + 1] ?? project.scenes[index - 1];
+    void p
+      .write({
+        done: `Scene ${index + 1} deleted (Undo brings it back)`,
+        send: (api, revision) => api.deleteScene(id, revision, scene.id),
+      })
+      .then((ok) => ok && neighbour && setSelected(neighbour.id));
+  };
+
   const startRender = (preset: Preset) =>
     void p.write({
       done: preset === 'preview' ? 'Preview started' : 'Render started',
@@ -193,6 +221,19 @@ export function ProjectPage({ id }: { id: string }) {
             onSelect={setSelected}
             onMove={onMove}
           />
+          <div class="actions">
+            <button type="button" class="button button--quiet" disabled={locked} onClick={addScene}>
+              Add a scene after scene {index + 1}
+            </button>
+            <button
+              type="button"
+              class="button button--quiet"
+              disabled={locked || project.scenes.length < 2}
+              onClick={deleteScene}
+            >
+              Delete scene {index + 1}
+            </button>
+          </div>
         </section>
         <section class="editor__scene" aria-label={`Scene ${index + 1}`}>
           <SceneEditor
