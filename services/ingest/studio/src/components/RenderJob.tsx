@@ -1,4 +1,4 @@
-import { clock, bytes } from '../format.ts';
+import { bytes, clock, label } from '../format.ts';
 import { isTerminal } from '../live/fold.ts';
 import { useJob } from '../live/useJob.ts';
 import { phaseRows, phaseSummary } from '../projects/model.ts';
@@ -52,7 +52,7 @@ export function RenderJob({ jobId, preset, revision }: { jobId: string; preset: 
       {job.error ? (
         <Notice kind="error">
           <span id="render-error">
-            Failed at “{job.error.step}”: {job.error.reason}
+            Failed at “{label(job.error.step)}”: {job.error.reason}
           </span>
         </Notice>
       ) : null}
