@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '@reelbus/kit';
+import { projectApi } from '../project.ts';
 import { makeSampleCall, type SampleCall } from '../sample.ts';
 import { ensureStudioBuilt } from '../studio-build.ts';
 import { DELIVERY_MIME, launchChromium, screenshotDir, scrollsSideways } from './browser.ts';
@@ -43,6 +45,14 @@ interface VideoElement {
 }
 interface ProgressElement {
   value: number;
+}
+/** What the project tests read of `GET /v1/projects/:id`. */
+interface ProjectState {
+  revision: number;
+  project: {
+    title: string;
+    scenes: Array<{ id: string; overlay?: { scale: number; animation: string } }>;
+  };
 }
 
 describe('the studio in a browser', () => {
@@ -766,6 +776,244 @@ describe('the studio in a browser', () => {
     await page.locator(`[data-reel-id="${reelId}"]`).waitFor();
     await shot('reels');
   }, 120_000);
+  // Scene projects (issue 13/14): a page of its own (own sign-in), so these run alone with `-t project`.
+  describe('a scene project', () => {
+    let ed: BrowserContext;
+    let ep: Page;
+    let projectId: string;
+    const api = <T>(method: 'GET' | 'PATCH', path: string, body?: unknown) =>
+      projectApi<T>({
+        client: { baseUrl: e2e.stack.ingestUrl, apiKey: e2e.stack.secrets.apiKey },
+        method,
+        path,
+        ...(body ? { body } : {}),
+      });
+    const stored = () => api<ProjectState>('GET', `/v1/projects/${projectId}`);
+    const sceneTexts = () => ep.locator('.scene-item__text').allTextContents();
+    const status = () => ep.locator('#project-status').textContent();
+
+    beforeAll(async () => {
+      ed = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      ep = await ed.newPage();
+      // A product image for the overlay, in the stack's bucket.
+      const png = join(e2e.dir, 'product.png');
+      solidPng(png, '0xff00ff');
+      await new FsBlobStore({ root: e2e.stack.blobDir }).putFile('brand/studio-product.png', png);
+    });
+    afterAll(async () => {
+      await ed?.close();
+    });
+
+    it('creates a project from a pasted spec (a bad field named under it), reorders it by drag and drop and by keyboard, changes the overlay size, undoes it with the button and Ctrl-Z, and previews it with its phases to a video that plays', async () => {
+      await ep.goto(url('/projects'));
+      await ep.waitForURL(/\/sign-in/);
+      await ep.getByLabel('API key').fill(e2e.stack.secrets.apiKey);
+      await ep.getByRole('button', { name: 'Sign in' }).click();
+      await ep.waitForURL(/\/projects$/);
+      await ep.getByRole('heading', { name: 'Scene projects' }).waitFor();
+      const visual = (prompt: string) => ({ model: 'local-image', params: { prompt } });
+      const spec = (scale: number) => ({
+        title: 'Studio project',
+        music: { source: { mood: 'calm' }, volume: 0.15 },
+        scenes: [
+          {
+            id: 's1',
+            narration: 'Hello there.',
+            duration: 2,
+            visual: visual('a quiet harbour'),
+            overlay: { image: { key: 'brand/studio-product.png' }, scale, animation: 'none' },
+          },
+          { id: 's2', narration: 'A field of wheat.', duration: 2, visual: visual('a field') },
+          { id: 's3', narration: 'Goodbye.', duration: 2, visual: visual('a sunset') },
+        ],
+      });
+      const specField = ep.getByLabel(/Project spec/);
+      await specField.fill(JSON.stringify(spec(0.95), null, 2));
+      await ep.getByRole('button', { name: 'Create from the spec' }).click();
+      await expect
+        .poll(() => ep.locator('#new-project-spec-error').textContent(), { timeout: 15_000 })
+        .toMatch(/scenes\[0\]\.overlay\.scale/);
+      expect(await specField.getAttribute('aria-invalid')).toBe('true');
+      await specField.fill(JSON.stringify(spec(0.3), null, 2));
+      await ep.getByRole('button', { name: 'Create from the spec' }).click();
+      await ep.waitForURL(/\/projects\/prj_[^/]+$/, { timeout: 30_000 });
+      projectId = decodeURIComponent(new URL(ep.url()).pathname.split('/').pop()!);
+      await ep.getByRole('heading', { name: 'Studio project' }).waitFor();
+      expect(await sceneTexts()).toEqual(['Hello there.', 'A field of wheat.', 'Goodbye.']);
+
+      // Drag the third scene onto the first: saved at the revision the page showed.
+      const ordered = ep.waitForRequest((r) => r.url().endsWith(`/v1/projects/${projectId}/scene-order`));
+      await ep
+        .locator('.scene-item')
+        .nth(2)
+        .locator('.scene-item__grip')
+        .dragTo(ep.locator('.scene-item').nth(0));
+      expect((await ordered).headers()['if-match']).toBe('"1"');
+      await expect.poll(sceneTexts).toEqual(['Goodbye.', 'Hello there.', 'A field of wheat.']);
+      await expect.poll(status).toContain('Scene order saved');
+      expect((await stored()).project.scenes.map((s) => s.id)).toEqual(['s3', 's1', 's2']);
+      // The same with the keyboard.
+      await ep.getByRole('button', { name: 'Move scene 1 later' }).focus();
+      await ep.keyboard.press('Enter');
+      await expect.poll(sceneTexts).toEqual(['Hello there.', 'Goodbye.', 'A field of wheat.']);
+      await expect
+        .poll(async () => (await stored()).project.scenes.map((s) => s.id))
+        .toEqual(['s1', 's3', 's2']);
+
+      // The overlay's size, then undo (button), redo and undo again (keyboard).
+      await ep.getByRole('button', { name: /^Edit scene 1: Hello there/ }).click();
+      const size = ep.getByLabel(/Overlay size/);
+      expect(await size.inputValue()).toBe('0.3');
+      await size.fill('0.5');
+      await expect.poll(status).toContain('Overlay size saved');
+      const scaleOf = async () => (await stored()).project.scenes.find((s) => s.id === 's1')!.overlay!.scale;
+      expect(await scaleOf()).toBe(0.5);
+      expect(await ep.locator('output[for="scene-s1-overlay-scale"]').textContent()).toBe('50 %');
+      await shot('project-edited', ep);
+      await ep.getByRole('button', { name: /Undo$/ }).click();
+      await expect.poll(() => size.inputValue()).toBe('0.3');
+      await expect.poll(status).toContain('Undone: change overlay of scene s1');
+      expect(await scaleOf()).toBe(0.3);
+      await ep.keyboard.press('Control+Shift+Z');
+      await expect.poll(() => size.inputValue()).toBe('0.5');
+      await ep.keyboard.press('Control+Z');
+      await expect.poll(() => size.inputValue()).toBe('0.3');
+      expect(await scaleOf()).toBe(0.3);
+
+      // Preview: the phases as they come over the job's event stream, then the video plays in the page.
+      await ep.evaluate(() => {
+        const seen: string[] = (window.phasesSeen = []);
+        const record = () => {
+          const text = document.querySelector<{ textContent: string }>('#render-phase')?.textContent;
+          if (text && seen[seen.length - 1] !== text) seen.push(text);
+        };
+        new MutationObserver(record).observe(document.body, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+        });
+      });
+      await ep.getByRole('button', { name: /^Preview/ }).click();
+      await ep.locator('[data-phase="complete"][data-state="done"]').waitFor({ timeout: 420_000 });
+      const phasesSeen = (await ep.evaluate(() => window.phasesSeen)) as string[];
+      console.log(`preview phases seen: ${phasesSeen.join(' | ')}`);
+      expect(
+        phasesSeen.some((p) => p.startsWith('Preparing')),
+        phasesSeen.join(' | '),
+      ).toBe(true);
+      expect(phasesSeen.at(-1)).toBe('Complete');
+      const video = ep.locator('#project-video');
+      await video.waitFor({ timeout: 30_000 });
+      expect(await video.getAttribute('playsinline')).not.toBeNull();
+      await video.evaluate(async (v: VideoElement) => {
+        v.muted = true;
+        await v.play();
+      });
+      await ep.waitForFunction(
+        () => {
+          const v = document.querySelector<VideoElement>('#project-video')!;
+          return v.readyState >= 3 && v.currentTime > 0.2;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      const t0 = await video.evaluate((v: VideoElement) => v.currentTime);
+      await ep.waitForFunction(
+        (t) => document.querySelector<VideoElement>('#project-video')!.currentTime > t + 0.3,
+        t0,
+        { timeout: 30_000 },
+      );
+      expect(await video.evaluate((v: VideoElement) => [v.videoWidth, v.videoHeight, v.error])).toEqual([
+        854,
+        480,
+        null,
+      ]);
+      await video.evaluate((v: VideoElement) => v.pause());
+      await shot('project-previewed', ep);
+    }, 600_000);
+
+    it('says another tab changed the project when it changed through the API after the page read it, saves again after a reload, names a refused field under it, adds and deletes a scene', async () => {
+      expect(projectId).toBeDefined();
+      const before = await stored();
+      // Another client changes the title: the page still shows the revision before it.
+      await api('PATCH', `/v1/projects/${projectId}`, { title: 'Renamed elsewhere' });
+      const animation = ep.getByLabel('Animation');
+      await animation.selectOption({ label: 'Zoom in' });
+      const conflict = ep.locator('#project-conflict');
+      await conflict.waitFor({ timeout: 15_000 });
+      expect(await conflict.textContent()).toContain('Another tab changed this project');
+      expect(await animation.inputValue()).toBe('none');
+      expect(await ep.getByRole('button', { name: /Undo$/ }).isDisabled()).toBe(true);
+      const after = await stored();
+      expect(after.revision).toBe(before.revision + 1);
+      expect(after.project.scenes.find((s) => s.id === 's1')!.overlay!.animation).toBe('none');
+      await shot('project-conflict', ep);
+
+      await ep.getByRole('button', { name: 'Reload the project' }).click();
+      await ep.getByRole('heading', { name: 'Renamed elsewhere' }).waitFor();
+      expect(await conflict.count()).toBe(0);
+      const saved = ep.waitForRequest((r) => r.url().endsWith(`/v1/projects/${projectId}/scenes/s1`));
+      await animation.selectOption({ label: 'Zoom in' });
+      expect((await saved).headers()['if-match']).toBe(`"${after.revision}"`);
+      await expect
+        .poll(async () => (await stored()).project.scenes.find((s) => s.id === 's1')!.overlay!.animation)
+        .toBe('zoom');
+
+      // A field the API refuses is named under its control; nothing is stored.
+      const duration = ep.getByLabel('Duration (seconds)');
+      await duration.fill('0');
+      await ep.getByRole('button', { name: 'Save scene 1' }).click();
+      await expect
+        .poll(() => ep.locator('#scene-s1-duration-error').textContent(), { timeout: 15_000 })
+        .toMatch(/>\s*0|positive|small/i);
+      expect(await duration.getAttribute('aria-invalid')).toBe('true');
+      expect((await stored()).project.scenes.find((s) => s.id === 's1')).toMatchObject({ duration: 2 });
+      await ep.getByRole('button', { name: 'Discard changes' }).click();
+      expect(await duration.inputValue()).toBe('2');
+
+      // A scene added after the first, then deleted again.
+      await ep.getByRole('button', { name: 'Add a scene after scene 1' }).click();
+      await expect.poll(async () => (await sceneTexts()).length).toBe(4);
+      expect((await sceneTexts())[1]).toBe('(no narration)');
+      await ep.getByRole('button', { name: 'Delete scene 2' }).click();
+      await expect.poll(sceneTexts).toEqual(['Hello there.', 'Goodbye.', 'A field of wheat.']);
+      expect((await stored()).project.scenes.map((s) => s.id)).toEqual(['s1', 's3', 's2']);
+    }, 120_000);
+
+    it('fits the editor and the project list on a 390×844 phone, every control labelled', async () => {
+      expect(projectId).toBeDefined();
+      await ep.goto(url('/projects'));
+      await ep.locator('.project-list').waitFor();
+      await shot('projects', ep);
+      const phone = await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+      });
+      try {
+        const p = await phone.newPage();
+        await p.goto(url(`/projects/${projectId}`));
+        await p.waitForURL(/\/sign-in/);
+        await p.getByLabel('API key').fill(e2e.stack.secrets.apiKey);
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        await p.getByRole('heading', { name: 'Renamed elsewhere' }).waitFor({ timeout: 30_000 });
+        expect(await scrollsSideways(p)).toBe(false);
+        // Every form control has a name a screen reader says (its label, or aria-label).
+        const unlabelled =
+          await p.evaluate(`[...document.querySelectorAll('main input, main select, main textarea, main button')]
+          .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+          .map((el) => el.outerHTML.slice(0, 80))`);
+        expect(unlabelled).toEqual([]);
+        await shot('project-editor-phone', p);
+        await p.goto(url('/projects'));
+        await p.locator('.project-list').waitFor();
+        expect(await scrollsSideways(p)).toBe(false);
+        await shot('projects-phone', p);
+      } finally {
+        await phone.close();
+      }
+    }, 120_000);
+  });
 });
 
 /** A 160×120 PNG of one colour, made with ffmpeg. */

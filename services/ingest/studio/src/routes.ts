@@ -8,6 +8,8 @@ import { Operators } from './pages/Operators.tsx';
 import { ReelBoard } from './pages/ReelBoard.tsx';
 import { ReelNew } from './pages/ReelNew.tsx';
 import { Reels } from './pages/Reels.tsx';
+import { ProjectPage } from './pages/Project.tsx';
+import { Projects } from './pages/Projects.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { Watch } from './pages/Watch.tsx';
 
@@ -39,6 +41,8 @@ export const ROUTES: StudioRoute[] = [
   { path: '/reels', component: Reels, needsKey: true, nav: 'Reels' },
   { path: '/reels/new', component: ReelNew, needsKey: true },
   { path: '/reels/:id', component: ReelBoard, needsKey: true },
+  { path: '/projects', component: Projects, needsKey: true, nav: 'Projects' },
+  { path: '/projects/:id', component: ProjectPage, needsKey: true },
   { path: '/operators', component: Operators, needsKey: true, nav: 'Operators', role: 'operator' },
   { path: '/watch/:id', component: Watch, needsKey: false },
 ];
