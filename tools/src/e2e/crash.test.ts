@@ -155,13 +155,16 @@ describe('crashes and bad input through the whole system', () => {
       expect(Math.abs(probeFacts(file).durationSec - mono.durationSec)).toBeLessThan(0.1);
       const timeline = (await jobEvents(bus, ids.mono!)).find((e) => e.type === 'timeline.ready') as
         EventOf<'timeline.ready'> | undefined;
-      // The local provider's card, drawn in the middle of the frame (no clip was made).
-      const clips = timeline!.data.timeline.tracks.flatMap((t) => t.clips);
-      expect(clips.map((c) => [c.type, c.position])).toEqual([
-        ['color', { x: 320, y: 0, width: 640, height: 562 }],
-        ['image', { x: 320, y: 0, width: 640, height: 562 }],
-        ['waveform', { x: 320, y: 562, width: 640, height: 158 }],
-        ['text', { x: 320, y: 509, width: 640, height: 29 }],
+      // The local provider's card, drawn in the middle of the frame (no clip was made); the moving
+      // waveform on a track of its own above the still card, its label and face.
+      const tracks = timeline!.data.timeline.tracks.map((t) => t.clips.map((c) => [c.type, c.position]));
+      expect(tracks).toEqual([
+        [
+          ['color', { x: 320, y: 0, width: 640, height: 562 }],
+          ['image', { x: 320, y: 0, width: 640, height: 562 }],
+          ['text', { x: 320, y: 509, width: 640, height: 29 }],
+        ],
+        [['waveform', { x: 320, y: 562, width: 640, height: 158 }]],
       ]);
       expect(countOf(await jobEvents(bus, ids.mono!), 'clip.requested')).toBe(0);
       // The strip moves with the speech; the face above it stays still.
