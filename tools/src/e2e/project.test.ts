@@ -5,7 +5,7 @@
 // where it is enabled and not where it is disabled) and their loudness (music-only stretch where
 // `volume` puts it). The retention sweeper (INTERMEDIATE_TTL=0 here) removes a finished render's
 // intermediates but never the project's assets; deleting the project removes them. A 5-minute project
-// renders at preview size in 61 chunks to the frame, its phases seen over SSE (1080p: the bench,
+// renders at preview size in 21 chunks to the frame, its phases seen over SSE (1080p: the bench,
 // `npm run bench -- --only project`).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -178,9 +178,9 @@ describe('scene projects, end to end', () => {
         readyTimeoutMs: 240_000,
         log: (l) => logs.push(l),
         serviceEnv: {
-          // Renders over 5 s are chunked (5-second chunks), so the 7-second renders here go through
-          // chunking (2 chunks) and the 5-minute one in 61; ultrafast keeps the long one cheap.
-          encoder: { CHUNK_THRESHOLD_SEC: '5', CHUNK_SECONDS: '5', ENCODER_PRESET: 'ultrafast' },
+          // Renders over 5 s are chunked in 15-second chunks: the 5-minute one in 21 (the 7-second
+          // renders here are a single chunk, so one pass); ultrafast keeps the long one cheap.
+          encoder: { CHUNK_THRESHOLD_SEC: '5', CHUNK_SECONDS: '15', ENCODER_PRESET: 'ultrafast' },
           // The 5-minute project fetches one picture from this test's server on 127.0.0.1.
           'ai-generator': { PROJECT_ALLOW_PRIVATE_URLS: 'true' },
           // A finished job's intermediates go at once (the sweeper looks every second).
@@ -321,10 +321,8 @@ describe('scene projects, end to end', () => {
     const ff = probeFacts(path);
     expect(ff.video).toMatchObject({ width: 426, height: 240, fps: 30 });
     expect(videoFrames(path)).toBe(7 * 30);
-    // Rendered in chunks (7 s over the 5 s threshold), joined to the exact frame count above.
-    const chunks = final.progressDetail?.chunks;
-    expect(chunks?.total, JSON.stringify(final.progressDetail)).toBeGreaterThanOrEqual(2);
-    expect(chunks?.done).toBe(chunks?.total);
+    // Shorter than one 15-second chunk: rendered in one pass (the 5-minute render below is chunked).
+    expect(final.progressDetail?.chunks, JSON.stringify(final.progressDetail)).toBeUndefined();
 
     // The overlay's box (bottom right, 30 % of the frame, 4 % margin): magenta in s1, not in s2.
     const box = resolvePosition({
@@ -356,7 +354,7 @@ describe('scene projects, end to end', () => {
     await expect(projectApi({ client, method: 'GET', path: `/v1/projects/${id}` })).rejects.toThrow(/404/);
   }, 600_000);
 
-  it('renders a 5-minute project in 61 chunks to the frame: the scenes less the transitions; phases over SSE', async () => {
+  it('renders a 5-minute project in 21 chunks to the frame: the scenes less the transitions; phases over SSE', async () => {
     const client = { baseUrl: e2e.stack.ingestUrl, apiKey: e2e.stack.secrets.apiKey };
     const blobs = new FsBlobStore({ root: e2e.stack.blobDir });
     // Few distinct assets, reused by many scenes: two stills in storage, one fetched from this test's
@@ -448,16 +446,19 @@ describe('scene projects, end to end', () => {
         height: 480,
         pixFmt: 'yuv420p',
       });
-      // ffprobe's average rate of 61 joined chunks: 4545 frames in 303.00x s.
+      // ffprobe's average rate of 21 joined chunks: 4545 frames in 303.00x s.
       expect(facts.video!.fps).toBeCloseTo(15, 3);
       expect(facts.audio).toMatchObject({ codec: 'aac', sampleRate: 48000, channels: 2 });
       // The scenes less the transitions, within one frame.
       const frames = videoFrames(path);
       expect(Math.abs(frames - 303 * 15)).toBeLessThanOrEqual(1);
-      // In 5-second chunks of 75 frames (61 for 4545 frames), every one rendered and joined.
+      // In 15-second chunks of 225 frames (21 for 4545 frames), every one rendered and joined, and
+      // their intermediates swept once the job ended (INTERMEDIATE_TTL=0).
       const chunks = job.progressDetail!.chunks!;
-      expect(chunks.total).toBe(Math.ceil(frames / 75));
+      expect(chunks.total).toBe(Math.ceil(frames / 225));
       expect(chunks.done).toBe(chunks.total);
+      await jobWhen(e2e, job.id, (j) => Boolean(j.retention?.intermediatesRemovedAt), 'the sweep');
+      expect(await blobs.list(`jobs/${job.id}/chunks/`)).toEqual([]);
       expect(Math.abs(videoStreamSec(path) - 303)).toBeLessThanOrEqual(1 / 15);
       expect(Math.abs(facts.durationSec - 303)).toBeLessThanOrEqual(1 / 15);
     } finally {
