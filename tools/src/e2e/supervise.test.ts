@@ -67,13 +67,16 @@ describe('a supervised stack: every service killed in turn during a job', () => 
   });
 
   /**
-   * Kills each service of `plan` at its event, as a crash (the supervisor restarts it). Resolves
-   * with the killed processes and their replacements; rejects when the supervisor gives up on one.
+   * Kills each service of `plan` at its event, as a crash (the supervisor restarts it). The watch
+   * starts before the job is submitted (`ready`), so an event published before the submit call
+   * returns is not missed: events are held until `forJob` names the job, then matched in order.
+   * `done` resolves with the killed processes and their replacements.
    */
-  function killDuring(
-    jobId: string,
-    plan: Kill[],
-  ): { done: Promise<Array<{ killed: ServiceProcess; restarted: ServiceProcess }>>; stop(): void } {
+  async function killDuring(plan: Kill[]): Promise<{
+    forJob(jobId: string): void;
+    done: Promise<Array<{ killed: ServiceProcess; restarted: ServiceProcess }>>;
+    stop(): void;
+  }> {
     const pending = [...plan];
     const results: Array<Promise<{ killed: ServiceProcess; restarted: ServiceProcess }>> = [];
     let allKilled!: () => void;
@@ -87,14 +90,25 @@ describe('a supervised stack: every service killed in turn during a job', () => 
       );
       if (results.length === plan.length) allKilled();
     };
-    const watch = bus.watchJob(jobId, (event) => {
+    const onJobEvent = (event: AnyEvent) => {
       for (const k of [...pending]) {
         if (!k.when(event)) continue;
         pending.splice(pending.indexOf(k), 1);
         kill(k.service);
       }
+    };
+    let target: string | undefined;
+    const held: AnyEvent[] = [];
+    const watch = bus.watchEvents((event) => {
+      if (target === undefined) held.push(event);
+      else if (event.jobId === target) onJobEvent(event);
     });
+    await watch.ready;
     return {
+      forJob: (jobId) => {
+        target = jobId;
+        for (const event of held.splice(0)) if (event.jobId === jobId) onJobEvent(event);
+      },
       done: killedAll.then(() => Promise.all(results)),
       stop: () => watch.stop(),
     };
@@ -103,7 +117,7 @@ describe('a supervised stack: every service killed in turn during a job', () => 
   /** Follows the job to its end (the client rides out ingest's restart), then waits for every kill's restart. */
   async function follow(
     jobId: string,
-    kills: ReturnType<typeof killDuring>,
+    kills: Awaited<ReturnType<typeof killDuring>>,
   ): Promise<{ job: Job; restarts: Array<{ killed: ServiceProcess; restarted: ServiceProcess }> }> {
     const job = await e2e.client.follow(jobId, () => {}, {
       pollMs: 250,
@@ -140,9 +154,7 @@ describe('a supervised stack: every service killed in turn during a job', () => 
   }
 
   it('completes a call once, with one webhook, while ingest, the splitter, compositor, generator, notifier and encoder each die and come back', async () => {
-    const { jobId } = await e2e.client.submitRecording({ file: sample.file, callbackUrl: receiver.url });
-    callJobId = jobId;
-    const kills = killDuring(jobId, [
+    const kills = await killDuring([
       { service: 'audio-splitter', when: progress('split', 'started') },
       { service: 'compositor', when: (e) => e.type === 'clip.requested' },
       { service: 'ai-generator', when: progress('generate', 'started') },
@@ -151,6 +163,9 @@ describe('a supervised stack: every service killed in turn during a job', () => 
       // ingest has answered; it dies while the job runs (the client rides it out, as a user's would).
       { service: 'ingest', when: (e) => e.type === 'audio.split' },
     ]);
+    const { jobId } = await e2e.client.submitRecording({ file: sample.file, callbackUrl: receiver.url });
+    callJobId = jobId;
+    kills.forJob(jobId);
     const { job, restarts } = await follow(jobId, kills);
     expect(job.status, JSON.stringify(job.error)).toBe('completed');
 
@@ -210,13 +225,14 @@ describe('a supervised stack: every service killed in turn during a job', () => 
 
   it('completes a story once when the image converter dies while converting its images', async () => {
     const story = await makeSampleStory({ dir: join(tmp, 'story') });
+    const kills = await killDuring([{ service: 'image-converter', when: progress('images', 'started') }]);
     const { jobId } = await submitStory({
       client: { baseUrl: e2e.stack.ingestUrl, apiKey: e2e.stack.secrets.apiKey },
       ...story,
       music: { mood: 'none' },
       callbackUrl: receiver.url,
     });
-    const kills = killDuring(jobId, [{ service: 'image-converter', when: progress('images', 'started') }]);
+    kills.forJob(jobId);
     const {
       job,
       restarts: [restart],
