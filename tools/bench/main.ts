@@ -23,13 +23,21 @@ export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BENCHES = ['bus', 'pipeline', 'story', 'encode', 'merge', 'render', 'project', 'throughput'] as const;
 type BenchName = (typeof BENCHES)[number];
 
-function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
+function parseArgs(argv: string[]): { quick: boolean; only: BenchName[]; rounds: number | undefined } {
   let quick = false;
+  let rounds: number | undefined;
   const only: BenchName[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
-    else if (a === '--only' || a.startsWith('--only=')) {
+    else if (a === '--rounds' || a.startsWith('--rounds=')) {
+      const v = a.includes('=') ? a.slice(9) : argv[++i];
+      rounds = Number(v);
+      if (!Number.isInteger(rounds) || rounds < 1) {
+        console.error(`--rounds: "${v ?? ''}" is not a whole number ≥ 1`);
+        process.exit(2);
+      }
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice(7) : argv[++i];
       for (const name of (v ?? '').split(',')) {
         // `call` is the call pipeline's benchmark (`pipeline`); `memory` comes with `throughput`
@@ -44,8 +52,9 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       }
     } else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench [-- --quick] [-- --only bus|call|story|encode|merge|render|project|throughput|memory[,…]]\n' +
+        'usage: npm run bench [-- --quick] [-- --rounds N] [-- --only bus|call|story|encode|merge|render|project|throughput|memory[,…]]\n' +
           '  --quick  short inputs, one round (a quick check; the full run is what figures are quoted from)\n' +
+          '  --rounds N  rounds of the render benchmark (full run: 2; each round of the full run takes 20-30 min)\n' +
           '  call = pipeline (the call end to end against tools/bench/plain-call.sh)',
       );
       process.exit(0);
@@ -54,7 +63,7 @@ function parseArgs(argv: string[]): { quick: boolean; only: BenchName[] } {
       process.exit(2);
     }
   }
-  return { quick, only: only.length ? only : [...BENCHES] };
+  return { quick, only: only.length ? only : [...BENCHES], rounds };
 }
 
 function tryRun(bin: string, args: string[]): string {
@@ -88,7 +97,7 @@ function loadAverage(): string {
 }
 
 async function main(): Promise<void> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, rounds } = parseArgs(process.argv.slice(2));
   const machine = machineInfo();
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   log(
@@ -116,7 +125,7 @@ async function main(): Promise<void> {
                 : name === 'merge'
                   ? await benchMerge({ quick, log })
                   : name === 'render'
-                    ? await benchRender({ quick, log, root: ROOT })
+                    ? await benchRender({ quick, log, root: ROOT, rounds })
                     : name === 'project'
                       ? await benchProject({ quick, log, root: ROOT })
                       : await benchThroughput({ quick, log, root: ROOT });

@@ -36,12 +36,14 @@ export async function benchRender(opts: {
   quick: boolean;
   log: (s: string) => void;
   root: string;
+  /** Rounds of the three runs (default: 1 quick, 2 full). */
+  rounds?: number | undefined;
 }): Promise<{ rows: Row[]; raw: unknown }> {
   const { quick, log, root } = opts;
   const seconds = quick ? 40 : 300;
   const size = quick ? { width: 960, height: 540 } : { width: 1920, height: 1080 };
   const chunkSeconds = quick ? 10 : 30;
-  const rounds = quick ? 1 : 2;
+  const rounds = opts.rounds ?? (quick ? 1 : 2);
   const cores = cpus().length;
   if (cores < 2) throw new Error('the render benchmark needs 2 cores (one per replica)');
   const dir = tempDir('render');
