@@ -13,7 +13,7 @@ import {
   startNatsServer,
   type NatsServerHandle,
 } from '../testing/nats.ts';
-import { startService } from './service.ts';
+import { SHUTDOWN_MARGIN_MS, startService } from './service.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const worker = join(here, 'fixtures', 'slow-worker.ts');
@@ -153,6 +153,29 @@ describe('startService', () => {
     } finally {
       await bus.close();
     }
+  });
+
+  it('exits 1 naming the stage it was stuck at when the shutdown outlasts the grace period and its margin', async () => {
+    const ns = randomNamespace();
+    const w = runWorker({
+      NATS_URL: server.url,
+      REELBUS_NAMESPACE: ns,
+      SHUTDOWN_GRACE_MS: '200',
+      TEST_WORK_MS: '0',
+      TEST_HANG_SHUTDOWN: '1',
+    });
+    await w.ready;
+    const signalled = Date.now();
+    w.child.kill('SIGTERM');
+    const { code, stderr } = await w.exited;
+    expect(code, stderr).toBe(1);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(200 + SHUTDOWN_MARGIN_MS - 50);
+    const last = w.lines.at(-1)!;
+    expect(last).toMatchObject({ level: 'error', stage: 'running the shutdown hooks', deadlineMs: 5200 });
+    expect(String(last.msg)).toBe(
+      'shutdown did not finish within 5200 ms (stuck running the shutdown hooks): exiting',
+    );
+    expect(w.lines.map((l) => l.msg)).not.toContain('stopped');
   });
 
   it('exits 78 with one line per bad variable', async () => {

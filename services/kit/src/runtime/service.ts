@@ -20,6 +20,13 @@ import type { BaseConfig, BusHandle, ServiceRuntime } from './types.ts';
 /** Exit code for bad configuration (sysexits EX_CONFIG): the orchestrator should not restart-loop fast. */
 export const EXIT_CONFIG = 78;
 
+/**
+ * After a signal, a shutdown that has not finished within the grace period plus this margin is
+ * abandoned: the process logs the stage it was stuck at and exits 1, instead of hanging until the
+ * orchestrator's SIGKILL (or for ever, under a supervisor that waits for the exit).
+ */
+export const SHUTDOWN_MARGIN_MS = 5_000;
+
 export interface StartServiceOptions<S extends z.ZodObject> {
   /** Service name: logs, consumer names, connection name, telemetry. */
   name: string;
@@ -159,13 +166,17 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
   };
 
   let shuttingDown: Promise<void> | undefined;
+  /** Where the shutdown is: named in the log line when it does not finish in time. */
+  let stage = 'running';
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       logger.info(
         { graceMs: base.shutdownGraceMs, inFlight: consumers.reduce((n, c) => n + c.inFlight, 0) },
         'shutting down',
       );
+      stage = 'stopping the consumers';
       await Promise.all(consumers.map((c) => c.stop(base.shutdownGraceMs)));
+      stage = 'running the shutdown hooks';
       for (const hook of hooks) {
         try {
           await hook();
@@ -173,6 +184,7 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
           logger.error({ err: describeError(err) }, 'shutdown hook failed');
         }
       }
+      stage = 'closing the stores';
       await documents.close();
       if (needJobs)
         await jobs
@@ -182,15 +194,27 @@ export async function startService<S extends z.ZodObject = z.ZodObject<Record<ne
         await blobs
           .close?.()
           .catch((err) => logger.warn({ err: describeError(err) }, 'closing the blob store failed'));
+      stage = 'closing the NATS connection';
       await bus.close();
+      stage = 'closing the health server';
       await health.close();
+      stage = 'flushing telemetry';
       await telemetry.shutdown().catch(() => undefined);
+      stage = 'stopped';
       logger.info('stopped');
     })());
 
   if (handleSignals) {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'signal received');
+      const deadlineMs = base.shutdownGraceMs + SHUTDOWN_MARGIN_MS;
+      setTimeout(() => {
+        logger.error(
+          { signal, deadlineMs, stage },
+          `shutdown did not finish within ${deadlineMs} ms (stuck ${stage}): exiting`,
+        );
+        process.exit(1);
+      }, deadlineMs).unref();
       shutdown().then(
         () => process.exit(0),
         (err) => {
