@@ -452,6 +452,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WEBHOOK_SECRET: secrets.webhookSecret,
     GENERATION_WEBHOOK_SECRET: secrets.generationWebhookSecret,
     ALLOW_PRIVATE_CALLBACKS: 'true',
+    // A job links its trace to Jaeger only when traces are exported: the embedded stack runs no Jaeger.
+    JAEGER_URL:
+      process.env.JAEGER_URL ?? (process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'http://localhost:16686' : 'off'),
     ...env,
   };
 

@@ -661,8 +661,10 @@ function Regenerate({
         open={open}
         onToggle={(e) => {
           const opened = (e.currentTarget as HTMLDetailsElement).open;
-          // each opening starts again from the section's params
-          if (opened && !open) setEdits({});
+          // Closing forgets the edits, so each opening starts again from the section's params. Not on
+          // opening: the toggle event is a task queued after the click, and a fast reviewer's (or a
+          // test's) first keystrokes can come before it.
+          if (!opened) setEdits({});
           setOpen(opened);
         }}
       >
