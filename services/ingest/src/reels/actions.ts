@@ -183,8 +183,10 @@ export async function queueTake(opts: {
   params: Record<string, unknown>;
   callbackUrl: string | undefined;
   principal: Principal | undefined;
+  /** A test run (issue 15 §4): the job is tagged and its events carry `testMode`; the section's model is kept. */
+  testMode?: boolean | undefined;
 }): Promise<void> {
-  const { deps, reelId, sectionId, takeId, jobId, model, params, callbackUrl, principal } = opts;
+  const { deps, reelId, sectionId, takeId, jobId, model, params, callbackUrl, principal, testMode } = opts;
   const now = new Date().toISOString();
   const origin = { type: 'reel' as const, id: reelId, sectionId, takeId };
   const data = {
@@ -207,6 +209,7 @@ export async function queueTake(opts: {
     },
     event: { type: 'generation.requested', data },
     principal,
+    testMode: testMode ?? false,
   });
 }
 
@@ -220,8 +223,10 @@ export async function createReel(opts: {
   sections: Array<{ title?: string | undefined; model: string; params: Record<string, unknown> }>;
   callbackUrl: string | undefined;
   principal: Principal | undefined;
+  /** Every take's generation is a test run. */
+  testMode?: boolean | undefined;
 }): Promise<StoredDocument<Reel>> {
-  const { deps, title, sections, callbackUrl, principal } = opts;
+  const { deps, title, sections, callbackUrl, principal, testMode } = opts;
   const id = newReelId();
   const at = new Date().toISOString();
   const doc: Reel = {
@@ -263,6 +268,7 @@ export async function createReel(opts: {
           params: take.params,
           callbackUrl,
           principal,
+          testMode,
         });
         continue;
       } catch (err) {
@@ -294,8 +300,10 @@ export async function regenerateSection(opts: {
   changes: Record<string, unknown>;
   expectedRevision: number | undefined;
   principal: Principal | undefined;
+  /** The take's generation is a test run. */
+  testMode?: boolean | undefined;
 }): Promise<{ stored: StoredDocument<Reel>; takeId: string; jobId: string }> {
-  const { deps, reelId, sectionId, changes, expectedRevision, principal } = opts;
+  const { deps, reelId, sectionId, changes, expectedRevision, principal, testMode } = opts;
   const current = await deps.reels.get(reelId);
   if (!current)
     throw new HttpError({ statusCode: 404, code: 'not_found', message: `reel "${reelId}" does not exist` });
@@ -346,6 +354,7 @@ export async function regenerateSection(opts: {
       params: checked.params,
       callbackUrl: stored.doc.callbackUrl,
       principal,
+      testMode,
     });
   } catch (err) {
     await deps.reels
@@ -370,8 +379,10 @@ export async function compileReel(opts: {
   reelId: string;
   expectedRevision: number | undefined;
   principal: Principal | undefined;
+  /** The compile job is a test run. */
+  testMode?: boolean | undefined;
 }): Promise<{ stored: StoredDocument<Reel>; jobId: string; clips: number }> {
-  const { deps, reelId, expectedRevision, principal } = opts;
+  const { deps, reelId, expectedRevision, principal, testMode } = opts;
   const current = await deps.reels.get(reelId);
   if (!current)
     throw new HttpError({ statusCode: 404, code: 'not_found', message: `reel "${reelId}" does not exist` });
@@ -433,6 +444,7 @@ export async function compileReel(opts: {
       },
       event: { type: 'merge.requested', data },
       principal,
+      testMode: testMode ?? false,
     });
   } catch (err) {
     deps.logger.error({ err: describeError(err), jobId, reelId }, 'queueing the compile failed');

@@ -1,12 +1,23 @@
-import { newJob, type EventOf, type EventType, type Job } from '@reelbus/contracts';
+import {
+  ProjectDocument,
+  Reel,
+  finishTake,
+  newJob,
+  type EventOf,
+  type EventType,
+  type Job,
+  type ProjectDocumentInput,
+} from '@reelbus/contracts';
 import {
   Bus,
   buildEnvelope,
   DeletedJobs,
   FsBlobStore,
+  KvDocumentStore,
   KvJobStore,
   listDeadLetters,
   silentLogger,
+  type DocumentStore,
 } from '@reelbus/kit';
 import { randomNamespace, startNatsServer, type NatsServerHandle } from '@reelbus/kit/testing';
 import type { FastifyInstance } from 'fastify';
@@ -25,6 +36,8 @@ let bus: Bus;
 let jobs: KvJobStore;
 let blobs: FsBlobStore;
 let deleted: DeletedJobs;
+let reels: DocumentStore<Reel, Reel>;
+let projects: DocumentStore<ProjectDocument, ProjectDocumentInput>;
 let blobDir: string;
 let app: FastifyInstance;
 
@@ -34,6 +47,18 @@ beforeAll(async () => {
   await bus.ensureStreams();
   jobs = await KvJobStore.open({ nc: bus.nc, bucket: bus.names.jobsBucket });
   deleted = await DeletedJobs.open({ nc: bus.nc, bucket: bus.names.deletedBucket });
+  reels = await KvDocumentStore.open({
+    nc: bus.nc,
+    bucket: bus.names.documentBucket('reels'),
+    collection: 'reels',
+    schema: Reel,
+  });
+  projects = await KvDocumentStore.open({
+    nc: bus.nc,
+    bucket: bus.names.documentBucket('projects'),
+    collection: 'projects',
+    schema: ProjectDocument,
+  });
   blobDir = await mkdtemp(join(tmpdir(), 'reelbus-admin-'));
   blobs = new FsBlobStore({ root: blobDir });
   app = buildApp({
@@ -43,11 +68,15 @@ beforeAll(async () => {
     blobs,
     logger: silentLogger(),
     operations: busJobOperations({ bus, deleted }),
+    reels,
+    projects,
   });
   await app.ready();
 });
 afterAll(async () => {
   await app?.close();
+  await reels?.close();
+  await projects?.close();
   await jobs?.close();
   await bus?.close();
   await server?.stop();
@@ -359,4 +388,132 @@ describe('test mode on submit routes (issue 15 §4)', () => {
     expect(event).toMatchObject({ testMode: true });
     expect(event!.data).not.toHaveProperty('testMode');
   });
+  /** A reel of two local-video sections, created with `extra` in the body. */
+  const postReel = (extra: Record<string, unknown>) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/reels',
+      headers: auth,
+      payload: {
+        title: 'Test reel',
+        sections: [
+          { model: 'local-video', params: { prompt: 'dusk', duration: 1 } },
+          { model: 'local-video', params: { prompt: 'night', duration: 1 } },
+        ],
+        ...extra,
+      },
+    });
+
+  it('a reel with testMode: true: every take is a test generation, and so is a regenerated one asked as such; a bad testMode is a 400 naming the field', async () => {
+    const res = await postReel({ testMode: true });
+    expect(res.statusCode).toBe(201);
+    const takeJobs = (res.json() as { sections: Array<{ takes: Array<{ jobId: string }> }> }).sections.map(
+      (s) => s.takes[0]!.jobId,
+    );
+    expect(takeJobs).toHaveLength(2);
+    for (const jobId of takeJobs) {
+      expect(await jobs.get(jobId)).toMatchObject({ testMode: true, kind: 'generation' });
+      const [event] = await storedEvents('generation.requested', jobId);
+      // the section's model is kept, as for POST /v1/generations
+      expect(event).toMatchObject({ testMode: true, data: { model: 'local-video' } });
+    }
+
+    const regenerated = await app.inject({
+      method: 'POST',
+      url: `/v1/reels/${(res.json() as { id: string }).id}/sections/s1/regenerate`,
+      headers: auth,
+      payload: { testMode: true },
+    });
+    expect(regenerated.statusCode).toBe(202);
+    const takeJob = (regenerated.json() as { jobId: string }).jobId;
+    expect(await jobs.get(takeJob)).toMatchObject({ testMode: true });
+    expect((await storedEvents('generation.requested', takeJob))[0]).toMatchObject({ testMode: true });
+
+    const bad = await postReel({ testMode: 'yes' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('testMode');
+  });
+
+  it('a reel compile with testMode: true is marked (body optional); a bad testMode is a 400 naming the field', async () => {
+    const reel = (await postReel({})).json() as { id: string; sections: Array<{ id: string }> };
+    for (const { id: sectionId } of reel.sections) {
+      await reels.update(reel.id, (r) => {
+        const take = r.sections.find((s) => s.id === sectionId)!.takes[0]!;
+        return finishTake(r, {
+          sectionId,
+          takeId: take.id,
+          jobId: take.jobId,
+          at: new Date().toISOString(),
+          result: {
+            status: 'completed',
+            output: {
+              key: `jobs/${take.jobId}/generate/video.mp4`,
+              durationSec: 1,
+              sizeBytes: 10,
+              width: 2,
+              height: 2,
+            },
+          },
+        });
+      });
+      const approved = await app.inject({
+        method: 'POST',
+        url: `/v1/reels/${reel.id}/sections/${sectionId}/takes/t1/approve`,
+        headers: auth,
+      });
+      expect(approved.statusCode).toBe(200);
+    }
+    const compile = (payload?: object) =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/reels/${reel.id}/compile`,
+        headers: auth,
+        ...(payload ? { payload } : {}),
+      });
+
+    const bad = await compile({ testMode: 1 });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('testMode');
+
+    const res = await compile({ testMode: true });
+    expect(res.statusCode).toBe(202);
+    const { jobId } = res.json() as { jobId: string };
+    expect(await jobs.get(jobId)).toMatchObject({ testMode: true, kind: 'reel' });
+    expect((await storedEvents('merge.requested', jobId))[0]).toMatchObject({ testMode: true });
+  });
+
+  it.each(['preview', 'render'])(
+    'a project %s with testMode: true is marked; without a body it is not; a bad testMode is a 400 naming the field',
+    async (path) => {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/projects',
+        headers: auth,
+        payload: {
+          title: 'Test project',
+          scenes: [
+            { id: 'a', narration: 'Hello.', visual: { model: 'local-image', params: { prompt: 'a' } } },
+          ],
+        },
+      });
+      expect(created.statusCode).toBe(201);
+      const url = `/v1/projects/${(created.json() as { projectId: string }).projectId}/${path}`;
+
+      const res = await app.inject({ method: 'POST', url, headers: auth, payload: { testMode: true } });
+      expect(res.statusCode).toBe(202);
+      const { jobId } = res.json() as { jobId: string };
+      expect(await jobs.get(jobId)).toMatchObject({ testMode: true, kind: 'project' });
+      expect((await storedEvents('project.render.requested', jobId))[0]).toMatchObject({ testMode: true });
+
+      const plain = await app.inject({ method: 'POST', url, headers: auth });
+      expect(plain.statusCode).toBe(202);
+      const plainId = (plain.json() as { jobId: string }).jobId;
+      expect((await jobs.get(plainId))!.testMode).toBe(false);
+      expect((await storedEvents('project.render.requested', plainId))[0]!.testMode).toBeUndefined();
+
+      const bad = await app.inject({ method: 'POST', url, headers: auth, payload: { testMode: 'true' } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.field).toBe('testMode');
+    },
+  );
 });

@@ -243,6 +243,25 @@ describe('POST /v1/jobs/:id/retry', () => {
     });
   });
 
+  it('answers 409 naming when and the step for a failed job whose intermediates retention removed', async () => {
+    const { seq } = await failedJobWithDeadLetter('job_retry_swept');
+    const at = '2025-03-01T10:00:00.000Z';
+    await jobs.update('job_retry_swept', (job) => ({ ...job, retention: { intermediatesRemovedAt: at } }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs/job_retry_swept/retry',
+      headers: operatorAuth,
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error).toEqual({
+      code: 'intermediates_removed',
+      message: `job "job_retry_swept"'s intermediates (fetched inputs, split audio, clips, converted images, chunks) were removed at ${at} by the retention sweeper (INTERMEDIATE_TTL after the job ended); it cannot be retried from step "encode": submit it again`,
+    });
+    expect((await jobs.get('job_retry_swept'))!.status).toBe('failed');
+    expect(await getDeadLetter(bus, seq)).toBeDefined();
+    expect(handledCount('job_retry_swept')).toBe(1);
+  });
+
   it('answers 404 for no such job, 409 for a failed job without dead letters, 403 for a user key', async () => {
     const missing = await app.inject({
       method: 'POST',

@@ -211,7 +211,7 @@ export const operatorRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = asyn
     schema: {
       summary: 'Retry a failed job from the step that failed (operator keys only)',
       description:
-        'Reopens the job (status `running`, the failed step pending, the error cleared) and replays each of its dead letters to the service that gave up on it; outputs already stored are reused. 404 for no such job; 409 `not_failed` when the job is not failed (also when another retry won), 409 `nothing_to_retry` when it failed without dead letters.',
+        'Reopens the job (status `running`, the failed step pending, the error cleared) and replays each of its dead letters to the service that gave up on it; outputs already stored are reused. 404 for no such job; 409 `not_failed` when the job is not failed (also when another retry won), 409 `nothing_to_retry` when it failed without dead letters, 409 `intermediates_removed` when the retention sweeper removed its intermediates (`retention.intermediatesRemovedAt`, INTERMEDIATE_TTL after it ended): the message names when and the step; submit it again.',
       tags: ['jobs', 'operations'],
       params: JobIdParams,
       querystring: NoQuery,
@@ -228,6 +228,8 @@ export const operatorRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = asyn
           throw conflict('not_failed', r.message);
         case 'nothing_to_retry':
           throw conflict('nothing_to_retry', r.message);
+        case 'intermediates_removed':
+          throw conflict('intermediates_removed', r.message);
         case 'retried':
           req.log.info({ jobId, step: r.step, by: req.principal?.name }, 'job retried');
           return {

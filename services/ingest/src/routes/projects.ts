@@ -33,7 +33,7 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import { HttpError, badRequest, invalidInput, type FieldIssue } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, TestModeField, jobLinks } from '../http/schemas.ts';
 import { newJobId } from '../ids.ts';
 import {
   addScene,
@@ -174,6 +174,8 @@ const PatchMusicBody = z
 const RenderBody = z
   .strictObject({
     callbackUrl: z.string().optional().describe('Where the notifier POSTs the signed result webhook'),
+    /** The scenes' visuals keep their models, as in POST /v1/generations. */
+    testMode: TestModeField,
   })
   .optional();
 
@@ -641,6 +643,7 @@ export const projectRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: M
           },
           event: { type: 'project.render.requested', data },
           principal: req.principal,
+          testMode: req.body?.testMode ?? false,
         });
         req.log.info({ jobId, projectId: stored.id, revision: stored.revision, preset }, 'project render');
         return reply.code(202).send({

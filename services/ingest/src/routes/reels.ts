@@ -17,7 +17,7 @@ import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { JobWatch } from '../deps.ts';
 import { HttpError, invalidInput, type FieldIssue } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, TestModeField, jobLinks } from '../http/schemas.ts';
 import {
   announce,
   asHttpError,
@@ -62,6 +62,8 @@ export const ReelBody = z
       .string()
       .optional()
       .describe("Receives the signed webhooks of every take's generation and of each compile"),
+    /** Every take's generation is a test run (each section's model is kept, as in POST /v1/generations). */
+    testMode: TestModeField,
   })
   .strict();
 
@@ -83,14 +85,17 @@ export const ReelPatchBody = z
 export const RejectBody = z
   .object({ reason: z.string().min(1).max(2000).optional().describe('Why, for the others') })
   .strict();
-/** Approve and compile take no fields. */
+/** Approve takes no fields. */
 export const EmptyBody = z.object({}).strict().optional();
+/** Compile's only field; the body may be left out. */
+export const CompileBody = z.object({ testMode: TestModeField }).strict().optional();
 export const RegenerateBody = z
   .object({
     params: z
       .record(z.string(), z.unknown())
       .default({})
       .describe("Changes to the section's params for this take (merged over them, then checked)"),
+    testMode: TestModeField,
   })
   .strict();
 export const ReelListQuery = z
@@ -261,6 +266,7 @@ export const reelRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: Mode
         sections,
         callbackUrl,
         principal: req.principal,
+        testMode: body.testMode ?? false,
       });
       req.log.info({ reelId: stored.id, sections: sections.length }, 'reel created');
       reply.header('location', `${config.publicBaseUrl}/v1/reels/${stored.id}`);
@@ -442,6 +448,7 @@ export const reelRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: Mode
         changes: req.body?.params ?? {},
         expectedRevision: ifMatch(req),
         principal: req.principal,
+        testMode: req.body?.testMode ?? false,
       });
       return reply
         .code(202)
@@ -467,7 +474,7 @@ export const reelRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: Mode
       tags: TAGS,
       params: ReelParams,
       querystring: NoQuery,
-      body: EmptyBody,
+      body: CompileBody,
       response: { 202: CompileAccepted, '4xx': ErrorBody, 503: ErrorBody },
     },
     handler: async (req, reply) => {
@@ -476,6 +483,7 @@ export const reelRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext; models: Mode
         reelId: req.params.id,
         expectedRevision: ifMatch(req),
         principal: req.principal,
+        testMode: req.body?.testMode ?? false,
       });
       req.log.info({ reelId: stored.id, jobId, clips }, 'reel compile requested');
       return reply

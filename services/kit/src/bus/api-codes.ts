@@ -10,6 +10,8 @@ export const JS_API_CODE = {
   ConsumerNotFound: 10014,
   /** No message at that sequence / for that subject. */
   NoMessageFound: 10037,
+  /** No message at that sequence, answered for a sequence inside the stream's range that was deleted. */
+  SequenceNotFound: 10043,
   /** Deleting a message failed (nats-server answers this when there is no message at the sequence). */
   MessageDeleteFailed: 10057,
   /** A stream with that name exists with another configuration. */

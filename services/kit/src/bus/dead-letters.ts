@@ -275,7 +275,15 @@ export async function deleteDeadLetter(bus: DeadLetterBus, seq: number): Promise
     return await bus.jsm.streams.deleteMessage(bus.names.deadLetterStream, seq);
   } catch (err) {
     // a concurrent replay of the same dead letter removed it first
-    if (isJsApiError(err, JS_API_CODE.NoMessageFound, JS_API_CODE.MessageDeleteFailed)) return false;
+    if (
+      isJsApiError(
+        err,
+        JS_API_CODE.NoMessageFound,
+        JS_API_CODE.SequenceNotFound,
+        JS_API_CODE.MessageDeleteFailed,
+      )
+    )
+      return false;
     throw err;
   }
 }

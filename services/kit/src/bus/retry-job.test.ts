@@ -2,7 +2,7 @@ import { newJob, type EventOf, type Job } from '@reelbus/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KvJobStore } from '../jobs/kv.ts';
 import { randomNamespace, startNatsServer, type NatsServerHandle } from '../testing/nats.ts';
-import { Bus } from './bus.ts';
+import { Bus, buildEnvelope } from './bus.ts';
 import {
   DeadLetterReplayError,
   deleteDeadLetter,
@@ -10,7 +10,7 @@ import {
   listDeadLetters,
   replayDeadLetter,
 } from './dead-letters.ts';
-import { reopenFailedJob, retryJob } from './retry-job.ts';
+import { intermediatesRemoved, reopenFailedJob, retryJob } from './retry-job.ts';
 import { deferred, waitFor } from './test-helpers.ts';
 import type { Consumer } from './types.ts';
 
@@ -59,6 +59,25 @@ describe('reopenFailedJob', () => {
   it('leaves every job that is not failed alone', () => {
     for (const status of ['queued', 'running', 'completed', 'cancelled'] as const)
       expect(reopenFailedJob({ ...failedJob('job_b'), status }), status).toBeUndefined();
+  });
+});
+
+describe('intermediatesRemoved', () => {
+  it('names the job, when and the step when the sweeper removed its intermediates; nothing otherwise', () => {
+    const at = '2025-03-01T10:00:00.000Z';
+    expect(
+      intermediatesRemoved({ ...failedJob('job_swept'), retention: { intermediatesRemovedAt: at } }),
+    ).toEqual({
+      outcome: 'intermediates_removed',
+      removedAt: at,
+      step: 'encode',
+      message: `job "job_swept"'s intermediates (fetched inputs, split audio, clips, converted images, chunks) were removed at ${at} by the retention sweeper (INTERMEDIATE_TTL after the job ended); it cannot be retried from step "encode": submit it again`,
+    });
+    expect(intermediatesRemoved(failedJob('job_kept'))).toBeUndefined();
+    // only the outputs gone: the intermediates a retry reads are still there
+    expect(
+      intermediatesRemoved({ ...failedJob('job_out'), retention: { outputsRemovedAt: at } }),
+    ).toBeUndefined();
   });
 });
 
@@ -128,6 +147,30 @@ describe('retryJob on nats-server', () => {
       /failed at "encode" but has no dead letters/,
     );
     expect((await jobs.get('job_no_letters'))!.status).toBe('failed');
+  });
+});
+
+describe('retryJob after retention', () => {
+  it('refuses a failed job whose intermediates were removed, leaving the job failed and its dead letter in place', async () => {
+    const jobId = 'job_swept_retry';
+    const at = new Date().toISOString();
+    await jobs.create({ ...failedJob(jobId), retention: { intermediatesRemovedAt: at } });
+    const envelope = buildEnvelope({ type: 'job.warning', jobId, data: { step: 'encode', message: 'x' } });
+    await bus.js.publish(bus.names.deadLetterSubject('encoder', 'job.warning'), JSON.stringify(envelope));
+    const [letter] = await waitFor(async () => {
+      const l = await listDeadLetters(bus, { jobId });
+      return l.length ? l : undefined;
+    });
+
+    const r = await retryJob({ bus, jobs, jobId });
+    expect(r).toMatchObject({ outcome: 'intermediates_removed', removedAt: at, step: 'encode' });
+    expect(r.outcome === 'intermediates_removed' && r.message).toBe(
+      `job "${jobId}"'s intermediates (fetched inputs, split audio, clips, converted images, chunks) were removed at ${at} by the retention sweeper (INTERMEDIATE_TTL after the job ended); it cannot be retried from step "encode": submit it again`,
+    );
+    const stored = await jobs.get(jobId);
+    expect(stored).toMatchObject({ status: 'failed', error: { step: 'encode' } });
+    expect(stored!.state.retries).toBeUndefined();
+    expect(await getDeadLetter(bus, letter!.seq)).toBeDefined();
   });
 });
 

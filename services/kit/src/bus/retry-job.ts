@@ -24,7 +24,34 @@ export type RetryJobResult =
     }
   | { outcome: 'not_found'; message: string }
   | { outcome: 'not_failed'; status: JobStatus; message: string }
-  | { outcome: 'nothing_to_retry'; message: string };
+  | { outcome: 'nothing_to_retry'; message: string }
+  | {
+      outcome: 'intermediates_removed';
+      /** When the retention sweeper removed the job's intermediates. */
+      removedAt: string;
+      /** The step the job failed at, which could not run again without them. */
+      step: string | undefined;
+      message: string;
+    };
+
+/**
+ * Why a failed job cannot be retried from its step any more, or undefined when it can: the retention
+ * sweeper removed its intermediates (INTERMEDIATE_TTL after it ended), and a replay would fail again
+ * at the first of them it reads. Pure, so the compare-and-set in `retryJob` re-checks it.
+ */
+export function intermediatesRemoved(
+  job: Pick<Job, 'id' | 'error' | 'retention'>,
+): Extract<RetryJobResult, { outcome: 'intermediates_removed' }> | undefined {
+  const removedAt = job.retention?.intermediatesRemovedAt;
+  if (!removedAt) return undefined;
+  const step = job.error?.step;
+  return {
+    outcome: 'intermediates_removed',
+    removedAt,
+    step,
+    message: `job "${job.id}"'s intermediates (fetched inputs, split audio, clips, converted images, chunks) were removed at ${removedAt} by the retention sweeper (INTERMEDIATE_TTL after the job ended); it cannot be retried${step ? ` from step "${step}"` : ''}: submit it again`,
+  };
+}
 
 /**
  * The job reopened for a retry, or undefined when it is not failed (any more): pure, so the
@@ -53,7 +80,8 @@ export function reopenFailedJob(job: Job): Job | undefined {
 
 /**
  * Retries a failed job from the step that failed: the job is reopened (compare-and-set, so of two
- * retries at once one wins and the other is told `not_failed`), then each of its dead letters is
+ * retries at once one wins and the other is told `not_failed`; a job whose intermediates retention
+ * removed is refused with `intermediates_removed`), then each of its dead letters is
  * replayed to the service that gave up on it and removed. The services reuse every output already
  * stored (outputs live at deterministic keys), so work done before the failure is not redone.
  * If a replay cannot be published, the job is put back as it was (failed, with its error) and the
@@ -68,6 +96,8 @@ export async function retryJob(opts: {
   const before = await jobs.get(jobId);
   if (!before) return { outcome: 'not_found', message: `job "${jobId}" does not exist` };
   if (before.status !== 'failed') return notFailed(jobId, before.status);
+  const swept = intermediatesRemoved(before);
+  if (swept) return swept;
   const letters = await listDeadLetters(bus, { jobId, limit: MAX_LETTERS_PER_JOB });
   if (letters.length === 0) {
     return {
@@ -77,11 +107,15 @@ export async function retryJob(opts: {
   }
   let reopened = false;
   const job = await jobs.update(jobId, (current) => {
-    const next = reopenFailedJob(current);
+    // the sweeper may have removed them since the first read
+    const next = intermediatesRemoved(current) ? undefined : reopenFailedJob(current);
     reopened = next !== undefined;
     return next;
   });
-  if (!reopened) return notFailed(jobId, job.status);
+  if (!reopened) {
+    const refused = job.status === 'failed' ? intermediatesRemoved(job) : undefined;
+    return refused ?? notFailed(jobId, job.status);
+  }
 
   const replayed: ReplayResult[] = [];
   try {
