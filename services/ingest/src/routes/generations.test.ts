@@ -1,4 +1,4 @@
-import { generateKeyPairSync, createHash, sign } from 'node:crypto';
+import { generateKeyPairSync, createHash, sign, type KeyPairKeyObjectResult } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signWebhookToken } from '@reelbus/ai-generator/models';
@@ -368,7 +368,7 @@ describe('POST /v1/webhooks/fal (ED25519)', () => {
 });
 
 /** A local JWKS endpoint as fal publishes it (`{ keys: [{ kty: 'OKP', crv: 'Ed25519', x, … }] }`), counting its requests. */
-async function startJwksServer(initial: Array<ReturnType<typeof generateKeyPairSync<'ed25519'>>>) {
+async function startJwksServer(initial: KeyPairKeyObjectResult[]) {
   let served = initial;
   let requests = 0;
   let down = false;
