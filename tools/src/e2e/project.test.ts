@@ -5,7 +5,8 @@
 // where it is enabled and not where it is disabled) and their loudness (music-only stretch where
 // `volume` puts it). The retention sweeper (INTERMEDIATE_TTL=0 here) removes a finished render's
 // intermediates but never the project's assets; deleting the project removes them. A 5-minute project
-// renders at preview size in 21 chunks to the frame, its phases seen over SSE (1080p: the bench,
+// renders at preview size in 21 chunks to the frame, its phases seen over SSE, its overlays and
+// music checked in later chunks as the short render's are (1080p: the bench,
 // `npm run bench -- --only project`).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -354,7 +355,7 @@ describe('scene projects, end to end', () => {
     await expect(projectApi({ client, method: 'GET', path: `/v1/projects/${id}` })).rejects.toThrow(/404/);
   }, 600_000);
 
-  it('renders a 5-minute project in 21 chunks to the frame: the scenes less the transitions; phases over SSE', async () => {
+  it('renders a 5-minute project in 21 chunks to the frame: the scenes less the transitions, overlays and music in later chunks; phases over SSE', async () => {
     const client = { baseUrl: e2e.stack.ingestUrl, apiKey: e2e.stack.secrets.apiKey };
     const blobs = new FsBlobStore({ root: e2e.stack.blobDir });
     // Few distinct assets, reused by many scenes: two stills in storage, one fetched from this test's
@@ -363,7 +364,7 @@ describe('scene projects, end to end', () => {
     for (const [i, src] of [
       'testsrc2=s=960x720',
       'mandelbrot=s=960x720',
-      'color=c=#336699:s=960x720',
+      'color=c=#ff00ff:s=960x720', // the product: magenta, easy to find in a frame
     ].entries()) {
       const file = join(e2e.dir, `still-${i}.png`);
       await runFfmpeg({ step: 'test', args: ['-f', 'lavfi', '-i', src, '-frames:v', '1', file] });
@@ -461,6 +462,41 @@ describe('scene projects, end to end', () => {
       expect(await blobs.list(`jobs/${job.id}/chunks/`)).toEqual([]);
       expect(Math.abs(videoStreamSec(path) - 303)).toBeLessThanOrEqual(1 / 15);
       expect(Math.abs(facts.durationSec - 303)).toBeLessThanOrEqual(1 / 15);
+
+      // Where each scene starts (to a frame or so: the layout snaps durations and transitions to it).
+      const scenes = (long.spec as { scenes: Array<{ duration: number; transition?: { duration: number } }> })
+        .scenes;
+      const startOf = (n: number) =>
+        scenes.slice(0, n - 1).reduce((t, s) => t + s.duration - (s.transition?.duration ?? 0), 0);
+      const middleOf = (n: number) => startOf(n) + scenes[n - 1]!.duration / 2;
+      // The product overlay (bottom right, 25 % of the frame, 4 % margin) on every fourth scene, in chunks
+      // other than the first: magenta in s12 (chunk 10 of 21) and s24 (chunk 20), not in s9 and s15,
+      // which show the same drawn picture (no magenta in it) without an overlay.
+      const box = resolvePosition({
+        position: { anchor: 'bottomRight', scale: 0.25, offset: { x: -19, y: -19 } },
+        frame: { width: 854, height: 480 },
+      });
+      const cx = box.x + Math.round(box.width / 2);
+      const cy = box.y + Math.round(box.height / 2);
+      for (const [n, shown] of [
+        [12, true],
+        [24, true],
+        [9, false],
+        [15, false],
+      ] as const) {
+        const at = middleOf(n);
+        expect(Math.floor(at / 15), `s${n} at ${at} s`).toBeGreaterThan(0);
+        expect(isMagenta(pixel(path, at, cx, cy, 854)), `overlay in s${n} at ${at} s`).toBe(shown);
+      }
+
+      // Music alone: s14 has no words and s13's short line ended long before; 3 s from its start, 4 s of
+      // the calm music sit at −16 LUFS + 20·log10(0.15) ≈ −32.5 LUFS (clear of the 60-s music's loop fades).
+      const from = startOf(14) + 3;
+      const lufs = ebur128(path, from, 4);
+      expect(
+        Math.abs(lufs - (-16 + 20 * Math.log10(0.15))),
+        `music-only stretch ${from}–${from + 4} s at ${lufs} LUFS`,
+      ).toBeLessThanOrEqual(3);
     } finally {
       release();
       server.close();

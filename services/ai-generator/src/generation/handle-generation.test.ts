@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newJob, type Job } from '@reelbus/contracts';
-import { FsBlobStore, JobCancelledError, JobNotFoundError, metrics } from '@reelbus/kit';
+import { FsBlobStore, JobCancelledError, JobNotFoundError, metrics, TransientError } from '@reelbus/kit';
 import { makeImage, makeSpeech, makeVideo, recordingContext, testEvent } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelRegistry } from '../models/registry.ts';
@@ -351,6 +351,55 @@ describe('a cancelled job cancels the run at the provider', () => {
     await expect(run).rejects.toThrow('shutting down');
     expect(server.predictions[0]!.canceled).toBe(false);
     expect((await jobs.get(jobId))?.state.generation).toMatchObject({ requestId: server.predictions[0]!.id });
+  });
+});
+
+describe('the poll fallback gives up', () => {
+  it('cancels a run that does not finish within the timeout and fails the job naming the timeout', async () => {
+    const server = await replicateServer({ behaviour: () => ({ outcome: 'hang' }) });
+    const { event, deps } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'never done' },
+      replicate: server,
+    });
+    deps.poll = { ...deps.poll, timeoutMs: 400 };
+    const before = flux();
+    const result = await handleGenerationRequested({ e: event, ctx: recordingContext(), deps });
+    expect(result).toMatchObject({
+      outcome: 'fail',
+      step: 'generate',
+      reason: expect.stringMatching(
+        /^replicate run \S+ of flux-schnell did not finish within 0 s \(GENERATION_TIMEOUT_MS\); it was cancelled$/,
+      ),
+    });
+    expect(server.predictions).toHaveLength(1);
+    expect(server.predictions[0]).toMatchObject({ canceled: true, status: 'canceled' });
+    expect(server.predictions[0]!.reads).toBeGreaterThanOrEqual(1); // it polled until the deadline
+    expect(delta(before, flux())).toMatchObject({ failed: 1, completed: 0 });
+  });
+
+  it("stops after maxErrors failed polls in a row with the provider's error, for a redelivery", async () => {
+    const server = await replicateServer({
+      behaviour: () => ({ outcome: 'hang', readError: { status: 500, detail: 'status store unavailable' } }),
+    });
+    const { event, deps } = await setup({
+      model: 'flux-schnell',
+      params: { prompt: 'cannot see it' },
+      replicate: server,
+    });
+    deps.poll = { ...deps.poll, maxErrors: 3 };
+    const run = handleGenerationRequested({ e: event, ctx: recordingContext(), deps });
+    const err = await run.then(
+      (r) => {
+        throw new Error(`expected a thrown error, got ${JSON.stringify(r)}`);
+      },
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err.message).toMatch(/^generate: .*status store unavailable.* \(3 polls in a row\)$/s);
+    // The run is not cancelled: the redelivery resumes it by its request id.
+    expect(server.predictions).toHaveLength(1);
+    expect(server.predictions[0]!.canceled).toBe(false);
   });
 });
 

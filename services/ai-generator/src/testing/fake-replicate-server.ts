@@ -15,6 +15,8 @@ export interface ReplicateBehaviour {
   endsAtPoll?: number;
   webhook?: boolean;
   pollsSeeEnd?: boolean;
+  /** Answer every read of the prediction with this HTTP error (e.g. 500: Replicate's status API failing). */
+  readError?: { status: number; detail: string };
   /** Answer the create request with this HTTP error instead (e.g. 422 with Replicate's detail). */
   rejectCreate?: { status: number; detail: string };
 }
@@ -210,6 +212,8 @@ export async function startFakeReplicateServer(opts: {
         }
         if (!m[2] && req.method === 'GET') {
           p.reads++;
+          const failing = p.behaviour.readError;
+          if (failing) return json(res, failing.status, { detail: failing.detail, status: failing.status });
           if (p.status === 'starting') p.status = 'processing';
           if (p.behaviour.outcome !== 'hang' && p.reads >= (p.behaviour.endsAtPoll ?? 2)) end(p);
           return json(res, 200, view(p, true));

@@ -8,6 +8,7 @@ const MODELS: Record<string, ModelFacts> = {
   'local-image': { type: 'image', params: ['prompt', 'width', 'height', 'seed'] },
   'local-video': { type: 'video', params: ['prompt', 'image', 'duration', 'width', 'height'] },
   'local-music': { type: 'audio', params: ['mood', 'tempo', 'duration'] },
+  'song-model': { type: 'audio', params: ['prompt'] },
 };
 const model = (id: string) => MODELS[id];
 
@@ -86,6 +87,62 @@ describe('planAssets', () => {
       'scenes[1].visual.model: "local-music" makes audio, not image or video',
       'scenes[2].overlay.image.model: unknown model "ghost" (GET /v1/models lists them)',
     ]);
+  });
+
+  it('uses music given as a key as it is: no model, the same asset whatever the take', () => {
+    const p = project({ music: { source: { key: 'uploads/theme.mp3' } } });
+    const { assets, problems } = plan(p);
+    expect(problems).toEqual([]);
+    const music = assets.find((a) => a.id === 'music');
+    expect(music).toMatchObject({
+      role: 'music',
+      media: 'audio',
+      make: { key: 'uploads/theme.mp3' },
+      loudnessLufs: -16,
+    });
+    expect(music!.key).toMatch(/^projects\/prj_1\/assets\/music-[0-9a-f]{20}\.m4a$/);
+    // A new take of given music is the same music; another key is another asset.
+    const take = project({ music: { source: { key: 'uploads/theme.mp3' }, take: 2 } });
+    expect(keyOf(take, 'music')).toBe(music!.key);
+    expect(keyOf(project({ music: { source: { key: 'uploads/other.mp3' } } }), 'music')).not.toBe(music!.key);
+  });
+
+  it("plans music from a prompt as a generation with the project's music model, keyed by prompt and take", () => {
+    const p = project({ music: { source: { prompt: 'warm strings', model: 'song-model' } } });
+    const { assets, problems } = plan(p);
+    expect(problems).toEqual([]);
+    expect(assets.find((a) => a.id === 'music')).toMatchObject({
+      role: 'music',
+      media: 'audio',
+      make: { model: 'song-model', params: { prompt: 'warm strings' } },
+      loudnessLufs: -16,
+    });
+    const k = keyOf(p, 'music');
+    expect(
+      keyOf(
+        project({ music: { source: { prompt: 'warm strings', model: 'song-model' }, take: 1 } }),
+        'music',
+      ),
+    ).not.toBe(k);
+    expect(
+      keyOf(project({ music: { source: { prompt: 'cold brass', model: 'song-model' } } }), 'music'),
+    ).not.toBe(k);
+    // A mood plans the local music model for a minute of music instead.
+    expect(plan().assets.find((a) => a.id === 'music')?.make).toEqual({
+      model: 'local-music',
+      params: { mood: 'calm', duration: 60 },
+    });
+  });
+
+  it('names an unknown or non-audio music model, and plans no music when it is off or silent', () => {
+    expect(plan(project({ music: { source: { prompt: 'x', model: 'ghost' } } })).problems).toEqual([
+      'music.source.model: unknown model "ghost"',
+    ]);
+    expect(plan(project({ music: { source: { prompt: 'x', model: 'local-image' } } })).problems).toEqual([
+      'music.source.model: "local-image" makes image, not audio',
+    ]);
+    expect(keyOf(project({ music: { enabled: false } }), 'music')).toBeUndefined();
+    expect(keyOf(project({ music: { volume: 0 } }), 'music')).toBeUndefined();
   });
 
   it('tells videos from pictures by extension', () => {

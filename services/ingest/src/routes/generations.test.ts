@@ -1,4 +1,6 @@
-import { generateKeyPairSync, createHash, sign } from 'node:crypto';
+import { generateKeyPairSync, createHash, sign, type KeyPairKeyObjectResult } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { signWebhookToken } from '@reelbus/ai-generator/models';
 import { silentLogger } from '@reelbus/kit';
 import type { FastifyInstance } from 'fastify';
@@ -8,7 +10,7 @@ import { buildApp } from '../app.ts';
 import type { IngestConfig } from '../config.ts';
 import { MemoryBlobStore, MemoryBus, MemoryJobStore } from '../testing/fakes.ts';
 import { auth, testConfig } from '../testing/helpers.ts';
-import { verifyFalWebhook } from './provider-webhooks.ts';
+import { FalKeys, verifyFalWebhook } from './provider-webhooks.ts';
 
 const GEN_SECRET = 'generation-webhook-secret-0123';
 const WHSEC = `whsec_${Buffer.from('replicate-signing-secret-bytes!!').toString('base64')}`;
@@ -362,6 +364,129 @@ describe('POST /v1/webhooks/fal (ED25519)', () => {
       401,
     );
     expect(bus.events.filter((e) => e.type === 'generation.callback')).toHaveLength(0);
+  });
+});
+
+/** A local JWKS endpoint as fal publishes it (`{ keys: [{ kty: 'OKP', crv: 'Ed25519', x, … }] }`), counting its requests. */
+async function startJwksServer(initial: KeyPairKeyObjectResult[]) {
+  let served = initial;
+  let requests = 0;
+  let down = false;
+  const server = createServer((req, res) => {
+    requests += 1;
+    if (down) return void res.writeHead(503).end();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        keys: served.map((k, i) => ({
+          ...k.publicKey.export({ format: 'jwk' }),
+          kid: `key-${i}`,
+          use: 'sig',
+          alg: 'EdDSA',
+        })),
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,
+    requests: () => requests,
+    serve: (keys: typeof served) => void (served = keys),
+    fail: (on: boolean) => void (down = on),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe("fal's JWKS: fetched, cached, re-fetched when a key rotates", () => {
+  const okBody = (requestId: string) => ({
+    request_id: requestId,
+    status: 'OK',
+    payload: { images: [{ url: 'https://v3.fal.media/files/x.png' }] },
+  });
+
+  it('fetches the keys on the first webhook, uses the cache for the next, and re-fetches once for a rotated key', async () => {
+    const jwks = await startJwksServer([fal]);
+    try {
+      start({ falJwksUrl: jwks.url, falPublicKeys: [] });
+      const jobId = await newGeneration();
+      expect(jwks.requests()).toBe(0);
+      expect((await app.inject(falWebhook({ jobId, requestId: 'a', body: okBody('a') }))).statusCode).toBe(
+        200,
+      );
+      expect(jwks.requests()).toBe(1);
+      expect((await app.inject(falWebhook({ jobId, requestId: 'b', body: okBody('b') }))).statusCode).toBe(
+        200,
+      );
+      expect(jwks.requests()).toBe(1);
+
+      // fal rotates: the new key signs; the cached keys do not know it, so one re-fetch, then it verifies.
+      const rotated = generateKeyPairSync('ed25519');
+      jwks.serve([rotated]);
+      const hook = falWebhook({ jobId, requestId: 'c', body: okBody('c'), key: rotated.privateKey });
+      expect((await app.inject(hook)).statusCode).toBe(200);
+      expect(jwks.requests()).toBe(2);
+      // The refreshed cache holds the new key: no further fetch.
+      const next = falWebhook({ jobId, requestId: 'd', body: okBody('d'), key: rotated.privateKey });
+      expect((await app.inject(next)).statusCode).toBe(200);
+      expect(jwks.requests()).toBe(2);
+      expect(
+        bus.events
+          .filter((e) => e.type === 'generation.callback')
+          .map((e) => (e.data as { requestId: string }).requestId),
+      ).toEqual(['a', 'b', 'c', 'd']);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('refuses a key fal never published after one re-fetch (401)', async () => {
+    const jwks = await startJwksServer([fal]);
+    try {
+      start({ falJwksUrl: jwks.url, falPublicKeys: [] });
+      const jobId = await newGeneration();
+      const stranger = generateKeyPairSync('ed25519').privateKey;
+      const hook = falWebhook({ jobId, requestId: 'r', body: okBody('r'), key: stranger });
+      expect((await app.inject(hook)).statusCode).toBe(401);
+      expect(jwks.requests()).toBe(2); // the first fetch, then the one re-fetch
+      expect(bus.events.filter((e) => e.type === 'generation.callback')).toHaveLength(0);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it('answers 503 when the JWKS cannot be fetched and no key is configured', async () => {
+    const jwks = await startJwksServer([fal]);
+    try {
+      jwks.fail(true);
+      start({ falJwksUrl: jwks.url, falPublicKeys: [] });
+      const jobId = await newGeneration();
+      const res = await app.inject(falWebhook({ jobId, requestId: 'r', body: okBody('r') }));
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: { code: 'not_configured' } });
+    } finally {
+      await jwks.close();
+    }
+  });
+});
+
+describe('FalKeys', () => {
+  it('re-fetches after its time to live and keeps the keys it had when a fetch fails', async () => {
+    const jwks = await startJwksServer([fal]);
+    try {
+      const logged: string[] = [];
+      const keys = new FalKeys({ jwksUrl: jwks.url, configured: [], ttlMs: 0, log: (m) => logged.push(m) });
+      expect(await keys.keys()).toHaveLength(1);
+      // ttlMs 0: every call after the first millisecond is stale; a refresh forces it regardless.
+      await keys.keys({ refresh: true });
+      expect(jwks.requests()).toBe(2);
+      jwks.fail(true);
+      const kept = await keys.keys({ refresh: true });
+      expect(jwks.requests()).toBe(3);
+      expect(kept.map((k) => k.export({ format: 'jwk' }).x)).toEqual([falX]);
+      expect(logged).toEqual([expect.stringContaining("cannot fetch fal's JWKS")]);
+    } finally {
+      await jwks.close();
+    }
   });
 });
 
