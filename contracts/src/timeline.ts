@@ -415,6 +415,18 @@ export type TimelineRequestInput = z.input<typeof TimelineRequest>;
 export const RequestClip = request.Clip;
 export type RequestClip = z.infer<typeof RequestClip>;
 
+/**
+ * The rules a JSON Schema cannot state (they span fields): `crossCheck` and the output's aspect check
+ * enforce them, and the exported schemas list them in their `description`.
+ */
+export const TIMELINE_CROSS_FIELD_RULES = [
+  'output.aspect must agree with output.width × output.height when all three are given',
+  'audio track names are unique, and duck.under names one of them',
+  'duration is required when there are no clips and no audio',
+  'a waveform clip has exactly one of source or track; track names an audio track that does not loop, and the clip starts no earlier than that track; trimStart is for source only',
+  "a transition sits on a clip followed by another on the same track, both picture clips (not text), no longer than either clip nor, with the transition before it, than its own clip; the next clip's start is this clip's end minus the transition",
+] as const;
+
 /** Clip types drawn from a picture stream; only they can transition into each other. */
 export const PICTURE_CLIP_TYPES = ['video', 'image', 'color', 'waveform'] as const;
 
