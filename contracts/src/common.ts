@@ -1,13 +1,17 @@
 import { z } from 'zod';
 
+/**
+ * Not absolute, no backslash, no `..` segment. A pattern rather than a refine, so the exported JSON
+ * Schemas check it too (ECMA-262 lookaheads, which JSON Schema's `pattern` allows).
+ */
+export const BLOB_KEY_PATTERN = /^(?!\/)(?![\s\S]*\\)(?![\s\S]*(?:^|\/)\.\.(?:\/|$))[\s\S]+$/;
+
 /** A key in blob storage: relative, `/`-separated, no `..` segments. Media travels as keys (claim check). */
 export const BlobKey = z
   .string()
   .min(1)
   .max(1024)
-  .refine((k) => !k.startsWith('/') && !k.split('/').includes('..') && !k.includes('\\'), {
-    message: 'must be a relative blob key without ".." segments or backslashes',
-  });
+  .regex(BLOB_KEY_PATTERN, 'must be a relative blob key without ".." segments or backslashes');
 
 /** An absolute http(s) URL. */
 export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

@@ -3,7 +3,10 @@ import { catalogue } from './catalogue.ts';
 import { Job } from './job.ts';
 import { Reel } from './reel.ts';
 import { Project } from './project.ts';
-import { Timeline, TimelineRequest } from './timeline.ts';
+import { Timeline, TIMELINE_CROSS_FIELD_RULES, TimelineRequest } from './timeline.ts';
+
+/** The Timeline rules this schema cannot express, as its description states them. */
+const ONLY_THE_API = `Checked by the API, not by this schema: ${TIMELINE_CROSS_FIELD_RULES.join('; ')}.`;
 
 /** `<file name>` → JSON Schema text, for every event version plus the Timeline and job document. */
 export function renderJsonSchemas(): Map<string, string> {
@@ -30,13 +33,13 @@ export function renderJsonSchemas(): Map<string, string> {
     'timeline.v1.json',
     'Timeline v1',
     Timeline,
-    'A declarative description of one output video, resolved: numbers and blob keys only (what timeline.ready carries).',
+    `A declarative description of one output video, resolved: numbers and blob keys only (what timeline.ready carries). ${ONLY_THE_API}`,
   );
   render(
     'timeline-request.v1.json',
     'Timeline request v1',
     TimelineRequest,
-    'A Timeline as POST /v1/renders accepts it: start/duration may be "auto", sources may be { key }, { url } or { upload }.',
+    `A Timeline as POST /v1/renders accepts it: start/duration may be "auto", sources may be { key }, { url } or { upload }; unknown fields are refused at every level. ${ONLY_THE_API}`,
   );
   render(
     'project.v1.json',

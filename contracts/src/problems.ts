@@ -18,13 +18,19 @@ export function jsonPath(path: readonly PropertyKey[], prefix = ''): string {
 
 type Issue = z.core.$ZodIssue;
 
-/** How many issues in a union branch say a required field is missing or an unknown one is present. */
+/**
+ * How far a union branch is from what the input aimed at: each required field missing and each
+ * unknown field present counts one; an object where the branch wants no object (`{ at }` against
+ * `boolean`) counts more than any object branch does.
+ */
 function mismatch(issues: readonly Issue[]): number {
-  return issues.filter(
-    (i) =>
-      i.code === 'unrecognized_keys' ||
-      (i.code === 'invalid_type' && i.path.length <= 1 && /received undefined/.test(i.message)),
-  ).length;
+  let n = 0;
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') n += i.keys.length;
+    else if (i.code === 'invalid_type' && i.path.length === 0 && /received object/.test(i.message)) n += 1000;
+    else if (i.code === 'invalid_type' && i.path.length === 1 && /received undefined/.test(i.message)) n++;
+  }
+  return n;
 }
 
 /**
@@ -46,6 +52,12 @@ export function problemsOf(error: z.ZodError, prefix = ''): Problem[] {
           walk(winners[0]!.branch, path);
           continue;
         }
+      }
+      if (issue.code === 'unrecognized_keys') {
+        // One problem per unknown key, named by its own path (`tracks[1].clips[3].transtion`).
+        for (const key of issue.keys)
+          out.push({ path: jsonPath([...path, key], prefix), message: 'unknown field' });
+        continue;
       }
       out.push({ path: jsonPath(path, prefix), message: issue.message });
     }

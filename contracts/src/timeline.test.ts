@@ -283,6 +283,134 @@ describe('TimelineRequest', () => {
   });
 });
 
+describe('TimelineRequest strictness', () => {
+  const clip = (extra: Record<string, unknown>) => ({ type: 'video', source: { key: 'a.mp4' }, ...extra });
+  const req = (over: Record<string, unknown> = {}) => ({
+    version: 1,
+    tracks: [{ clips: [clip({})] }, { clips: [clip({}), clip({}), clip({}), clip({})] }],
+    audio: [{ name: 'music', source: { key: 'm.mp3' } }],
+    ...over,
+  });
+  const paths = (input: unknown) => {
+    const res = parseTimelineRequest(input);
+    return res.ok ? [] : res.problems;
+  };
+
+  it.each([
+    [
+      'a clip',
+      { tracks: [{ clips: [clip({})] }, { clips: [clip({}), clip({}), clip({}), clip({ transtion: {} })] }] },
+      'tracks[1].clips[3].transtion',
+    ],
+    ['a video clip', { tracks: [{ clips: [clip({ volumee: 0.5 })] }] }, 'tracks[0].clips[0].volumee'],
+    ['the output', { output: { fsp: 25 } }, 'output.fsp'],
+    [
+      'the output video settings',
+      { output: { video: { crf: 20, presett: 'slow' } } },
+      'output.video.presett',
+    ],
+    ['an audio track', { audio: [{ name: 'music', source: { key: 'm.mp3' }, gain: -3 }] }, 'audio[0].gain'],
+    [
+      'a ducking',
+      {
+        audio: [
+          { name: 'v', source: { key: 'v.wav' } },
+          { name: 'm', source: { key: 'm.mp3' }, duck: { under: 'v', amount: 3 } },
+        ],
+      },
+      'audio[1].duck.amount',
+    ],
+    [
+      'a transition',
+      { tracks: [{ clips: [clip({ transition: { type: 'fade', duraton: 1 } }), clip({})] }] },
+      'tracks[0].clips[0].transition.duraton',
+    ],
+    [
+      'a named position',
+      { tracks: [{ clips: [clip({ position: { anchor: 'top', scal: 0.5 } })] }] },
+      'tracks[0].clips[0].position.scal',
+    ],
+    [
+      'a Ken Burns window',
+      {
+        tracks: [
+          {
+            clips: [
+              clip({
+                motion: {
+                  type: 'kenburns',
+                  from: { zoom: 1, x: 0, y: 0 },
+                  to: { zoom: 2, x: 0, y: 0, z: 1 },
+                },
+              }),
+            ],
+          },
+        ],
+      },
+      'tracks[0].clips[0].motion.to.z',
+    ],
+    ['a poster', { output: { poster: { at: 1, frame: 2 } } }, 'output.poster.frame'],
+    ['a track', { tracks: [{ clips: [], nmae: 'x' }] }, 'tracks[0].nmae'],
+    ['the top level', { tracs: [] }, 'tracs'],
+  ])('refuses an unknown field in %s, naming its JSON path', (_where, over, path) => {
+    expect(paths(req(over))).toEqual([{ path, message: 'unknown field' }]);
+  });
+
+  it('names every misspelling at once', () => {
+    expect(
+      paths(
+        req({
+          output: { fsp: 30 },
+          tracks: [
+            { clips: [clip({ volumee: 2 })] },
+            { clips: [clip({}), clip({}), clip({}), clip({ transtion: {} })] },
+          ],
+        }),
+      ),
+    ).toEqual([
+      { path: 'output.fsp', message: 'unknown field' },
+      { path: 'tracks[0].clips[0].volumee', message: 'unknown field' },
+      { path: 'tracks[1].clips[3].transtion', message: 'unknown field' },
+    ]);
+  });
+
+  it('keeps the resolved Timeline lenient: unknown fields are dropped, not refused', () => {
+    const t = Timeline.parse({ ...oldTimeline, output: { fsp: 25 }, extra: true });
+    expect(t.output).not.toHaveProperty('fsp');
+    expect(t).not.toHaveProperty('extra');
+  });
+});
+
+describe('audio track names', () => {
+  const track = (name: string) => ({ name, source: { key: `${name}.mp3` } });
+  it.each([
+    ['two tracks of one name', ['music', 'music'], [['audio[1].name', 'music']]],
+    [
+      'three tracks of one name',
+      ['music', 'music', 'music'],
+      [
+        ['audio[1].name', 'music'],
+        ['audio[2].name', 'music'],
+      ],
+    ],
+    [
+      'two names repeated',
+      ['a', 'b', 'a', 'b'],
+      [
+        ['audio[2].name', 'a'],
+        ['audio[3].name', 'b'],
+      ],
+    ],
+  ])('refuses %s with one problem per repeat, at the repeat', (_what, names, expected) => {
+    expect(problems(Timeline, { version: 1, duration: 1, audio: names.map(track) })).toEqual(
+      expected.map(([path, name]) => ({
+        path,
+        message: `audio track names must be unique ("${name}" is used before)`,
+      })),
+    );
+  });
+});
+
 describe('resolvePosition', () => {
   const frame = { width: 1280, height: 720 };
   it.each([

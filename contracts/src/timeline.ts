@@ -15,21 +15,33 @@ import { BlobKey, HttpUrl, Seconds } from './common.ts';
  * Every field added after the first version is optional with a default, so older Timelines stay valid.
  */
 
+/**
+ * How the objects of one variant treat keys they do not know: the resolved Timeline drops them
+ * (`z.object`, so what services wrote before stays readable), the request refuses them
+ * (`z.strictObject`, so a misspelt `transtion` is a 400 naming its path, not a silently lost field).
+ */
+type Obj = typeof z.object;
+// `$strict` and `$strip` objects infer the same input and output types; only parsing differs.
+const strictObject = z.strictObject as unknown as Obj;
+
+// `multipleOf` rather than a refine: the exported JSON Schema says it too.
 const Even = (what: string) =>
   z
     .number()
     .int()
     .min(16)
     .max(7680)
-    .refine((n) => n % 2 === 0, { message: `${what} must be even (yuv420p needs even sizes)` });
+    .multipleOf(2, { message: `${what} must be even (yuv420p needs even sizes)` });
 
 /** A rectangle in output pixels. */
-export const Rect = z.object({
-  x: z.number().int(),
-  y: z.number().int(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-});
+const rect = (obj: Obj) =>
+  obj({
+    x: z.number().int(),
+    y: z.number().int(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+  });
+export const Rect = rect(z.object);
 export type Rect = z.infer<typeof Rect>;
 
 export const ANCHORS = [
@@ -50,15 +62,18 @@ export type Anchor = z.infer<typeof Anchor>;
  * A box named by where it sits: `scale` × the frame's size (same aspect as the frame), placed at
  * `anchor`, then moved by `offset` pixels (x right, y down). `resolvePosition` turns it into a Rect.
  */
-export const NamedPosition = z.object({
-  anchor: Anchor,
-  offset: z.object({ x: z.number().int().default(0), y: z.number().int().default(0) }).optional(),
-  scale: z.number().positive().max(4).default(1),
-});
+const namedPosition = (obj: Obj) =>
+  obj({
+    anchor: Anchor,
+    offset: obj({ x: z.number().int().default(0), y: z.number().int().default(0) }).optional(),
+    scale: z.number().positive().max(4).default(1),
+  });
+export const NamedPosition = namedPosition(z.object);
 export type NamedPosition = z.infer<typeof NamedPosition>;
 
 /** Where a clip is drawn: a pixel Rect, or a named position. */
-export const Position = z.union([NamedPosition, Rect]);
+const position = (obj: Obj) => z.union([namedPosition(obj), rect(obj)]);
+export const Position = position(z.object);
 export type Position = z.infer<typeof Position>;
 
 const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like "#1a2b3c"');
@@ -68,15 +83,15 @@ const ColorAlpha = z
   .regex(/^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/, 'must be a colour like "#1a2b3c" or, with alpha, "#1a2b3c80"');
 
 /** Ken Burns: the visible window moves from `from` to `to` over the clip. zoom 1 = the whole image. */
-export const KenBurns = z.object({
-  type: z.literal('kenburns'),
-  from: z.object({
+const kenBurns = (obj: Obj) => {
+  const Window = obj({
     zoom: z.number().min(1).max(4),
     x: z.number().min(0).max(1),
     y: z.number().min(0).max(1),
-  }),
-  to: z.object({ zoom: z.number().min(1).max(4), x: z.number().min(0).max(1), y: z.number().min(0).max(1) }),
-});
+  });
+  return obj({ type: z.literal('kenburns'), from: Window, to: Window });
+};
+export const KenBurns = kenBurns(z.object);
 export type KenBurns = z.infer<typeof KenBurns>;
 
 /** ffmpeg `xfade` transitions reelbus renders (all present in ffmpeg 5.1). */
@@ -120,10 +135,12 @@ export type TransitionType = z.infer<typeof TransitionType>;
  * The transition from this clip to the NEXT clip on the same track (Editly's meaning): the next clip
  * starts `duration` seconds before this one ends, and the two are blended by `type` over that overlap.
  */
-export const Transition = z.object({
-  type: TransitionType,
-  duration: z.number().positive().max(10).default(0.5),
-});
+const transition = (obj: Obj) =>
+  obj({
+    type: TransitionType,
+    duration: z.number().positive().max(10).default(0.5),
+  });
+export const Transition = transition(z.object);
 export type Transition = z.infer<typeof Transition>;
 
 export const WAVEFORM_STYLES = ['point', 'line', 'p2p', 'cline'] as const;
@@ -147,6 +164,8 @@ const Volume = z.number().min(0).max(4);
 
 /** The pieces that differ between the request and the resolved Timeline. */
 interface Variant<S extends z.ZodType, TS extends z.ZodType, TD extends z.ZodType> {
+  /** `z.object` for the resolved Timeline, strict objects for the request. */
+  obj: Obj;
   source: S;
   start: TS;
   duration: TD;
@@ -156,20 +175,21 @@ interface Variant<S extends z.ZodType, TS extends z.ZodType, TD extends z.ZodTyp
 function defineTimeline<S extends z.ZodType, TS extends z.ZodType, TD extends z.ZodType>(
   v: Variant<S, TS, TD>,
 ) {
-  const ClipBase = z.object({
+  const obj = v.obj;
+  const ClipBase = obj({
     start: v.start,
     duration: v.duration,
     /** Where the clip is drawn (a Rect or a named position); the whole frame when absent. */
-    position: Position.optional(),
+    position: position(obj).optional(),
     /** How the source fills `position`: letterbox (contain), crop (cover) or stretch (fill). */
     fit: z.enum(['contain', 'cover', 'fill']).default('contain'),
     opacity: z.number().min(0).max(1).default(1),
     /** Seconds of fade from/to transparent: a crossfade when clips overlap. */
     fadeIn: Seconds.default(0),
     fadeOut: Seconds.default(0),
-    motion: KenBurns.optional(),
+    motion: kenBurns(obj).optional(),
     /** The transition into the next clip on this track. */
-    transition: Transition.optional(),
+    transition: transition(obj).optional(),
     /**
      * Seconds of this clip already shown before `start`: the clip continues from that point of its own
      * clock (fades, Ken Burns, trims, waveforms). Chunked rendering writes it in each chunk's Timeline.
@@ -216,12 +236,12 @@ function defineTimeline<S extends z.ZodType, TS extends z.ZodType, TD extends z.
   });
   const Clip = z.discriminatedUnion('type', [VideoClip, ImageClip, ColorClip, TextClip, WaveformClip]);
 
-  const Track = z.object({
+  const Track = obj({
     name: z.string().max(100).optional(),
     clips: z.array(Clip).max(5000),
   });
 
-  const AudioTrack = z.object({
+  const AudioTrack = obj({
     name: z.string().min(1).max(100),
     source: v.source,
     start: Seconds.default(0),
@@ -232,22 +252,21 @@ function defineTimeline<S extends z.ZodType, TS extends z.ZodType, TD extends z.
     loop: z.boolean().default(false),
     fadeIn: Seconds.default(0),
     fadeOut: Seconds.default(0),
-    duck: Ducking.optional(),
+    duck: ducking(obj).optional(),
   });
 
-  const Timeline = z
-    .object({
-      version: z.literal(1),
-      output: OutputSettings.prefault({}),
-      /** Total seconds; the end of the last clip or audio track when absent. */
-      duration: z.number().positive().finite().optional(),
-      background: Color.default('#000000'),
-      /** Drawn in order: later tracks over earlier ones. */
-      tracks: z.array(Track).max(100).default([]),
-      audio: z.array(AudioTrack).max(32).default([]),
-      /** Allow a backend to drop features it cannot render (e.g. MediaConvert and Ken Burns) instead of refusing. */
-      allowDegradation: z.boolean().default(false),
-    })
+  const Timeline = obj({
+    version: z.literal(1),
+    output: outputSettings(obj).prefault({}),
+    /** Total seconds; the end of the last clip or audio track when absent. */
+    duration: z.number().positive().finite().optional(),
+    background: Color.default('#000000'),
+    /** Drawn in order: later tracks over earlier ones. */
+    tracks: z.array(Track).max(100).default([]),
+    audio: z.array(AudioTrack).max(32).default([]),
+    /** Allow a backend to drop features it cannot render (e.g. MediaConvert and Ken Burns) instead of refusing. */
+    allowDegradation: z.boolean().default(false),
+  })
     // Cross-field checks run even when some field is malformed, so every problem is named at once.
     .superRefine(crossCheck, { when: () => true });
 
@@ -255,12 +274,14 @@ function defineTimeline<S extends z.ZodType, TS extends z.ZodType, TD extends z.
 }
 
 /** Music dips by `amountDb` under the track named `under` while it has signal (sidechain ducking). */
-export const Ducking = z.object({
-  under: z.string().min(1),
-  amountDb: z.number().min(0).max(40).default(10),
-  attackMs: z.number().min(1).max(2000).default(50),
-  releaseMs: z.number().min(1).max(5000).default(600),
-});
+const ducking = (obj: Obj) =>
+  obj({
+    under: z.string().min(1),
+    amountDb: z.number().min(0).max(40).default(10),
+    attackMs: z.number().min(1).max(2000).default(50),
+    releaseMs: z.number().min(1).max(5000).default(600),
+  });
+export const Ducking = ducking(z.object);
 
 /** Frame shapes with a preset size (short side 720 unless `width` or `height` says otherwise). */
 export const ASPECTS = { '16:9': [16, 9], '9:16': [9, 16], '1:1': [1, 1], '4:5': [4, 5] } as const;
@@ -270,8 +291,8 @@ export const ASPECT_SHORT_SIDE = 720;
 
 const evenRound = (n: number) => Math.max(2, Math.round(n / 2) * 2);
 
-export const OutputSettings = z
-  .object({
+const outputSettings = (obj: Obj) =>
+  obj({
     /** Pixels; from `aspect` (or 1280) when absent. */
     width: Even('output.width').optional(),
     /** Pixels; from `aspect` (or 720) when absent. */
@@ -284,31 +305,27 @@ export const OutputSettings = z
      * geometry authored for the full size is scaled (`applyOutputPreset`).
      */
     preset: z.enum(['final', 'preview']).default('final'),
-    video: z
-      .object({
-        codec: z.literal('h264').default('h264'),
-        profile: z.enum(['high', 'main', 'baseline']).default('high'),
-        pixelFormat: z.literal('yuv420p').default('yuv420p'),
-        crf: z.number().int().min(0).max(51).default(23),
-        preset: z
-          .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
-          .default('veryfast'),
-        /** Constant bitrate (kb/s) instead of CRF, for backends that need one (MediaConvert CBR). */
-        bitrateKbps: z.number().int().min(100).max(100_000).optional(),
-      })
-      .prefault({}),
-    audio: z
-      .object({
-        codec: z.literal('aac').default('aac'),
-        bitrateKbps: z.number().int().min(32).max(512).default(128),
-        sampleRate: z.literal(48000).default(48000),
-        channels: z.literal(2).default(2),
-      })
-      .prefault({}),
+    video: obj({
+      codec: z.literal('h264').default('h264'),
+      profile: z.enum(['high', 'main', 'baseline']).default('high'),
+      pixelFormat: z.literal('yuv420p').default('yuv420p'),
+      crf: z.number().int().min(0).max(51).default(23),
+      preset: z
+        .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
+        .default('veryfast'),
+      /** Constant bitrate (kb/s) instead of CRF, for backends that need one (MediaConvert CBR). */
+      bitrateKbps: z.number().int().min(100).max(100_000).optional(),
+    }).prefault({}),
+    audio: obj({
+      codec: z.literal('aac').default('aac'),
+      bitrateKbps: z.number().int().min(32).max(512).default(128),
+      sampleRate: z.literal(48000).default(48000),
+      channels: z.literal(2).default(2),
+    }).prefault({}),
     /** `moov` before `mdat`, so browsers (iOS Safari) start playing before the download ends. */
     faststart: z.literal(true).default(true),
     /** Also write a JPEG poster frame at `jobs/<id>/poster.jpg`: `true` (at 1 s, or the middle of a shorter video) or `{ at }` seconds. */
-    poster: z.union([z.boolean(), z.object({ at: Seconds })]).default(false),
+    poster: z.union([z.boolean(), obj({ at: Seconds })]).default(false),
     /** Files to deliver: the MP4 always, plus an HLS ladder with "hls". */
     formats: z
       .array(z.enum(['mp4', 'hls']))
@@ -318,49 +335,54 @@ export const OutputSettings = z
       .refine((f) => new Set(f).size === f.length, { message: 'must not repeat a format' })
       .refine((f) => f.includes('mp4'), {
         message: 'must include "mp4" (the MP4 is always written; HLS is made beside it)',
-      }),
+      })
+      // the two refines above, for the exported JSON Schema
+      .meta({ uniqueItems: true, contains: { const: 'mp4' } }),
   })
-  .superRefine(
-    (o, ctx) => {
-      // Checked on the raw value, so a mismatch is reported beside any other problem of the output.
-      const aspect = (ASPECTS as Record<string, readonly [number, number]>)[String(o.aspect)];
-      if (!aspect || typeof o.width !== 'number' || typeof o.height !== 'number') return;
-      if (Math.abs(o.height - evenRound((o.width * aspect[1]) / aspect[0])) > 2) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['aspect'],
-          message: `${o.aspect} does not match ${o.width}×${o.height}; give one side, or none`,
-        });
+    .superRefine(
+      (o, ctx) => {
+        // Checked on the raw value, so a mismatch is reported beside any other problem of the output.
+        const aspect = (ASPECTS as Record<string, readonly [number, number]>)[String(o.aspect)];
+        if (!aspect || typeof o.width !== 'number' || typeof o.height !== 'number') return;
+        if (Math.abs(o.height - evenRound((o.width * aspect[1]) / aspect[0])) > 2) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['aspect'],
+            message: `${o.aspect} does not match ${o.width}×${o.height}; give one side, or none`,
+          });
+        }
+      },
+      { when: () => true },
+    )
+    .transform((o) => {
+      let { width, height } = o;
+      if (o.aspect && (width === undefined || height === undefined)) {
+        const [a, b] = ASPECTS[o.aspect];
+        if (width !== undefined) {
+          height = evenRound((width * b) / a);
+        } else if (height !== undefined) {
+          width = evenRound((height * a) / b);
+        } else {
+          const long = evenRound((ASPECT_SHORT_SIDE * Math.max(a, b)) / Math.min(a, b));
+          width = a >= b ? long : ASPECT_SHORT_SIDE;
+          height = a >= b ? ASPECT_SHORT_SIDE : long;
+        }
       }
-    },
-    { when: () => true },
-  )
-  .transform((o) => {
-    let { width, height } = o;
-    if (o.aspect && (width === undefined || height === undefined)) {
-      const [a, b] = ASPECTS[o.aspect];
-      if (width !== undefined) {
-        height = evenRound((width * b) / a);
-      } else if (height !== undefined) {
-        width = evenRound((height * a) / b);
-      } else {
-        const long = evenRound((ASPECT_SHORT_SIDE * Math.max(a, b)) / Math.min(a, b));
-        width = a >= b ? long : ASPECT_SHORT_SIDE;
-        height = a >= b ? ASPECT_SHORT_SIDE : long;
-      }
-    }
-    return { ...o, width: width ?? 1280, height: height ?? 720 };
-  });
+      return { ...o, width: width ?? 1280, height: height ?? 720 };
+    });
+export const OutputSettings = outputSettings(z.object);
 export type OutputSettings = z.infer<typeof OutputSettings>;
 
 /** The resolved Timeline's pieces (numbers and blob keys only). */
 const resolved = defineTimeline({
+  obj: z.object,
   source: KeySource,
   start: Seconds,
   duration: z.number().positive().finite(),
 });
 /** The request Timeline's pieces: `"auto"` times (the default), key/url/upload sources. */
 const request = defineTimeline({
+  obj: strictObject,
   source: RequestSource,
   start: z.union([Seconds, Auto]).default('auto'),
   duration: z.union([z.number().positive().finite(), Auto]).default('auto'),
@@ -392,6 +414,18 @@ export type TimelineRequest = z.infer<typeof TimelineRequest>;
 export type TimelineRequestInput = z.input<typeof TimelineRequest>;
 export const RequestClip = request.Clip;
 export type RequestClip = z.infer<typeof RequestClip>;
+
+/**
+ * The rules a JSON Schema cannot state (they span fields): `crossCheck` and the output's aspect check
+ * enforce them, and the exported schemas list them in their `description`.
+ */
+export const TIMELINE_CROSS_FIELD_RULES = [
+  'output.aspect must agree with output.width × output.height when all three are given',
+  'audio track names are unique, and duck.under names one of them',
+  'duration is required when there are no clips and no audio',
+  'a waveform clip has exactly one of source or track; track names an audio track that does not loop, and the clip starts no earlier than that track; trimStart is for source only',
+  "a transition sits on a clip followed by another on the same track, both picture clips (not text), no longer than either clip nor, with the transition before it, than its own clip; the next clip's start is this clip's end minus the transition",
+] as const;
 
 /** Clip types drawn from a picture stream; only they can transition into each other. */
 export const PICTURE_CLIP_TYPES = ['video', 'image', 'color', 'waveform'] as const;

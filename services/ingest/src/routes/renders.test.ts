@@ -171,6 +171,40 @@ describe('POST /v1/renders (JSON)', () => {
     ]);
   });
 
+  it('refuses a misspelt field at any depth, naming each by its JSON path', async () => {
+    const res = await post({
+      ...timeline,
+      output: { ...timeline.output, fsp: 30 },
+      tracks: [{ clips: [{ ...timeline.tracks[0]!.clips[1]!, transtion: { type: 'fade' } }] }],
+      audio: [{ ...timeline.audio[0]!, volumee: 0.5 }],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ error: { issues: unknown[] } }>().error.issues).toEqual([
+      { field: 'output.fsp', message: 'unknown field' },
+      { field: 'tracks[0].clips[0].transtion', message: 'unknown field' },
+      { field: 'audio[0].volumee', message: 'unknown field' },
+    ]);
+    expect(bus.ofType('render.requested')).toEqual([]);
+  });
+
+  it('tags a job with testMode: true as a test run and leaves the flag out of the Timeline', async () => {
+    const res = await post({ ...timeline, testMode: true });
+    expect(res.statusCode, res.body).toBe(202);
+    const { jobId } = res.json<{ jobId: string }>();
+    expect(await jobs.get(jobId)).toMatchObject({ kind: 'render', testMode: true });
+    const [event] = bus.ofType('render.requested');
+    expect(event).toMatchObject({ testMode: true });
+    expect(event!.data.timeline).not.toHaveProperty('testMode');
+
+    const plain = await post(timeline);
+    expect((await jobs.get(plain.json<{ jobId: string }>().jobId))!.testMode).toBe(false);
+    expect(bus.ofType('render.requested')[1]!.testMode).toBeUndefined();
+
+    const bad = await post({ ...timeline, testMode: 'yes' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.issues).toEqual([{ field: 'testMode', message: 'must be true or false' }]);
+  });
+
   it('accepts private URLs when ALLOW_PRIVATE_URLS is set (local development)', async () => {
     await start({ allowPrivateUrls: true });
     const res = await post({
@@ -202,6 +236,7 @@ describe('POST /v1/renders (multipart)', () => {
       { name: 'clip', filename: 'holiday.MOV', type: 'video/quicktime', bytes: Buffer.from('mov bytes') },
       { name: 'photo.png', filename: 'x.png', type: 'image/png', bytes: Buffer.from('png bytes') },
       { name: 'callbackUrl', value: 'https://hooks.example.com/r' },
+      { name: 'testMode', value: 'true' },
     ]);
     const res = await app.inject({
       method: 'POST',
@@ -218,6 +253,8 @@ describe('POST /v1/renders (multipart)', () => {
       { key: `jobs/${jobId}/input/photo.png` },
     ]);
     expect(event!.data.callbackUrl).toBe('https://hooks.example.com/r');
+    expect(event).toMatchObject({ testMode: true });
+    expect(await jobs.get(jobId)).toMatchObject({ testMode: true });
     expect((await blobs.stat(`jobs/${jobId}/input/clip.mov`))?.size).toBe(9);
     expect((await blobs.stat(`jobs/${jobId}/input/photo.png`))?.size).toBe(9);
   });

@@ -14,13 +14,13 @@ import { z } from 'zod';
 import type { RouteContext } from '../app.ts';
 import { checkCallbackUrl, isPrivateHost } from '../callback-url.ts';
 import { HttpError, badRequest, invalidInput, isHttpError, type FieldIssue } from '../errors.ts';
-import { ErrorBody, JobAccepted, NoQuery, jobLinks } from '../http/schemas.ts';
+import { ErrorBody, JobAccepted, NoQuery, TestModeField, jobLinks, readTestMode } from '../http/schemas.ts';
 import { RequestValidationError, zodValidatorCompiler } from '../http/validation.ts';
 import { newJobId } from '../ids.ts';
 
 /**
  * `POST /v1/renders`: render any Timeline (issue 10 §1), job kind `render`. The body is a request
- * Timeline (contracts/schemas/timeline-request.v1.json) plus `callbackUrl` and `backend`; as JSON, or
+ * Timeline (contracts/schemas/timeline-request.v1.json) plus `callbackUrl`, `backend` and `testMode`; as JSON, or
  * as multipart with the Timeline in a `timeline` field and files that sources name by their field
  * (`source: { upload: "<field>" }`). Uploads are streamed to `jobs/<jobId>/input/<field><ext>` and
  * become `{ key }` sources before `render.requested` is published; the compositor fetches URLs, probes
@@ -30,34 +30,24 @@ import { newJobId } from '../ids.ts';
 /** The largest JSON body (a Timeline travels on the bus; NATS's default message limit is 1 MiB). */
 export const RENDER_BODY_LIMIT = 512 * 1024;
 
-/** Top-level fields a render body may have: the Timeline's, and the request's own. */
-const TOP_LEVEL = new Set([...Object.keys(TimelineRequest.shape), 'callbackUrl', 'backend']);
+/** The request's own fields beside the Timeline's (not part of `render.requested`'s Timeline). */
+const RENDER_OPTIONS = ['callbackUrl', 'backend', 'testMode'] as const;
 
-/** The request's own fields beside the Timeline. */
-const RenderOptions = z
-  .looseObject({
-    callbackUrl: z.string().optional().describe('Where the notifier POSTs the signed result webhook'),
-    backend: z
-      .enum(['ffmpeg', 'mediaconvert'])
-      .optional()
-      .describe('Encoder backend (the encoder default when absent); chunked rendering is ffmpeg only'),
-  })
-  .superRefine((o, ctx) => {
-    for (const key of Object.keys(o)) {
-      if (!TOP_LEVEL.has(key))
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `unknown field; a render takes the Timeline's fields (${[...TOP_LEVEL].join(', ')})`,
-        });
-    }
-  });
-
-/** The JSON body: a request Timeline plus `callbackUrl` and `backend`; unknown top-level fields are refused. */
-export const RenderJsonBody = z.intersection(TimelineRequest, RenderOptions).meta({
+/**
+ * The JSON body: a request Timeline plus `callbackUrl`, `backend` and `testMode`. The request
+ * Timeline's objects are strict, so an unknown field at any level is refused by its JSON path.
+ */
+export const RenderJsonBody = TimelineRequest.safeExtend({
+  callbackUrl: z.string().optional().describe('Where the notifier POSTs the signed result webhook'),
+  backend: z
+    .enum(['ffmpeg', 'mediaconvert'])
+    .optional()
+    .describe('Encoder backend (the encoder default when absent); chunked rendering is ffmpeg only'),
+  testMode: TestModeField,
+}).meta({
   id: 'RenderRequest',
   description:
-    'A request Timeline (contracts/schemas/timeline-request.v1.json: start/duration may be "auto"; sources { key } | { url } | { upload }) plus callbackUrl and backend',
+    'A request Timeline (contracts/schemas/timeline-request.v1.json: start/duration may be "auto"; sources { key } | { url } | { upload }; unknown fields are refused at every level) plus callbackUrl, backend and testMode',
 });
 
 /** The multipart form: the Timeline as JSON text, and the files its `{ upload }` sources name. */
@@ -68,6 +58,10 @@ export const RenderForm = z
       .describe('The request Timeline as JSON; sources name files as { "upload": "<field>" }'),
     callbackUrl: z.string().optional(),
     backend: z.enum(['ffmpeg', 'mediaconvert']).optional(),
+    testMode: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe(TestModeField.description ?? 'A test run'),
   })
   .catchall(z.file().describe('A file a source names by this field'));
 
@@ -242,7 +236,12 @@ export function readRender({
   }
   if (issues.length > 0) return { data: { timeline: { version: 1 } }, issues, urls, keys };
   // Uploads become the keys they were stored at; the user's other fields go on as sent.
-  const { callbackUrl, backend, ...timeline } = structuredClone(body) as Record<string, unknown>;
+  const {
+    callbackUrl,
+    backend,
+    testMode: _testMode,
+    ...timeline
+  } = structuredClone(body) as Record<string, unknown>;
   for (const { source } of rawSources(timeline)) {
     if (typeof source.upload === 'string') {
       const key = uploads.get(source.upload)!;
@@ -265,9 +264,9 @@ export const renderRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async 
     limits: {
       fileSize: config.uploadMaxBytes,
       files: 200,
-      fields: 5,
+      fields: 6,
       fieldSize: RENDER_BODY_LIMIT,
-      parts: 205,
+      parts: 206,
     },
   });
 
@@ -280,10 +279,10 @@ export const renderRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async 
     const uploads = new Map<string, string>();
     for await (const part of req.parts()) {
       if (part.type === 'field') {
-        if (!['timeline', 'callbackUrl', 'backend'].includes(part.fieldname))
+        if (!['timeline', ...RENDER_OPTIONS].includes(part.fieldname))
           throw badRequest(
             part.fieldname,
-            'unknown field; expected timeline (JSON), callbackUrl, backend and files',
+            'unknown field; expected timeline (JSON), callbackUrl, backend, testMode and files',
           );
         fields[part.fieldname] = String(part.value);
         continue;
@@ -323,7 +322,7 @@ export const renderRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async 
     schema: {
       summary: 'Render a Timeline to an MP4 (and HLS, a poster), chunked in parallel when long',
       description:
-        'JSON: a request Timeline (contracts/schemas/timeline-request.v1.json) with `callbackUrl` and `backend` beside its fields. Multipart: the Timeline as JSON in a `timeline` field, and each file in the field its source names (`{ "upload": "<field>" }`), streamed to `jobs/<jobId>/input/`. URL sources are fetched by the compositor (https, public hosts). Every bad field is named by its JSON path in one 400.',
+        'JSON: a request Timeline (contracts/schemas/timeline-request.v1.json) with `callbackUrl`, `backend` and `testMode` beside its fields. Multipart: the Timeline as JSON in a `timeline` field, and each file in the field its source names (`{ "upload": "<field>" }`), streamed to `jobs/<jobId>/input/`. URL sources are fetched by the compositor (https, public hosts). Every bad field, an unknown (misspelt) one at any level too, is named by its JSON path in one 400.',
       tags: ['renders'],
       querystring: NoQuery,
       body: {
@@ -358,6 +357,8 @@ export const renderRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async 
             ...timeline,
             ...(mp.fields.callbackUrl ? { callbackUrl: mp.fields.callbackUrl } : {}),
             ...(mp.fields.backend ? { backend: mp.fields.backend } : {}),
+            // a text field: "true" or "false" (a 400 naming testMode otherwise)
+            ...(mp.fields.testMode !== undefined ? { testMode: readTestMode(mp.fields.testMode) } : {}),
           };
         }
         const read = readRender({ body, uploads, allowPrivateUrls });
@@ -389,6 +390,7 @@ export const renderRoutes: FastifyPluginAsyncZod<{ ctx: RouteContext }> = async 
           job: { id: jobId, kind: 'render', input: data, ...(callbackUrl ? { callbackUrl } : {}) },
           event: { type: 'render.requested', data },
           principal: req.principal,
+          testMode: (body as { testMode?: unknown }).testMode === true,
         });
         uploaded = false;
         req.log.info({ jobId, uploads: uploads.size, urls: read.urls }, 'render job created');

@@ -25,7 +25,7 @@ export class MemoryBus implements IngestBus {
     type: T,
     jobId: string,
     data: EventDataInput<T>,
-    opts: { id?: string } = {},
+    opts: { id?: string; testMode?: boolean } = {},
   ): Promise<EventOf<T>> {
     const def = latestEvent(type);
     const parsed = def.data.safeParse(data);
@@ -39,6 +39,8 @@ export class MemoryBus implements IngestBus {
       version: def.version,
       jobId,
       occurredAt: new Date().toISOString(),
+      // as the kit's bus does: a test run's events say so
+      ...(opts.testMode ? { testMode: true } : {}),
       data: parsed.data,
     } as unknown as EventOf<EventType>;
     this.seen.set(id, event);
