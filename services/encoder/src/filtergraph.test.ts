@@ -2,12 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { TimelineInput } from '@reelbus/contracts';
 import { chunkTimeline } from './chunks/plan.ts';
-import {
-  buildRenderArgs,
-  escapeFilterValue,
-  UnsupportedTimelineError,
-  type BuildRenderArgsOptions,
-} from './filtergraph.ts';
+import { buildRenderArgs, UnsupportedTimelineError, type BuildRenderArgsOptions } from './filtergraph.ts';
 
 const inputs = (key: string) => `/media/${key}`;
 type ClipsInput = NonNullable<TimelineInput['tracks']>[number]['clips'];
@@ -370,13 +365,6 @@ describe('buildRenderArgs', () => {
         'x=100+(1080-text_w)/2:y=600+(100-text_h)/2:box=1:boxcolor=0x202020:boxborderw=13:' +
         "alpha='0.9*clip((n-30)/15,0,1)*clip((90-(n-30))/15,0,1)':enable='between(n,30,119)'[v0]",
     );
-  });
-
-  it('escapes filter values for both the option parser and the graph parser', () => {
-    expect(escapeFilterValue('a:b')).toBe('a\\\\:b');
-    expect(escapeFilterValue("it's")).toBe("it\\\\\\'s");
-    expect(escapeFilterValue('x,y;[z]')).toBe('x\\,y\\;\\[z\\]');
-    expect(escapeFilterValue('plain text')).toBe('plain text');
   });
 
   it('loops a music bed at -25 dB, ducked under the voice track, and mixes without normalising, to the sample', () => {

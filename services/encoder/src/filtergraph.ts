@@ -11,7 +11,13 @@ import {
   type Rect,
   type TimelineInput,
 } from '@reelbus/contracts';
-import { aacAudioArgs, FASTSTART_ARGS, h264VideoArgs, type X264Preset } from '@reelbus/kit';
+import {
+  aacAudioArgs,
+  escapeFilterValue,
+  FASTSTART_ARGS,
+  h264VideoArgs,
+  type X264Preset,
+} from '@reelbus/kit';
 import { chunkTimeline } from './chunks/plan.ts';
 import { WAVEFORM_SAMPLE_RATE, waveformGeometry, waveformSource } from './waveform.ts';
 
@@ -854,15 +860,6 @@ function sidechain(duck: NonNullable<AudioTrack['duck']>): string {
   const thresholdDb = -20 - duck.amountDb / 0.95;
   const threshold = Math.max(0.000977, Math.min(1, 10 ** (thresholdDb / 20)));
   return `sidechaincompress=threshold=${num(threshold, 6)}:ratio=20:attack=${num(duck.attackMs)}:release=${num(duck.releaseMs)}:makeup=1`;
-}
-
-/**
- * Escapes a value for a filter option inside -filter_complex: first for the option parser
- * (`\ ' :`), then for the graph parser (`\ ' [ ] , ;`).
- */
-export function escapeFilterValue(value: string): string {
-  const level1 = value.replace(/[\\':]/g, (c) => `\\${c}`);
-  return level1.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
 }
 
 function hex(color: string): string {

@@ -19,6 +19,7 @@ import {
   startNatsServer,
   type NatsServerHandle,
 } from '@reelbus/kit/testing';
+import { readHlsLadder } from '../hls/testing.ts';
 import { countVideoFrames } from './chunked.ts';
 import { chunkKeys, readChunkedState } from './decide.ts';
 import { planChunks } from './plan.ts';
@@ -284,6 +285,59 @@ describe('chunked rendering on the bus', () => {
       const subject = bus.names.eventSubject('video.encoded');
       const info = await bus.jsm.streams.info(bus.names.eventsStream, { subjects_filter: subject });
       expect(info.state.subjects?.[subject]).toBe(1);
+    } finally {
+      watch.stop();
+    }
+  }, 300_000);
+
+  it('writes the HLS ladder of the joined video when a chunked render asks for "hls"', async () => {
+    const jobId = 'chunked-hls';
+    await jobs.create(newJob({ id: jobId, kind: 'render' }));
+    // 3.5 s in 1-second chunks: colour, then a video with its sound; above the 2-second threshold.
+    const t: TimelineInput = {
+      version: 1,
+      output: { width: 320, height: 180, fps: 30, formats: ['mp4', 'hls'] },
+      duration: 3.5,
+      tracks: [
+        {
+          clips: [
+            { type: 'color', color: '#203040', start: 0, duration: 1.5 },
+            { type: 'video', source: { key: 'media/talk.mp4' }, start: 1.5, duration: 2 },
+          ],
+        },
+      ],
+    };
+    const count = planChunks({ timeline: t, chunkSeconds: 1 }).chunks.length;
+    const watch = collect(jobId, (e) => e.type === 'video.encoded' || e.type === 'job.failed');
+    try {
+      await bus.publish(
+        'timeline.ready',
+        jobId,
+        { kind: 'render', timeline: t },
+        { id: `timeline.ready:${jobId}` },
+      );
+      const seen = await watch.done;
+      const encoded = seen.find((e) => e.type === 'video.encoded') as EventOf<'video.encoded'> | undefined;
+      expect(encoded, JSON.stringify(seen.find((e) => e.type === 'job.failed')?.data)).toBeDefined();
+      // rendered in chunks, not in one pass
+      expect(seen.filter((e) => e.type === 'render.chunk.rendered')).toHaveLength(count);
+      expect(count).toBeGreaterThanOrEqual(3);
+      expect(encoded!.data.key).toBe(`jobs/${jobId}/final.mp4`);
+      expect(encoded!.data.outputs?.hls).toMatchObject({
+        key: `jobs/${jobId}/hls/master.m3u8`,
+        contentType: 'application/vnd.apple.mpegurl',
+        width: 320,
+        height: 180,
+      });
+
+      const variants = readHlsLadder({ blobs, masterKey: encoded!.data.outputs!.hls!.key, scratchDir: dir });
+      // 320×180 is below every rung: one rendition at its own size
+      expect(variants.map((v) => `${v.width}x${v.height}`)).toEqual(['320x180']);
+      for (const v of variants) {
+        expect(v.codecs).toMatch(/^avc1\.64[0-9a-f]{4},mp4a\.40\.2$/);
+        expect(Math.abs(v.totalSec - encoded!.data.durationSec), v.uri).toBeLessThanOrEqual(1 / 30);
+        expect(Math.abs(v.totalSec - 3.5), v.uri).toBeLessThanOrEqual(1 / 30);
+      }
     } finally {
       watch.stop();
     }

@@ -2,6 +2,7 @@ export {
   DEFAULT_LADDER,
   avc1Codec,
   buildHlsArgs,
+  fixTargetDuration,
   hlsLadder,
   masterPlaylist,
   mediaSegments,

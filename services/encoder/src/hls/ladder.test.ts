@@ -1,6 +1,13 @@
 import HLS from 'hls-parser';
 import { describe, expect, it } from 'vitest';
-import { avc1Codec, buildHlsArgs, hlsLadder, masterPlaylist, mediaSegments } from './ladder.ts';
+import {
+  avc1Codec,
+  buildHlsArgs,
+  fixTargetDuration,
+  hlsLadder,
+  masterPlaylist,
+  mediaSegments,
+} from './ladder.ts';
 
 describe('hlsLadder', () => {
   it.each([
@@ -80,5 +87,37 @@ describe('HLS commands and playlists', () => {
       { uri: 'seg_000.m4s', durationSec: 4 },
       { uri: 'seg_001.m4s', durationSec: 1.5 },
     ]);
+  });
+});
+
+describe('fixTargetDuration', () => {
+  const playlist = (target: number, ...durations: number[]) =>
+    [
+      '#EXTM3U',
+      '#EXT-X-VERSION:7',
+      `#EXT-X-TARGETDURATION:${target}`,
+      '#EXT-X-PLAYLIST-TYPE:VOD',
+      '#EXT-X-MAP:URI="init.mp4"',
+      ...durations.flatMap((d, i) => [`#EXTINF:${d.toFixed(6)},`, `seg_00${i}.m4s`]),
+      '#EXT-X-ENDLIST',
+      '',
+    ].join('\n');
+
+  it('raises a target duration below a rounded EXTINF (ffmpeg wrote 3 for a 3.5 s segment)', () => {
+    const fixed = fixTargetDuration(playlist(3, 3.5));
+    expect(fixed).toBe(playlist(4, 3.5));
+    const before = HLS.getOptions();
+    HLS.setOptions({ ...before, strictMode: true });
+    try {
+      expect(() => HLS.parse(playlist(3, 3.5))).toThrow(/target duration/);
+      expect((HLS.parse(fixed) as HLS.types.MediaPlaylist).targetDuration).toBe(4);
+    } finally {
+      HLS.setOptions(before);
+    }
+  });
+
+  it('leaves a valid playlist as it is', () => {
+    expect(fixTargetDuration(playlist(4, 4, 4, 1))).toBe(playlist(4, 4, 4, 1));
+    expect(fixTargetDuration(playlist(4, 3.4))).toBe(playlist(4, 3.4));
   });
 });

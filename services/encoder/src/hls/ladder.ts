@@ -173,3 +173,16 @@ export function mediaSegments(playlist: string): Array<{ uri: string; durationSe
   }
   return out;
 }
+
+/**
+ * The media playlist with `#EXT-X-TARGETDURATION` raised to the longest `#EXTINF` rounded to the
+ * nearest integer (RFC 8216 §4.3.3.1). ffmpeg's hls muxer rounds the duration it measured, which
+ * can sit just under the `x.5` it prints: a 3.5 s segment came out with TARGETDURATION 3, which
+ * strict players and validators refuse.
+ */
+export function fixTargetDuration(playlist: string): string {
+  const longest = Math.max(0, ...mediaSegments(playlist).map((s) => Math.round(s.durationSec)));
+  return playlist.replace(/^#EXT-X-TARGETDURATION:(\d+)/m, (line, n: string) =>
+    Number(n) >= longest ? line : `#EXT-X-TARGETDURATION:${longest}`,
+  );
+}

@@ -9,6 +9,7 @@ import {
   buildHlsArgs,
   hlsLadder,
   masterPlaylist,
+  fixTargetDuration,
   mediaSegments,
   mp4aCodec,
   type VariantInfo,
@@ -80,7 +81,9 @@ export async function packageHls({
       });
       const variants: VariantInfo[] = [];
       for (const r of renditions) {
-        const playlist = await readFile(join(dir, r.name, 'index.m3u8'), 'utf8');
+        const written = await readFile(join(dir, r.name, 'index.m3u8'), 'utf8');
+        const playlist = fixTargetDuration(written);
+        if (playlist !== written) await writeFile(join(dir, r.name, 'index.m3u8'), playlist);
         const segments = mediaSegments(playlist);
         let peak = 0;
         let bytes = 0;

@@ -15,6 +15,7 @@ import {
 } from '@reelbus/kit';
 import { collectSpans, freePort, makeImage, makeSpeech, makeTone, makeVideo } from '@reelbus/kit/testing';
 import { renderTimelineEvent } from '../handle-timeline.ts';
+import { packageHlsOfBlob } from '../hls/package.ts';
 import { fakeHandlerContext, storyTimelineInput } from '../testing.ts';
 import { MediaConvertBackend } from './backend.ts';
 import { startFakeMediaConvert, type FakeMediaConvert } from './fake-server.ts';
@@ -226,6 +227,54 @@ describe('MediaConvertBackend with the real SDK against a local MediaConvert API
     // reference formula: ceil(2 s / 60) = 1 HD minute × 0.015 + 6 pictures (base + 5 layers) × 0.001
     expect(d.costUsd).toBeCloseTo(0.015 + 6 * 0.001, 6);
     expect(d.durationSec).toBeGreaterThan(1.5);
+  }, 60_000);
+
+  it('accepts output.formats ["mp4","hls"]: MediaConvert writes the MP4, the encoder packages the HLS ladder from it in S3', async () => {
+    fake.requests.length = 0;
+    fake.nextOutcome = { status: 'COMPLETE', produce };
+    const event = storyEvent('mc-hls');
+    const timeline = Timeline.parse({
+      ...event.data.timeline,
+      output: { ...event.data.timeline.output, formats: ['mp4', 'hls'] },
+    });
+    const ctx = fakeHandlerContext();
+    const outcome = await renderTimelineEvent({
+      event: { ...event, data: { ...event.data, timeline } },
+      ctx,
+      deps: {
+        backends: new Map([['mediaconvert', backend()]]),
+        defaultBackend: 'ffmpeg',
+        hls: (req) => packageHlsOfBlob({ ...req, blobs, tmpDir: join(dir, 'tmp') }),
+      },
+    });
+    expect(outcome).toEqual({ outcome: 'ok' });
+    // no "not supported … dropped" warning, and MediaConvert was asked for the MP4 only
+    expect(ctx.warnings).toEqual([]);
+    const create = fake.requests.find((r) => r.method === 'POST' && r.path === '/2017-08-29/jobs')!;
+    const groups = (create.body as { settings: { outputGroups: { outputs: unknown[] }[] } }).settings
+      .outputGroups;
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.outputs).toHaveLength(1);
+    const encoded = ctx.published.find((p) => p.type === 'video.encoded')!;
+    expect(encoded.data).toMatchObject({
+      key: 'jobs/mc-hls/final.mp4',
+      backend: 'mediaconvert',
+      outputs: {
+        hls: {
+          key: 'jobs/mc-hls/hls/master.m3u8',
+          contentType: 'application/vnd.apple.mpegurl',
+          width: 320,
+          height: 180,
+        },
+      },
+    });
+    // the ladder of MediaConvert's 320×180 MP4: one rendition, uploaded to the bucket
+    expect((await blobs.list('jobs/mc-hls/hls/')).map((b) => b.key).sort()).toEqual([
+      'jobs/mc-hls/hls/180p/index.m3u8',
+      'jobs/mc-hls/hls/180p/init.mp4',
+      'jobs/mc-hls/hls/180p/seg_000.m4s',
+      'jobs/mc-hls/hls/master.m3u8',
+    ]);
   }, 60_000);
 
   it('makes a CLIENT span per MediaConvert call, and marks the failed one', async () => {

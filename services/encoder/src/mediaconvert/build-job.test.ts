@@ -271,7 +271,7 @@ describe('buildMediaConvertJob and the newer Timeline features', () => {
     audio: [{ name: 'voice', source: { key: 'voice.wav' } }],
   };
 
-  it('refuses transitions, continued clips, waveforms, a poster and HLS, one by one with their paths', () => {
+  it('refuses transitions, continued clips, waveforms and a poster, one by one with their paths', () => {
     const msg = refusal({ ...base, output: { ...base.output, poster: true, formats: ['mp4', 'hls'] } });
     expect(msg).toContain(
       'tracks[0].clips[0].transition: a wipeleft transition (image layers only cut or fade)',
@@ -279,7 +279,23 @@ describe('buildMediaConvertJob and the newer Timeline features', () => {
     expect(msg).toContain('tracks[0].clips[1].elapsed: a clip continued part-way through (elapsed)');
     expect(msg).toContain('tracks[0].clips[2]: a waveform clip (MediaConvert draws no audio visualiser)');
     expect(msg).toContain('output.poster: a poster frame');
-    expect(msg).toContain('output.formats: HLS output');
+    expect(msg).not.toContain('output.formats');
+  });
+
+  it('accepts formats ["mp4","hls"] without a warning and asks MediaConvert for the MP4 only (the encoder packages HLS)', () => {
+    const still: TimelineInput = {
+      version: 1,
+      output: { width: 1280, height: 720, formats: ['mp4', 'hls'] },
+      tracks: [{ clips: [{ type: 'image', source: { key: 'a.png' }, start: 0, duration: 3 }] }],
+    };
+    const hls = job(still);
+    expect(hls.warnings).toEqual([]);
+    const groups = hls.job.Settings!.OutputGroups!;
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.OutputGroupSettings!.Type).toBe('FILE_GROUP_SETTINGS');
+    expect(groups[0]!.Outputs!.map((o) => o.ContainerSettings!.Container)).toEqual(['MP4']);
+    // the same job as without HLS
+    expect(hls.job).toEqual(job({ ...still, output: { width: 1280, height: 720 } }).job);
   });
 
   it('drops each of them with a warning under allowDegradation, keeping the pictures as layers', () => {

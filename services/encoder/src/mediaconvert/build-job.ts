@@ -114,9 +114,8 @@ export function planMediaConvert({ timeline: input }: { timeline: Timeline }): M
       feature: 'a poster frame (the ffmpeg backend writes jobs/<id>/poster.jpg)',
     });
   }
-  if (timeline.output.formats.includes('hls')) {
-    unsupported.push({ path: 'output.formats', feature: 'HLS output (this backend writes the MP4 only)' });
-  }
+  // output.formats "hls" is not this backend's business: MediaConvert writes the MP4 only, and the
+  // encoder packages the HLS ladder from that MP4 with ffmpeg afterwards, as for every backend.
 
   // The first clip drawn is the base when it is a plain, full-frame picture for the whole timeline.
   let base: MediaConvertPlan['base'] =
