@@ -477,6 +477,52 @@ describe('the studio in a browser', () => {
     await shot('new-story');
   });
 
+  it('uploads that story with its photos in the chosen order, shows the upload progress and opens its job page', async () => {
+    await page.getByLabel(/Story recording/).setInputFiles(sample.file);
+    await page.getByLabel('Mood').selectOption('none');
+    const cdp = await desk.newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 64 * 1024,
+    });
+    await page.evaluate(() => {
+      const seen: number[] = (window.uploadSeen = []);
+      new MutationObserver(() => {
+        const bar = document.querySelector<ProgressElement>('progress[aria-label="Upload progress"]');
+        if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.getByRole('button', { name: 'Upload and make the video' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 120_000 });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    const uploadSeen = (await page.evaluate(() => window.uploadSeen)) as number[];
+    expect(
+      uploadSeen.some((v) => v > 0 && v < 100),
+      `upload progress seen: ${uploadSeen}`,
+    ).toBe(true);
+    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await expect.poll(() => page.locator('h1').first().textContent()).toMatch(/^Story/);
+    const job = await e2e.client.getJob(jobId);
+    expect(job.kind).toBe('story');
+    // The photos went in the order the page showed after the reordering: garden, beach, kitchen.
+    const images = (job.input as { images?: Array<{ key?: string }> }).images ?? [];
+    expect(images.map((i) => /(garden|beach|kitchen)/.exec(i.key ?? '')?.[1])).toEqual([
+      'garden',
+      'beach',
+      'kitchen',
+    ]);
+    expect((job.input as { music?: { mood?: string } }).music?.mood).toBe('none');
+    // Its render is not what this file tests: stop it, so the next tests have the cores.
+    await e2e.client.cancelJob(jobId);
+  });
+
   it('fits a 390×844 phone: the job page, the list and the forms scroll only up and down', async () => {
     expect(callJobId).toBeDefined();
     const phone = await browser.newContext({
