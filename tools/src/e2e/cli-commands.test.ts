@@ -68,7 +68,22 @@ async function startHeldMerge(name: string): Promise<string> {
   );
   const jobId = /^job (\S+) \(2 clips\)$/m.exec(stdout)?.[1];
   expect(jobId, stdout).toBeDefined();
-  await asked;
+  // A merge that ends first (a refused URL, say) fails here with its reason, not at the test's timeout.
+  const watch = new AbortController();
+  const ended = e2e.client
+    .follow(jobId!, () => {}, { signal: watch.signal, pollMs: 250 })
+    .then(
+      (job) => {
+        throw new Error(`the merge ended ${job.status} before asking for its clips: ${job.error?.reason}`);
+      },
+      () => undefined, // aborted: it asked
+    );
+  ended.catch(() => {}); // handled by the race below, or too late to matter
+  try {
+    await Promise.race([asked, ended]);
+  } finally {
+    watch.abort();
+  }
   return jobId!;
 }
 
