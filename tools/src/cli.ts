@@ -19,7 +19,9 @@ import {
   demoProjectSpec,
   moveHistory,
   projectApi,
+  projectSummary,
   renderProject,
+  type ProjectSummaryView,
   type Revisioned,
 } from './project.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -36,7 +38,7 @@ const READY_TIMEOUT_MS = 180_000;
 
 const HELP = `reelbus — recordings, photos, music and AI clips in; web-ready MP4 out.
 
-Usage: npm run reelbus -- <command> [options]      (or: node --import tsx tools/src/cli.ts <command>)
+Usage: npx reelbus <command> [options]      (or: npm run reelbus -- <command>; node --import tsx tools/src/cli.ts <command>)
 
 Local stack (embedded profile: nats-server, every service, files under .reelbus/)
   stack                      start everything and stay in the foreground (Ctrl-C stops)
@@ -100,7 +102,8 @@ Operations (talk to NATS: NATS_URL, default nats://127.0.0.1:4222; REELBUS_NAMES
                              (OUTPUT_TTL) in whole days; --apply writes them to S3_BUCKET (S3_REGION, S3_ENDPOINT,
                              S3_FORCE_PATH_STYLE), keeping rules that are not reelbus's
 
-Environment: REELBUS_HOME (state dir, default ./.reelbus), REELBUS_PORT (ingest port for stack/demo).`;
+Environment: REELBUS_HOME (state dir, default ./.reelbus), REELBUS_PORT (ingest port for stack/demo),
+REELBUS_DEMO_SHORT_SIDE (the project demo's render size, default 720).`;
 
 async function followJob(client: ReelbusClient, jobId: string): Promise<Job> {
   const tty = process.stdout.isTTY;
@@ -118,6 +121,14 @@ async function followJob(client: ReelbusClient, jobId: string): Promise<Job> {
 function printOutcome(job: Job & { links?: { video?: string } }, blobDir?: string): void {
   if (job.status === 'failed') {
     console.error(`job ${job.id} failed at step "${job.error?.step}": ${job.error?.reason}`);
+    process.exitCode = 1;
+    return;
+  }
+  // Cancelled (or any end but completed): no output to show, and a script must not take it for a success.
+  if (job.status !== 'completed') {
+    const reason = job.cancel?.reason ? `: ${job.cancel.reason}` : '';
+    const by = job.cancel?.by ? ` by ${job.cancel.by}` : '';
+    console.error(`job ${job.id} ended ${job.status}${by}${reason}`);
     process.exitCode = 1;
     return;
   }
@@ -242,6 +253,7 @@ async function runDemo(kind: string): Promise<void> {
 
 /** The offline project demo: a 6-scene project, edited (reorder, overlay, music volume, undo), previewed and rendered. */
 async function runProjectDemo(): Promise<void> {
+  const shortSide = demoShortSide(process.env.REELBUS_DEMO_SHORT_SIDE);
   let stack: Stack | undefined;
   const logs: string[] = [];
   try {
@@ -260,10 +272,16 @@ async function runProjectDemo(): Promise<void> {
       client: options,
       method: 'POST',
       path: '/v1/projects',
-      body: demoProjectSpec(),
+      body: demoProjectSpec({ shortSide }),
     });
     console.log(`project ${created.projectId} (revision ${created.revision})`);
     for (const line of await demoEdits(options, created.projectId)) console.log(`  ${line}`);
+    const view = await projectApi<ProjectSummaryView>({
+      client: options,
+      method: 'GET',
+      path: `/v1/projects/${created.projectId}`,
+    });
+    for (const line of projectSummary(view)) console.log(`  ${line}`);
     for (const what of ['preview', 'render'] as const) {
       const { jobId, revision } = await renderProject(options, created.projectId, what);
       console.log(`${what} of revision ${revision}: job ${jobId}`);
@@ -277,6 +295,15 @@ async function runProjectDemo(): Promise<void> {
   } finally {
     await stack?.stop();
   }
+}
+
+/** REELBUS_DEMO_SHORT_SIDE: the project demo's final render size (default 720; tests use a small one). */
+function demoShortSide(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 144 || n > 2160 || n % 2 !== 0)
+    throw new Error(`REELBUS_DEMO_SHORT_SIDE=${value}: expected an even number of pixels from 144 to 2160`);
+  return n;
 }
 
 /** `reelbus project <action> …` */

@@ -83,12 +83,15 @@ const DEMO_SCENES: Array<[string, string, string]> = [
   ['close', 'Lumen. Light that keeps time.', 'a soft golden glow'],
 ];
 
-/** The offline demo's project: six scenes drawn by the local image model, voiced by espeak-ng, calm music. */
-export function demoProjectSpec(): Record<string, unknown> {
+/**
+ * The offline demo's project: six scenes drawn by the local image model, voiced by espeak-ng, calm music.
+ * `shortSide` is the final render's (default 720: quick on a laptop; a project's own default is 1080).
+ */
+export function demoProjectSpec(opts: { shortSide?: number } = {}): Record<string, unknown> {
+  const { shortSide = 720 } = opts;
   return {
     title: 'Lumen launch (demo)',
-    // 720p keeps the demo quick on a laptop; the final render is 1080p unless the project says otherwise.
-    output: { aspect: '16:9', shortSide: 720, fps: 30 },
+    output: { aspect: '16:9', shortSide, fps: 30 },
     voice: { model: 'local-speech', voice: 'en-us' },
     music: { source: { mood: 'calm' }, volume: 0.15 },
     brand: {
@@ -153,6 +156,26 @@ export async function demoEdits(client: ClientOptions, projectId: string): Promi
   const u = await moveHistory(client, projectId, 'undo');
   done.push(`undo "${u.label}" → revision ${u.revision} (music back at 0.15)`);
   return done;
+}
+
+/** What `GET /v1/projects/:id` answers, as far as `projectSummary` reads it. */
+export interface ProjectSummaryView {
+  revision: number;
+  project: { scenes: Array<{ id: string; overlay?: unknown }>; music?: { volume?: number } };
+  history: { undo: string[]; redo: string[] };
+}
+
+/** A project in a few lines: scene order, overlays, music volume, revision and history. */
+export function projectSummary(view: ProjectSummaryView): string[] {
+  const { revision, project, history } = view;
+  const overlays = project.scenes.filter((s) => s.overlay !== undefined).map((s) => s.id);
+  const labels = (l: string[]) => (l.length ? `: ${l.map((x) => `"${x}"`).join(', ')}` : '');
+  return [
+    `scenes: ${project.scenes.map((s) => s.id).join(', ')}`,
+    `overlays: ${overlays.join(', ') || 'none'}`,
+    `music volume: ${project.music?.volume ?? 'none'}`,
+    `revision ${revision}; ${history.undo.length} to undo${labels(history.undo)}; ${history.redo.length} to redo${labels(history.redo)}`,
+  ];
 }
 
 /** The long project's narration lines (a few, reused: each is voiced once and shared by its scenes). */
