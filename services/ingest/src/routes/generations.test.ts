@@ -474,7 +474,13 @@ describe('FalKeys', () => {
     const jwks = await startJwksServer([fal]);
     try {
       const logged: string[] = [];
-      const keys = new FalKeys({ jwksUrl: jwks.url, configured: [], ttlMs: 0, log: (m) => logged.push(m) });
+      const keys = new FalKeys({
+        jwksUrl: jwks.url,
+        configured: [],
+        ttlMs: 0,
+        minRefreshMs: 0,
+        log: (m) => logged.push(m),
+      });
       expect(await keys.keys()).toHaveLength(1);
       // ttlMs 0: every call after the first millisecond is stale; a refresh forces it regardless.
       await keys.keys({ refresh: true });
@@ -484,6 +490,21 @@ describe('FalKeys', () => {
       expect(jwks.requests()).toBe(3);
       expect(kept.map((k) => k.export({ format: 'jwk' }).x)).toEqual([falX]);
       expect(logged).toEqual([expect.stringContaining("cannot fetch fal's JWKS")]);
+    } finally {
+      await jwks.close();
+    }
+  });
+});
+
+describe('FalKeys forced re-fetches', () => {
+  it('re-fetches for an unknown key at most once a minute, however many forged webhooks come', async () => {
+    const jwks = await startJwksServer([fal]);
+    try {
+      const keys = new FalKeys({ jwksUrl: jwks.url, configured: [] });
+      await keys.keys();
+      expect(jwks.requests()).toBe(1);
+      for (let i = 0; i < 5; i++) await keys.keys({ refresh: true });
+      expect(jwks.requests()).toBe(2);
     } finally {
       await jwks.close();
     }

@@ -89,12 +89,18 @@ export function ed25519Key(x: string): KeyObject {
 /** fal's public keys: the configured ones, plus the JWKS fetched and cached for a day where the network allows. */
 export class FalKeys {
   #fetched: { keys: KeyObject[]; at: number } | undefined;
+  #lastForced = Number.NEGATIVE_INFINITY;
   readonly #configured: KeyObject[];
   constructor(
     private readonly opts: {
       jwksUrl: string | undefined;
       configured: string[];
       ttlMs?: number;
+      /**
+       * Forced re-fetches (a signature no cached key verifies) at most this often: a stream of forged
+       * webhooks must not become a stream of requests to fal. Default one minute.
+       */
+      minRefreshMs?: number;
       log?: (msg: string, err?: unknown) => void;
     },
   ) {
@@ -102,8 +108,12 @@ export class FalKeys {
   }
 
   async keys(opts: { refresh?: boolean } = {}): Promise<KeyObject[]> {
-    const { jwksUrl, ttlMs = 24 * 3600_000 } = this.opts;
-    if (jwksUrl && (opts.refresh || !this.#fetched || Date.now() - this.#fetched.at > ttlMs)) {
+    const { jwksUrl, ttlMs = 24 * 3600_000, minRefreshMs = 60_000 } = this.opts;
+    const now = Date.now();
+    const stale = !this.#fetched || now - this.#fetched.at > ttlMs;
+    const forced = opts.refresh === true && now - this.#lastForced >= minRefreshMs;
+    if (forced) this.#lastForced = now;
+    if (jwksUrl && (stale || forced)) {
       try {
         const res = await fetch(jwksUrl, { signal: AbortSignal.timeout(5000) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
