@@ -128,6 +128,21 @@ describe('foldEvent', () => {
     expect(j.error).toBeUndefined();
   });
 
+  it("shows the request accepted (ingest completed at the job's creation) once any work on the job is seen", () => {
+    const next = foldEvent(job(), ev('job.progress', { step: 'split', status: 'started' }), CALL);
+    expect(next.steps.ingest).toMatchObject({
+      status: 'completed',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(next.steps.split?.status).toBe('running');
+    // a kind without an ingest step gets none
+    const noIngest: KindSpec = { ...CALL, steps: CALL.steps.filter((s) => s.name !== 'ingest') };
+    expect(
+      foldEvent(job(), ev('job.progress', { step: 'split', status: 'started' }), noIngest).steps.ingest,
+    ).toBe(undefined);
+  });
+
   it('adds each warning once', () => {
     let j = foldEvent(job(), ev('job.warning', { step: 'images', message: 'image 2 skipped' }), CALL);
     j = foldEvent(j, ev('job.warning', { step: 'images', message: 'image 2 skipped' }), CALL);

@@ -59,6 +59,7 @@ export function foldEvent(job: JobView, event: Envelope, spec: KindSpec | undefi
     case 'job.progress':
       applyProgress(next, event, at, spec);
       markRunning(next);
+      markAccepted(next, spec);
       break;
     case 'job.warning': {
       const { message } = event.data;
@@ -96,6 +97,7 @@ export function foldEvent(job: JobView, event: Envelope, spec: KindSpec | undefi
       const step = FINISHES_STEP[event.type];
       if (step) setStep(next, step, { status: 'completed', percent: 100, finishedAt: at }, at);
       markRunning(next);
+      markAccepted(next, spec);
     }
   }
   next.progress = overallProgress(next, spec);
@@ -105,6 +107,18 @@ export function foldEvent(job: JobView, event: Envelope, spec: KindSpec | undefi
 
 function markRunning(job: JobView): void {
   if (job.status === 'queued' || job.status === 'stalled') job.status = 'running';
+}
+
+/**
+ * Work on the job means its request was accepted: the `ingest` step is done, at the job's creation. The
+ * page's stream starts after the request event (the notifier marks `ingest` when it projects that
+ * event), so without this a running job would show "Ingest: pending" under running steps.
+ */
+function markAccepted(job: JobView, spec: KindSpec | undefined): void {
+  if (!spec?.steps.some((s) => s.name === 'ingest')) return;
+  const step = job.steps.ingest;
+  if (step && (step.status === 'completed' || step.status === 'skipped')) return;
+  setStep(job, 'ingest', { status: 'completed', percent: 100, finishedAt: job.createdAt }, job.createdAt);
 }
 
 function applyProgress(
