@@ -147,9 +147,17 @@ describe('convertImage', () => {
       import { convertImage, configureSharpForService } from './src/convert.ts';
       configureSharpForService();
       const before = process.memoryUsage().rss;
+      const peakBefore = process.resourceUsage().maxRSS * 1024;
+      let sampled = before;
+      const sampler = setInterval(() => { sampled = Math.max(sampled, process.memoryUsage().rss); }, 2);
       const started = Date.now();
       const r = await convertImage({ input: ${JSON.stringify(input)}, output: ${JSON.stringify(output)} });
-      console.log(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024, ms: Date.now() - started, ...r }));`;
+      clearInterval(sampler);
+      const peakAfter = process.resourceUsage().maxRSS * 1024;
+      // The lifetime peak is the conversion's only when the conversion raised it: loading the modules
+      // (tsx transforming them on a cold cache, as in a fresh clone) can peak higher than the conversion.
+      const peak = peakAfter > peakBefore ? peakAfter : sampled;
+      console.log(JSON.stringify({ before, peak, ms: Date.now() - started, ...r }));`;
     const { stdout } = await exec(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', script],
