@@ -143,6 +143,36 @@ describe('foldEvent', () => {
     ).toBe(undefined);
   });
 
+  it('keeps a signed link that still works when a fresh read re-signs it, so a playing video is not reloaded', () => {
+    const now = Date.parse('2026-01-01T00:00:00.000Z');
+    const link = (path: string, expires: number) =>
+      `/v1/jobs/job_1/${path}?expires=${expires}&signature=s${expires}`;
+    const hour = now / 1000 + 3600;
+    const folded = job({
+      status: 'completed',
+      links: { video: link('video.mp4', hour), poster: link('poster.jpg', now / 1000 + 60) },
+    });
+    const fetched = job({
+      status: 'completed',
+      links: {
+        video: link('video.mp4', hour + 5),
+        poster: link('poster.jpg', hour + 5),
+        audio: link('audio', hour + 5),
+      },
+    });
+    const merged = mergeDocument(folded, fetched, now);
+    expect(merged.links?.video).toBe(link('video.mp4', hour)); // still good for an hour: kept
+    expect(merged.links?.poster).toBe(link('poster.jpg', hour + 5)); // about to expire: the fresh one
+    expect(merged.links?.audio).toBe(link('audio', hour + 5)); // new
+    // another file under the same name is never kept
+    const other = mergeDocument(
+      job({ links: { video: '/v1/jobs/job_0/video.mp4?expires=9999999999&signature=x' } }),
+      fetched,
+      now,
+    );
+    expect(other.links?.video).toBe(link('video.mp4', hour + 5));
+  });
+
   it('adds each warning once', () => {
     let j = foldEvent(job(), ev('job.warning', { step: 'images', message: 'image 2 skipped' }), CALL);
     j = foldEvent(j, ev('job.warning', { step: 'images', message: 'image 2 skipped' }), CALL);

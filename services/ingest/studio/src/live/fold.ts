@@ -4,6 +4,7 @@
 // moves forward, a finished job stays finished, and completion beats failure. On every
 // (re)connection the server sends the stored document again, which replaces what was folded.
 import type { Envelope, JobStatus, JobView, KindSpec, StepState } from '../api/types.ts';
+import { linkSecondsLeft } from '../reels/board.ts';
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 export const isTerminal = (status: JobStatus): boolean => TERMINAL.has(status);
@@ -209,12 +210,13 @@ function withDuration(step: StepState): StepState {
  * except that nothing moves back (a finished status, a higher progress, a step further along), because
  * the notifier may not have stored the newest event yet when the document was read.
  */
-export function mergeDocument(folded: JobView | undefined, fetched: JobView): JobView {
+export function mergeDocument(folded: JobView | undefined, fetched: JobView, nowMs = Date.now()): JobView {
   if (!folded || folded.id !== fetched.id) return fetched;
   const out: JobView = {
     ...fetched,
     steps: { ...fetched.steps },
     outputs: { ...folded.outputs, ...fetched.outputs },
+    ...(fetched.links ? { links: keepSignedLinks(folded.links, fetched.links, nowMs) } : {}),
   };
   if (isTerminal(folded.status) && !isTerminal(fetched.status)) {
     out.status = folded.status;
@@ -227,4 +229,35 @@ export function mergeDocument(folded: JobView | undefined, fetched: JobView): Jo
   }
   for (const w of folded.warnings) if (!out.warnings.includes(w)) out.warnings = [...out.warnings, w];
   return out;
+}
+
+/** A signed link that still works this long is kept rather than replaced by a freshly signed one. */
+const KEEP_LINK_MIN_SEC = 300;
+
+/**
+ * `next` with the signed links of `prev` kept where they point at the same file and still work for a
+ * while: every read of the job signs fresh links, and a `<video>` whose `src` changes reloads, stopping
+ * whoever pressed play (the page reads the document again when the job ends).
+ */
+function keepSignedLinks(
+  prev: JobView['links'],
+  next: NonNullable<JobView['links']>,
+  nowMs: number,
+): NonNullable<JobView['links']> {
+  if (!prev) return next;
+  const out = { ...next };
+  for (const name of ['video', 'poster', 'audio'] as const) {
+    const old = prev[name];
+    const cur = next[name];
+    if (old && cur && samePath(old, cur) && linkSecondsLeft(old, nowMs) > KEEP_LINK_MIN_SEC) out[name] = old;
+  }
+  return out;
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return new URL(a, 'http://base.invalid').pathname === new URL(b, 'http://base.invalid').pathname;
+  } catch {
+    return false;
+  }
 }
