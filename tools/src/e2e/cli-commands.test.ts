@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../client.ts';
 import { projectApi } from '../project.ts';
 import type { ReelView } from '../reel.ts';
-import { ROOT, sharedE2E, type SharedE2E } from './harness.ts';
+import { ROOT, runCli, sharedE2E, type SharedE2E } from './harness.ts';
 
 const run = promisify(execFile);
 let e2e: SharedE2E;
@@ -25,16 +25,7 @@ const askedFor = new Map<string, () => void>();
 
 /** `reelbus <args…>` against the shared stack; rejects (with stdout and stderr) on a non-zero exit. */
 function reelbus(...args: string[]) {
-  return run(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), ...args], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      REELBUS_URL: e2e.stack.ingestUrl,
-      REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-      REELBUS_HOME: e2e.home,
-    },
-    timeout: 120_000,
-  });
+  return runCli(e2e, args);
 }
 
 /** The exit code, stdout and stderr of a command expected to fail. */

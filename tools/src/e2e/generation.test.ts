@@ -1,14 +1,11 @@
 // One generation through the real stack (nats-server, notifier, ai-generator and ingest as processes) with
 // the offline local provider, driven by the CLI as a user would.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { probeFacts } from '@reelbus/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, sharedE2E, type SharedE2E } from './harness.ts';
+import { runCli, sharedE2E, type SharedE2E } from './harness.ts';
 
-const exec = promisify(execFile);
 let e2e: SharedE2E;
 
 beforeAll(async () => {
@@ -20,21 +17,7 @@ afterAll(async () => {
 
 /** Runs the CLI against the stack; resolves to its stdout. */
 async function cli(args: string[]): Promise<string> {
-  const { stdout } = await exec(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), ...args],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        REELBUS_URL: e2e.stack.ingestUrl,
-        REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-        REELBUS_HOME: e2e.home,
-      },
-      timeout: 120_000,
-    },
-  );
-  return stdout;
+  return (await runCli(e2e, args)).stdout;
 }
 
 describe('generation end to end, offline (local provider)', () => {

@@ -2,10 +2,12 @@
 // own process) in a temp dir, on free ports: the one stack shared by the files that only submit jobs
 // (`sharedE2E`, ./shared-stack.ts), or one of the file's own (`startE2E`) for a file that kills,
 // restarts or configures services.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { freePort } from '@reelbus/kit/testing';
 import { ApiError, ReelbusClient } from '../client.ts';
@@ -129,4 +131,25 @@ export async function waitForJob(e2e: { client: ReelbusClient }, jobId: string) 
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/**
+ * `reelbus <args…>` (tools/src/cli.ts) against a test stack, as a user runs it: resolves to its stdout
+ * and stderr; rejects with them (and `code`) on a non-zero exit.
+ */
+export function runCli(
+  e2e: { stack: Pick<Stack, 'ingestUrl'> & { secrets: { apiKey: string } }; home: string },
+  args: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      REELBUS_URL: e2e.stack.ingestUrl,
+      REELBUS_API_KEY: e2e.stack.secrets.apiKey,
+      REELBUS_HOME: e2e.home,
+    },
+    timeout: opts.timeoutMs ?? 120_000,
+  });
 }

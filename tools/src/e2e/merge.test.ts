@@ -3,18 +3,15 @@
 // clips, re-encodes the odd one and joins by stream copy; the notifier completes the job.
 // On the same stack, HLS beside the MP4 (issue 10 §4): a Timeline published on the bus asks for a
 // preview and an HLS ladder; the job's signed HLS link plays without an API key.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus, FsBlobStore } from '@reelbus/kit';
 import { isFaststart, makeVideo, probeFacts } from '@reelbus/kit/testing';
-import { ROOT, sharedE2E, waitForJob, type SharedE2E } from './harness.ts';
-
-const run = promisify(execFile);
+import { runCli, sharedE2E, waitForJob, type SharedE2E } from './harness.ts';
 
 describe('merges, end to end', () => {
   let e2e: SharedE2E;
@@ -57,20 +54,9 @@ describe('merges, end to end', () => {
     const odd = await makeVideo({ file: join(e2e.dir, 'odd.mp4'), seconds: 1, width: 640, height: 360 });
     await new FsBlobStore({ root: e2e.stack.blobDir }).putFile('takes/odd.mp4', odd);
 
-    const { stdout } = await run(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'tools/src/cli.ts'), 'merge', a, 'takes/odd.mp4', `${base}/clip.mp4`, b],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          REELBUS_URL: e2e.stack.ingestUrl,
-          REELBUS_API_KEY: e2e.stack.secrets.apiKey,
-          REELBUS_HOME: e2e.home,
-        },
-        timeout: 300_000,
-      },
-    );
+    const { stdout } = await runCli(e2e, ['merge', a, 'takes/odd.mp4', `${base}/clip.mp4`, b], {
+      timeoutMs: 300_000,
+    });
     const jobId = /^job (\S+) \(4 clips\)$/m.exec(stdout)?.[1];
     expect(jobId, stdout).toBeDefined();
     expect(stdout).toMatch(/video: 320x240, 5\.80 s, [\d.]+ MB, 4 clips joined/);

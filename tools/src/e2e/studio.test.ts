@@ -74,6 +74,37 @@ describe('the studio in a browser', () => {
   /** A link of the top navigation (pages also link to "new call" in their text). */
   const navTo = (name: string) =>
     page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+  /**
+   * Submits the upload form with Chrome's upload throttled (so its progress shows), checks the page
+   * showed a value between 0 and 100 %, and returns the id of the job page it then opened.
+   */
+  async function uploadWithProgress(): Promise<string> {
+    const cdp = await desk.newCDPSession(page);
+    const throttle = (uploadThroughput: number) =>
+      cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput,
+      });
+    await throttle(64 * 1024);
+    await page.evaluate(() => {
+      const seen: number[] = (window.uploadSeen = []);
+      new MutationObserver(() => {
+        const bar = document.querySelector<ProgressElement>('progress[aria-label="Upload progress"]');
+        if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.getByRole('button', { name: 'Upload and make the video' }).click();
+    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 120_000 });
+    await throttle(-1);
+    const uploadSeen = (await page.evaluate(() => window.uploadSeen)) as number[];
+    expect(
+      uploadSeen.some((v) => v > 0 && v < 100),
+      `upload progress seen: ${uploadSeen}`,
+    ).toBe(true);
+    return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  }
   const requestsTo = (pattern: RegExp) =>
     requests.filter((r) => pattern.test(new URL(r.url()).pathname + new URL(r.url()).search));
 
@@ -135,35 +166,7 @@ describe('the studio in a browser', () => {
     await page.getByRole('heading', { name: 'New call video' }).waitFor();
     await page.getByLabel(/Call recording/).setInputFiles(sample.file);
     await shot('new-call');
-    // Slow the upload down so its progress shows (Chrome's own network throttling).
-    const cdp = await desk.newCDPSession(page);
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 64 * 1024,
-    });
-    await page.evaluate(() => {
-      const seen: number[] = (window.uploadSeen = []);
-      new MutationObserver(() => {
-        const bar = document.querySelector<ProgressElement>('progress[aria-label="Upload progress"]');
-        if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
-      }).observe(document.body, { subtree: true, childList: true, attributes: true });
-    });
-    await page.getByRole('button', { name: 'Upload and make the video' }).click();
-    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 120_000 });
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
-    const uploadSeen = (await page.evaluate(() => window.uploadSeen)) as number[];
-    expect(
-      uploadSeen.some((v) => v > 0 && v < 100),
-      `upload progress seen: ${uploadSeen}`,
-    ).toBe(true);
-    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    const jobId = await uploadWithProgress();
     callJobId = jobId;
 
     // Every value the progress bar shows, from here on.
@@ -480,34 +483,7 @@ describe('the studio in a browser', () => {
   it('uploads that story with its photos in the chosen order, shows the upload progress and opens its job page', async () => {
     await page.getByLabel(/Story recording/).setInputFiles(sample.file);
     await page.getByLabel('Mood').selectOption('none');
-    const cdp = await desk.newCDPSession(page);
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 64 * 1024,
-    });
-    await page.evaluate(() => {
-      const seen: number[] = (window.uploadSeen = []);
-      new MutationObserver(() => {
-        const bar = document.querySelector<ProgressElement>('progress[aria-label="Upload progress"]');
-        if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
-      }).observe(document.body, { subtree: true, childList: true, attributes: true });
-    });
-    await page.getByRole('button', { name: 'Upload and make the video' }).click();
-    await page.waitForURL(/\/jobs\/[^/]+$/, { timeout: 120_000 });
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
-    const uploadSeen = (await page.evaluate(() => window.uploadSeen)) as number[];
-    expect(
-      uploadSeen.some((v) => v > 0 && v < 100),
-      `upload progress seen: ${uploadSeen}`,
-    ).toBe(true);
-    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    const jobId = await uploadWithProgress();
     await expect.poll(() => page.locator('h1').first().textContent()).toMatch(/^Story/);
     const job = await e2e.client.getJob(jobId);
     expect(job.kind).toBe('story');

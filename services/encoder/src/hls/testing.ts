@@ -24,36 +24,26 @@ export interface CheckedVariant {
  * VOD media playlists, every init + segment decodes without an error (ffmpeg -xerror) and starts on
  * a keyframe. Throws naming the file that is missing or broken; returns the variants for more checks.
  */
-export function readHlsLadder({
-  blobs,
-  masterKey,
-  scratchDir,
-}: {
-  blobs: FsBlobStore;
-  masterKey: string;
-  /** Where the init + segment check files are written. */
-  scratchDir: string;
-}): CheckedVariant[] {
+export function readHlsLadder(opts: LadderToCheck): CheckedVariant[] {
   // Strict: a playlist that breaks RFC 8216 (e.g. an EXTINF above the target duration) throws.
   // The option is global to hls-parser, and test files share workers: restored below.
   const before = HLS.getOptions();
   HLS.setOptions({ ...before, strictMode: true });
   try {
-    return checkLadder({ blobs, masterKey, scratchDir });
+    return checkLadder(opts);
   } finally {
     HLS.setOptions(before);
   }
 }
 
-function checkLadder({
-  blobs,
-  masterKey,
-  scratchDir,
-}: {
+interface LadderToCheck {
   blobs: FsBlobStore;
   masterKey: string;
+  /** Where the init + segment check files are written. */
   scratchDir: string;
-}): CheckedVariant[] {
+}
+
+function checkLadder({ blobs, masterKey, scratchDir }: LadderToCheck): CheckedVariant[] {
   const read = (key: string) => {
     const path = blobs.localPath(key);
     if (!path) throw new Error(`${key}: not in blob storage`);
